@@ -1,0 +1,35 @@
+//! The command lines of the server and the client.
+
+use std::path::PathBuf;
+
+use clap::Parser;
+
+/// The port the server listens on unless told otherwise.
+pub const DEFAULT_PORT: u16 = 5000;
+
+/// Receives file uploads on 127.0.0.1, one epoll loop for all clients.
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct ServerOptions {
+    /// TCP port to listen on (0 picks a free one; the first line says which).
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+
+    /// Bytes read per system call. The default is tiny on purpose: it makes one upload
+    /// take seconds, so a server that serves one client at a time visibly stalls the next.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u32).range(1..=16_777_216))]
+    pub buf_size: u32,
+}
+
+/// Uploads a file to the lab's server on 127.0.0.1 and closes the connection.
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct ClientOptions {
+    /// TCP port of the server.
+    #[arg(long, default_value_t = DEFAULT_PORT)]
+    pub port: u16,
+
+    /// The file to upload (make one with `cargo run -p gen-testfile`).
+    #[arg(long, default_value = "test-file.txt")]
+    pub file: PathBuf,
+}
