@@ -2,8 +2,11 @@
 //! all. Used by the `gen-testfile` command and by the checker.
 
 use std::fmt;
-use std::io::{self, Write};
+use std::fs::{self, File};
+use std::io;
+use std::os::unix::fs::{FileExt, PermissionsExt};
 use std::path::Path;
+use std::thread;
 
 use rand::Rng;
 use rand::rngs::SmallRng;
@@ -64,19 +67,44 @@ pub fn write_random_file(path: &Path, size: u64) -> io::Result<()> {
         Some(parent) if !parent.as_os_str().is_empty() => parent,
         _ => Path::new("."),
     };
-    let mut file = tempfile::Builder::new()
+    let file = tempfile::Builder::new()
         .prefix(".gen-testfile-")
+        .permissions(fs::Permissions::from_mode(0o644))
         .tempfile_in(directory)?;
+    // Copying into the page cache costs more than making the bytes, so each core fills
+    // and writes its own share of the file.
+    let shares = thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+    let share = size.div_ceil(shares).next_multiple_of(CHUNK as u64);
+    thread::scope(|scope| {
+        let writers: Vec<_> = (0..size.div_ceil(share.max(1)))
+            .map(|i| {
+                let start = i * share;
+                let end = size.min(start + share);
+                let file = file.as_file();
+                scope.spawn(move || write_random_range(file, start, end))
+            })
+            .collect();
+        writers.into_iter().try_for_each(|writer| {
+            writer
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        })
+    })?;
+    file.persist(path).map_err(|error| error.error)?;
+    Ok(())
+}
+
+/// Fills bytes `start..end` of `file` with random bytes.
+fn write_random_range(file: &File, start: u64, end: u64) -> io::Result<()> {
     let mut rng: SmallRng = rand::make_rng();
     let mut chunk = vec![0; CHUNK];
-    let mut left = size;
-    while left > 0 {
-        let n = left.min(CHUNK as u64) as usize;
+    let mut offset = start;
+    while offset < end {
+        let n = (end - offset).min(CHUNK as u64) as usize;
         rng.fill_bytes(&mut chunk[..n]);
-        file.write_all(&chunk[..n])?;
-        left -= n as u64;
+        file.write_all_at(&chunk[..n], offset)?;
+        offset += n as u64;
     }
-    file.persist(path).map_err(|error| error.error)?;
     Ok(())
 }
 

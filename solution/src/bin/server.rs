@@ -127,8 +127,9 @@ fn stop_watching(epoll: &Epoll, client: TcpStream) -> lab::Result<()> {
 
 /// Receives the upload of `client` and prints how many bytes arrived.
 fn receive(client: &TcpStream, buf_size: u32) -> lab::Result<()> {
-    // TODO 5 (task 2): receive in a child process so that the loop can serve other clients
-    // meanwhile. Flush stdout (or the child inherits unprinted lines and prints them
+    // TODO 5 (task 2): as given, the upload is received right here and every other client
+    // waits until it is done. Receive it in a child process instead, so that the loop can
+    // serve other clients meanwhile. Flush stdout (or the child inherits unprinted lines and prints them
     // again), then `nix::unistd::fork`. The child receives the upload with
     // `lab::receive_upload` and exits (`process::exit`: 0 if the upload was complete, 1 if
     // not); it must never return into the loop. The parent prints
@@ -162,7 +163,9 @@ fn receive(client: &TcpStream, buf_size: u32) -> lab::Result<()> {
 fn watch_child_exits(epoll: &Epoll) -> lab::Result<Option<SignalFd>> {
     // TODO 6 (bonus): block SIGCHLD (`nix::sys::signal::SigSet::thread_block`) so that it
     // is no longer delivered the ordinary way, create a `SignalFd` for it (non-blocking,
-    // close-on-exec) and add that to epoll. Then return it in `Some`.
+    // close-on-exec) and add that to epoll. Then return it in `Some`. As given, nothing
+    // tells the loop that a child exited, so finished children stay zombies (`ps` shows
+    // them as <defunct>) until the server itself exits.
     let mut sigchld = SigSet::empty();
     sigchld.add(Signal::SIGCHLD);
     sigchld.thread_block().context("blocking SIGCHLD")?;
