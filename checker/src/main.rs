@@ -1,1 +1,323 @@
-fn main() {}
+//! The checker of the async-server lab: builds a server, runs it against real clients and
+//! grades it from what the operating system shows. See the README's checker section.
+
+mod build;
+mod checks;
+mod clients;
+mod inspect;
+mod report;
+mod supervise;
+
+use std::fs;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use gen_testfile::{DEFAULT_SIZE, human_size, parse_size, write_random_file};
+use lab::{Context, Failure};
+
+use crate::checks::{Session, Verdict};
+use crate::clients::ClientLog;
+use crate::report::{Progress, Style};
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo run -p checker                      grade your server (skeleton/)
+  cargo run -p checker -- --task 1          only the task 1 checks
+  cargo run -p checker -- --solution        grade the reference solution
+  cargo run -p checker -- --server ./my-server --size 8M --clients 4";
+
+/// Grades a lab server end to end: builds it, runs real uploads against it, and judges it
+/// from byte counts and from what /proc shows (epoll registrations, child processes, open
+/// descriptors, zombies).
+#[derive(Debug, Parser)]
+#[command(version, after_help = EXAMPLES)]
+struct Options {
+    /// Grade the reference solution instead of the skeleton.
+    #[arg(long, conflicts_with = "server")]
+    solution: bool,
+
+    /// Grade this server binary instead (it must accept --port).
+    #[arg(long, value_name = "PATH")]
+    server: Option<PathBuf>,
+
+    /// Which checks to run.
+    #[arg(long, value_enum, default_value_t = Task::All)]
+    task: Task,
+
+    /// Size of the uploaded file, in bytes or with K, M or G.
+    #[arg(long, default_value = "100M", value_parser = parse_upload_size)]
+    size: u64,
+
+    /// How many clients upload at once in task 2.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
+    clients: u16,
+
+    /// Where to write server_output.log and client_output.log [default: the graded
+    /// package's directory, or the current one with --server].
+    #[arg(long, value_name = "DIR")]
+    log_dir: Option<PathBuf>,
+
+    /// Port for the server [default: a free one].
+    #[arg(long)]
+    port: Option<u16>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Task {
+    #[value(name = "1")]
+    One,
+    #[value(name = "2")]
+    Two,
+    Bonus,
+    All,
+}
+
+fn parse_upload_size(text: &str) -> Result<u64, String> {
+    match parse_size(text) {
+        Ok(size) if size >= lab::MIB => Ok(size),
+        Ok(_) => Err("the upload must be at least 1M".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    let outcome = supervise::stop_on_interrupt()
+        .context("setting up Ctrl-C handling")
+        .and_then(|()| grade(&options));
+    match outcome {
+        Ok(true) => ExitCode::SUCCESS,
+        Ok(false) => ExitCode::FAILURE,
+        Err(failure) => lab::exit_status("checker", Err(failure)),
+    }
+}
+
+/// The workspace the checker belongs to.
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the checker lives in the workspace")
+        .to_owned()
+}
+
+/// What is being graded.
+struct Target {
+    binary: PathBuf,
+    /// The file to point students at in hints, if it is one of the lab's.
+    source: Option<&'static str>,
+    log_dir: PathBuf,
+}
+
+/// Builds the server to grade; `None` if it does not compile (already reported).
+fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<Option<Target>> {
+    let (package, bin, source) = match &options.server {
+        Some(path) => {
+            if !path.is_file() {
+                return Err(
+                    Failure::new(format!("--server {}", path.display()), "no such file")
+                        .hint("give the path of a server binary, for example target/debug/server"),
+                );
+            }
+            let log_dir = options
+                .log_dir
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("."));
+            return Ok(Some(Target {
+                binary: path.clone(),
+                source: None,
+                log_dir,
+            }));
+        }
+        None if options.solution => ("solution", "solution-server", "solution/src/bin/server.rs"),
+        None => ("skeleton", "server", "skeleton/src/bin/server.rs"),
+    };
+    println!("Grading {package}: {source}");
+    let _ = io::stdout().flush();
+    match build::build(root, package, bin) {
+        Ok(binary) => {
+            println!("{}", report::build_line(style, true));
+            let log_dir = options
+                .log_dir
+                .clone()
+                .unwrap_or_else(|| root.join(package));
+            Ok(Some(Target {
+                binary,
+                source: Some(source),
+                log_dir,
+            }))
+        }
+        Err(reason) => {
+            println!("{}", report::build_line(style, false));
+            println!("\n{reason}\nTotal: 0/100");
+            Ok(None)
+        }
+    }
+}
+
+/// The file the clients upload: the shared test-file.txt when it fits, else a new one.
+enum TestFile {
+    Shared(PathBuf),
+    Temporary(tempfile::TempDir),
+}
+
+impl TestFile {
+    fn path(&self) -> PathBuf {
+        match self {
+            TestFile::Shared(path) => path.clone(),
+            TestFile::Temporary(dir) => dir.path().join("test-file.txt"),
+        }
+    }
+}
+
+fn prepare_test_file(root: &Path, log_dir: &Path, size: u64) -> lab::Result<TestFile> {
+    let shared = root.join("test-file.txt");
+    let found = fs::metadata(&shared)
+        .ok()
+        .filter(|meta| meta.is_file())
+        .map(|meta| meta.len());
+    if found == Some(size) {
+        println!("Test file: {} ({})", shared.display(), human_size(size));
+        return Ok(TestFile::Shared(shared));
+    }
+    if size == DEFAULT_SIZE {
+        let why = match found {
+            Some(other) => format!("has {other} bytes, not {size}"),
+            None => "is missing".to_owned(),
+        };
+        println!(
+            "Test file: {} {why}; writing a new one of {}",
+            shared.display(),
+            human_size(size)
+        );
+        write_random_file(&shared, size)
+            .with_context(|| format!("writing {}", shared.display()))?;
+        return Ok(TestFile::Shared(shared));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix(".checker-")
+        .tempdir_in(log_dir)
+        .with_context(|| format!("creating a temporary directory in {}", log_dir.display()))?;
+    let file = TestFile::Temporary(dir);
+    write_random_file(&file.path(), size).context("writing a temporary test file")?;
+    println!(
+        "Test file: a temporary one of {} (removed at the end)",
+        human_size(size)
+    );
+    Ok(file)
+}
+
+/// Runs the selected checks and prints the report. Returns whether every graded check
+/// passed.
+fn grade(options: &Options) -> lab::Result<bool> {
+    let started = Instant::now();
+    let style = Style::for_stdout();
+    let root = workspace_root();
+    let Some(target) = prepare_target(options, &root, style)? else {
+        return Ok(false);
+    };
+    fs::create_dir_all(&target.log_dir)
+        .with_context(|| format!("creating {}", target.log_dir.display()))?;
+    let log_dir = target
+        .log_dir
+        .canonicalize()
+        .context("finding the log directory")?;
+    let server_log = log_dir.join("server_output.log");
+    let client_log_path = log_dir.join("client_output.log");
+    fs::write(&server_log, "").with_context(|| format!("writing {}", server_log.display()))?;
+    let client_log = fs::File::create(&client_log_path)
+        .with_context(|| format!("writing {}", client_log_path.display()))?;
+    let test_file = prepare_test_file(&root, &log_dir, options.size)?;
+    let file = test_file.path();
+
+    let progress = Progress::new();
+    let session = Session {
+        binary: &target.binary,
+        port: options.port,
+        file: &file,
+        size: options.size,
+        server_log: &server_log,
+        client_log: Arc::new(ClientLog::new(client_log, started)),
+        progress: &progress,
+    };
+    let clients = match options.task {
+        Task::One => 1,
+        _ => usize::from(options.clients),
+    };
+    if !progress.is_live() {
+        println!(
+            "Uploading {} from {clients} client(s) at once...",
+            human_size(options.size)
+        );
+    }
+    let [whole, concurrent, per_client, no_zombies] = checks::uploads_at_once(&session, clients);
+    let keeps = || checks::keeps_serving(&session, clients + 1);
+    let selected: Vec<Verdict> = match options.task {
+        Task::One => vec![whole, keeps()],
+        Task::Two => vec![concurrent, per_client],
+        Task::Bonus => vec![no_zombies],
+        Task::All => vec![whole, keeps(), concurrent, per_client, no_zombies],
+    };
+    for verdict in &selected {
+        println!(
+            "{}",
+            report::check_line(style, verdict.check, verdict.passed())
+        );
+    }
+    drop(test_file);
+    Ok(summarize(
+        &selected,
+        &target,
+        options.task,
+        (&server_log, &client_log_path),
+    ))
+}
+
+/// Prints the total and the details of failures; returns whether every graded check passed.
+fn summarize(verdicts: &[Verdict], target: &Target, task: Task, logs: (&Path, &Path)) -> bool {
+    let graded: Vec<_> = verdicts
+        .iter()
+        .filter(|v| v.check.points > 0 || task == Task::Bonus)
+        .collect();
+    let score: u32 = graded
+        .iter()
+        .filter(|v| v.passed())
+        .map(|v| v.check.points)
+        .sum();
+    let max: u32 = graded.iter().map(|v| v.check.points).sum();
+    let bonus = verdicts
+        .iter()
+        .find(|v| v.check.points == 0)
+        .map(|v| {
+            if v.passed() {
+                ", bonus passed"
+            } else {
+                ", bonus failed"
+            }
+        })
+        .unwrap_or_default();
+    if max > 0 {
+        println!("Total: {score}/{max}{bonus}");
+    } else {
+        println!("Total:{}", bonus.trim_start_matches(','));
+    }
+    let outcome = |name: &str| {
+        verdicts
+            .iter()
+            .find(|v| v.check.name == name)
+            .map(Verdict::passed)
+    };
+    let task_one_done = outcome(checks::WHOLE_UPLOAD.name) == Some(true)
+        && outcome(checks::KEEPS_SERVING.name) == Some(true);
+    if task_one_done && outcome(checks::CONCURRENT.name) == Some(false) {
+        let file = target.source.unwrap_or("the server");
+        println!("Task 1 is done. Next: task 2, TODO 5 in {file}.");
+    }
+    let tail = fs::read_to_string(logs.0).unwrap_or_default();
+    let lines: Vec<_> = tail.lines().map(str::to_owned).collect();
+    report::print_failures(verdicts, &lines[lines.len().saturating_sub(12)..], logs);
+    graded.iter().all(|v| v.passed())
+}

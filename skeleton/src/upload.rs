@@ -1,6 +1,5 @@
 //! Both ends of an upload: the server's receive loop and the client's send loop.
 
-use std::fs::File;
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::AsRawFd;
@@ -45,13 +44,13 @@ pub fn receive_upload(mut client: &TcpStream, buf_size: u32) -> Option<u64> {
     Some(received)
 }
 
-/// Sends all of `file` to `server`, then closes the sending direction so the server sees
+/// Sends all of `file` (any reader: a `File`, or part of one with `Read::take`) to `server`, then closes the sending direction so the server sees
 /// the end of the upload. After each write, `on_progress` learns the total sent so far and,
 /// when that total has just passed a multiple of [`PROGRESS_STEP`], that multiple in MiB.
 /// Returns the number of bytes sent.
 pub fn send_upload(
     mut server: &TcpStream,
-    file: &mut File,
+    mut file: impl Read,
     mut on_progress: impl FnMut(u64, Option<u64>),
 ) -> Result<u64> {
     let mut chunk = vec![0; SEND_CHUNK];

@@ -1,0 +1,132 @@
+//! What the checker prints: one line per check, the total, the details of failures, and
+//! live progress while uploads run (only on a terminal).
+
+use std::env;
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+
+use lab::MIB;
+
+use crate::checks::{Check, Verdict};
+use crate::clients::Uploads;
+
+/// Colours for a terminal, none otherwise or when NO_COLOR is set.
+#[derive(Clone, Copy)]
+pub struct Style {
+    color: bool,
+}
+
+impl Style {
+    pub fn for_stdout() -> Self {
+        let no_color = env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
+        Style {
+            color: io::stdout().is_terminal() && !no_color,
+        }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn status(&self, passed: bool) -> String {
+        if passed {
+            self.paint("32", "passed")
+        } else {
+            self.paint("31;1", "failed")
+        }
+    }
+}
+
+/// The line of one check: `<name> ........ passed ... 25/25`.
+pub fn check_line(style: Style, check: &Check, passed: bool) -> String {
+    let dots = ".".repeat(44usize.saturating_sub(check.name.len()));
+    let score = match check.points {
+        0 => "bonus".to_owned(),
+        points => format!("{}/{points}", if passed { points } else { 0 }),
+    };
+    format!("{} {dots} {} ... {score}", check.name, style.status(passed))
+}
+
+/// The line of the build gate.
+pub fn build_line(style: Style, passed: bool) -> String {
+    let name = "builds";
+    format!(
+        "{name} {} {}",
+        ".".repeat(44 - name.len()),
+        style.status(passed)
+    )
+}
+
+/// Prints the details of every failed check, the last lines of the server log and where
+/// both logs are.
+pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String], logs: (&Path, &Path)) {
+    let failed: Vec<_> = verdicts
+        .iter()
+        .filter(|verdict| !verdict.passed())
+        .collect();
+    if failed.is_empty() {
+        return;
+    }
+    println!();
+    for verdict in failed {
+        println!("{} failed:", verdict.check.name);
+        println!("  {}", verdict.failure.as_deref().unwrap_or_default());
+    }
+    if !server_log_tail.is_empty() {
+        println!("\nLast lines of the server log:");
+        for line in server_log_tail {
+            println!("  | {line}");
+        }
+    }
+    println!("\nServer log: {}", logs.0.display());
+    println!("Client log: {}", logs.1.display());
+}
+
+/// Live progress of the uploads on a terminal: one line, redrawn in place.
+pub struct Progress {
+    live: bool,
+}
+
+impl Progress {
+    pub fn new() -> Self {
+        Progress {
+            live: io::stdout().is_terminal(),
+        }
+    }
+
+    /// Whether progress is drawn (stdout is a terminal).
+    pub fn is_live(&self) -> bool {
+        self.live
+    }
+
+    pub fn show(&self, uploads: &Uploads, size: u64) {
+        if !self.live {
+            return;
+        }
+        let clients: Vec<_> = uploads
+            .uploads
+            .iter()
+            .map(|upload| {
+                format!(
+                    "client {}: {:>3}/{} MiB",
+                    upload.number,
+                    upload.sent() / MIB,
+                    size.div_ceil(MIB)
+                )
+            })
+            .collect();
+        print!("\r\x1b[K  uploading  {}", clients.join("   "));
+        let _ = io::stdout().flush();
+    }
+
+    pub fn clear(&self) {
+        if self.live {
+            print!("\r\x1b[K");
+            let _ = io::stdout().flush();
+        }
+    }
+}

@@ -1,0 +1,219 @@
+//! Starting and stopping the server under test. The server runs in a process group of its
+//! own, so stopping the group stops the server and every child it forked, and nothing else:
+//! the checker never signals a process it did not start.
+//!
+//! The group is stopped when its [`ServerUnderTest`] is dropped, which covers a normal end,
+//! an early return and a panic; [`stop_on_interrupt`] covers Ctrl-C and termination.
+
+use std::fs::OpenOptions;
+use std::io::{self, Write};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{self, Child, Command, ExitStatus, Stdio};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{SigSet, Signal, killpg};
+use nix::unistd::Pid;
+
+use crate::inspect;
+
+/// The process groups of the servers currently running, for the interrupt handler.
+static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Makes Ctrl-C (and SIGTERM, SIGHUP) stop every running server group before the checker
+/// exits. Call it first thing, before any other thread exists: the signals are blocked
+/// in this thread and every thread started after it, and one thread waits for them.
+pub fn stop_on_interrupt() -> io::Result<()> {
+    let mut signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(signal);
+    }
+    signals.thread_block()?;
+    thread::Builder::new()
+        .name("interrupt".into())
+        .spawn(move || {
+            let signal = signals.wait().unwrap_or(Signal::SIGTERM);
+            // Holding the lock until exit also keeps any new server from being started.
+            let running = RUNNING
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for &group in running.iter() {
+                let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+            }
+            eprintln!("\nchecker: interrupted by {signal}; the server under test was stopped");
+            process::exit(130);
+        })?;
+    Ok(())
+}
+
+/// Why the server could not be started or did not come up.
+#[derive(Debug)]
+pub struct StartFailure(pub String);
+
+/// A server started by the checker, with its output going to a log file.
+pub struct ServerUnderTest {
+    child: Child,
+    pub pid: i32,
+    pub port: u16,
+    log: PathBuf,
+    /// Where this server's output starts in the log (the log may hold earlier runs).
+    log_start: u64,
+    /// How the server stopped, once it has been reaped.
+    status: Option<ExitStatus>,
+}
+
+impl ServerUnderTest {
+    /// Starts `binary --port PORT` in a new process group, with stdout and stderr appended
+    /// to `log` after a header line that says which run this is.
+    pub fn start(binary: &Path, port: u16, log: &Path, title: &str) -> Result<Self, StartFailure> {
+        let open_log = || OpenOptions::new().create(true).append(true).open(log);
+        let mut output = open_log().map_err(|e| {
+            StartFailure(format!(
+                "cannot write the server log {}: {e}",
+                log.display()
+            ))
+        })?;
+        writeln!(
+            output,
+            "----- checker: {title}: {} --port {port} -----",
+            binary.display()
+        )
+        .map_err(|e| StartFailure(format!("cannot write the server log: {e}")))?;
+        let log_start = output.metadata().map(|meta| meta.len()).unwrap_or(0);
+        let stderr = output
+            .try_clone()
+            .map_err(|e| StartFailure(format!("cannot share the server log: {e}")))?;
+
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let child = Command::new(binary)
+            .args(["--port", &port.to_string()])
+            .process_group(0)
+            // The log is for reading the server's own lines; a backtrace would bury them.
+            .env("RUST_BACKTRACE", "0")
+            .stdin(Stdio::null())
+            .stdout(output)
+            .stderr(stderr)
+            .spawn()
+            .map_err(|e| StartFailure(format!("cannot start {}: {e}", binary.display())))?;
+        let pid = child.id() as i32;
+        running.push(pid);
+        Ok(ServerUnderTest {
+            child,
+            pid,
+            port,
+            log: log.to_owned(),
+            log_start,
+            status: None,
+        })
+    }
+
+    /// The exit status, if the server has stopped. A stopped server's group is stopped
+    /// too (children it left behind) while the server is a zombie, that is, before it is
+    /// reaped here: until then its process group id cannot belong to anyone else.
+    pub fn exit_status(&mut self) -> Option<ExitStatus> {
+        if let Some(status) = self.status {
+            return Some(status);
+        }
+        if !inspect::is_zombie(self.pid) {
+            return None;
+        }
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+        self.status = self.child.wait().ok();
+        running.retain(|&group| group != self.pid);
+        self.status
+    }
+
+    /// Waits until the server listens on its port, by looking for its listening socket in
+    /// the kernel's socket table. Fails if the server exits or `timeout` passes first.
+    pub fn wait_until_listening(&mut self, timeout: Duration) -> Result<(), String> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some(status) = self.exit_status() {
+                return Err(self.describe_exit(status));
+            }
+            if inspect::holds_listener(self.pid, self.port) {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the server did not listen on 127.0.0.1:{} within {} s",
+                    self.port,
+                    timeout.as_secs()
+                ));
+            }
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Says how the server stopped, with its panic message if it panicked.
+    pub fn describe_exit(&self, status: ExitStatus) -> String {
+        let how = match status.code() {
+            Some(code) => format!("exit status {code}"),
+            None => format!("{status}"),
+        };
+        match panic_message(&self.output()) {
+            Some(message) => format!("the server stopped ({how}): it panicked: {message}"),
+            None => format!("the server stopped ({how})"),
+        }
+    }
+
+    /// Whether the server is still running; if not, how it stopped.
+    pub fn check_running(&mut self) -> Result<(), String> {
+        match self.exit_status() {
+            Some(status) => Err(self.describe_exit(status)),
+            None => Ok(()),
+        }
+    }
+
+    /// Everything this server has printed so far (complete lines only).
+    pub fn output(&self) -> Vec<String> {
+        let Ok(text) = std::fs::read(&self.log) else {
+            return Vec::new();
+        };
+        let start = (self.log_start as usize).min(text.len());
+        let text = String::from_utf8_lossy(&text[start..]);
+        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
+        complete.lines().map(str::to_owned).collect()
+    }
+}
+
+impl Drop for ServerUnderTest {
+    fn drop(&mut self) {
+        let mut running = RUNNING
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if self.status.is_none() {
+            // The server is not reaped yet, so its process group id is still its own.
+            let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+            let _ = self.child.wait();
+        }
+        running.retain(|&group| group != self.pid);
+    }
+}
+
+/// Where and why the server panicked, from `thread '...' panicked at <place>:` and the
+/// line after it.
+pub fn panic_message(output: &[String]) -> Option<String> {
+    let at = output
+        .iter()
+        .position(|line| line.contains("panicked at"))?;
+    let place = output[at]
+        .split_once("panicked at ")?
+        .1
+        .trim_end_matches(':');
+    let message = output.get(at + 1).map_or("", |message| message.trim());
+    Some(format!("at {place}: {message}"))
+}
+
+/// A free port on 127.0.0.1, from the kernel (it was free a moment ago).
+pub fn free_port() -> io::Result<u16> {
+    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
