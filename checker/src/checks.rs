@@ -145,7 +145,7 @@ impl Session<'_> {
                     "no data moved for {} s: the server stopped reading the uploads (clients had sent {} of {} bytes)",
                     STALL.as_secs(),
                     total,
-                    uploads.uploads.len() as u64 * self.size
+                    uploads.uploads.len() as u64 * uploads.bytes
                 ));
             }
             thread::sleep(TICK);
@@ -189,8 +189,12 @@ fn error_lines(output: &[String]) -> Vec<&String> {
 }
 
 /// Waits until the server has printed at least `count` upload reports; returns them all.
-fn wait_for_reports(server: &mut ServerUnderTest, count: usize) -> Result<Vec<u64>, String> {
-    let deadline = Instant::now() + REPORT_WAIT;
+fn wait_for_reports(
+    server: &mut ServerUnderTest,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<u64>, String> {
+    let deadline = Instant::now() + timeout;
     loop {
         let counts = received_counts(&server.output());
         if counts.len() >= count {
@@ -200,7 +204,7 @@ fn wait_for_reports(server: &mut ServerUnderTest, count: usize) -> Result<Vec<u6
         if Instant::now() > deadline {
             return Err(format!(
                 "the clients sent everything, but after {} s the server has reported {} of {count} uploads (`Received <bytes> bytes from [Client <fd>]`)",
-                REPORT_WAIT.as_secs(),
+                timeout.as_secs(),
                 counts.len()
             ));
         }
@@ -248,10 +252,7 @@ pub fn uploads_at_once(session: &Session, clients: usize) -> [Verdict; 4] {
     session.client_log.note(&title);
     let mut server = match session.start_server(&title) {
         Ok(server) => server,
-        Err(reason) => {
-            return [&WHOLE_UPLOAD, &CONCURRENT, &PROCESS_PER_CLIENT, &NO_ZOMBIES]
-                .map(|check| Verdict::of(check, Err(reason.clone())));
-        }
+        Err(reason) => return task_one_first(Verdict::of(&WHOLE_UPLOAD, Err(reason))),
     };
     let pid = server.pid;
     let mut seen = Observed {
@@ -266,28 +267,24 @@ pub fn uploads_at_once(session: &Session, clients: usize) -> [Verdict; 4] {
     let watched = session.watch(&mut server, &uploads, |server, uploads| {
         observe(server, uploads, milestone, &mut seen)
     });
-    let received_one = uploads
-        .uploads
-        .iter()
-        .any(|upload| upload.ended().is_some_and(|(_, outcome)| outcome.is_ok()));
-    let reports = match (&watched, received_one) {
-        (Ok(()), _) => wait_for_reports(&mut server, clients),
-        (Err(_), true) => wait_for_reports(&mut server, 1),
-        (Err(reason), false) => Err(reason.clone()),
+    let reports = match &watched {
+        Ok(()) => wait_for_reports(&mut server, clients, REPORT_WAIT),
+        // Whatever went wrong, what the server reported for the first upload still tells
+        // whether it received that one whole.
+        Err(reason) => {
+            wait_for_reports(&mut server, 1, Duration::from_secs(1)).map_err(|_| reason.clone())
+        }
     };
     seen.listener_registered =
         seen.listener_registered || inspect::listener_registered(pid, server.port);
 
-    let whole = whole_upload(size, &seen, &watched, &reports);
+    let sent_all = uploads
+        .uploads
+        .iter()
+        .any(|upload| upload.ended().is_some_and(|(_, outcome)| outcome.is_ok()));
+    let whole = whole_upload(sent_all, size, &seen, &watched, &reports);
     if whole.is_err() {
-        let not_run =
-            || Err("not checked: the server must first receive a whole upload (task 1)".to_owned());
-        return [
-            Verdict::of(&WHOLE_UPLOAD, whole),
-            Verdict::of(&CONCURRENT, not_run()),
-            Verdict::of(&PROCESS_PER_CLIENT, not_run()),
-            Verdict::of(&NO_ZOMBIES, not_run()),
-        ];
+        return task_one_first(Verdict::of(&WHOLE_UPLOAD, whole));
     }
     let concurrent = match (seen.serialized.take(), &watched, &reports) {
         (Some(serialized), _, _) => Err(serialized),
@@ -308,8 +305,23 @@ pub fn uploads_at_once(session: &Session, clients: usize) -> [Verdict; 4] {
     ]
 }
 
+/// The verdicts when the first upload already failed: task 2 is not judged.
+fn task_one_first(whole: Verdict) -> [Verdict; 4] {
+    let not_run = |check| {
+        let why = "not checked: the server must first receive a whole upload (task 1)";
+        Verdict::of(check, Err(why.to_owned()))
+    };
+    [
+        whole,
+        not_run(&CONCURRENT),
+        not_run(&PROCESS_PER_CLIENT),
+        not_run(&NO_ZOMBIES),
+    ]
+}
+
 /// Task 1, first check: epoll is used, and the first upload was received whole.
 fn whole_upload(
+    sent_all: bool,
     size: u64,
     seen: &Observed,
     watched: &Result<(), String>,
@@ -319,12 +331,14 @@ fn whole_upload(
         return Err(NOT_EPOLL.to_owned());
     }
     match (reports, watched) {
-        (Ok(counts), _) if counts[0] == size => Ok(()),
-        (Ok(counts), _) => Err(format!(
+        (Ok(counts), _) if counts[0] != size => Err(format!(
             "the server reported {} bytes, but the client sent {size}: it must read until the client closes the connection (read returns 0)",
             counts[0]
         )),
-        (Err(_), Err(reason)) | (Err(reason), Ok(())) => Err(reason.clone()),
+        // A report is only believed if a client really got its whole file through.
+        (Ok(_), _) if sent_all => Ok(()),
+        (_, Err(reason)) | (Err(reason), Ok(())) => Err(reason.clone()),
+        (Ok(_), Ok(())) => Err("no client got its whole file through".to_owned()),
     }
 }
 
@@ -418,7 +432,7 @@ fn two_clients_in_turn(session: &Session, first: usize) -> Result<(), String> {
     for turn in 0..2 {
         let uploads = session.uploads(&server, first + turn, 1, bytes, bytes);
         session.watch(&mut server, &uploads, |_, _| ControlFlow::Continue(()))?;
-        let counts = wait_for_reports(&mut server, turn + 1)?;
+        let counts = wait_for_reports(&mut server, turn + 1, REPORT_WAIT)?;
         if counts[turn] != bytes {
             return Err(format!(
                 "client {} sent {bytes} bytes, but the server reported {}",
@@ -524,10 +538,9 @@ fn process_per_client(
 }
 
 fn stale_registrations_message(pid: i32, stale: &[inspect::Registration]) -> Result<(), String> {
-    let fds: Vec<_> = stale
-        .iter()
-        .map(|registration| registration.fd.to_string())
-        .collect();
+    let mut fds: Vec<_> = stale.iter().map(|registration| registration.fd).collect();
+    fds.dedup();
+    let fds: Vec<_> = fds.iter().map(ToString::to_string).collect();
     Err(format!(
         "the server's epoll instance still watches descriptor(s) {} for sockets the server has already closed \
          (another process still holds them, so epoll keeps the registrations and keeps reporting them; see /proc/{pid}/fdinfo). \

@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use nix::sys::socket::{setsockopt, sockopt};
+
 /// The client log, shared by every client thread. Each line is tagged with the client's
 /// number and the time since the checker started.
 pub struct ClientLog {
@@ -74,6 +76,8 @@ impl Upload {
 /// fails at once, so none can outlive its server.
 pub struct Uploads {
     pub uploads: Vec<Arc<Upload>>,
+    /// How many bytes each client uploads.
+    pub bytes: u64,
     pub started: Instant,
 }
 
@@ -110,7 +114,11 @@ impl Uploads {
                 let _ = upload.ended.set((started.elapsed(), outcome));
             });
         }
-        Uploads { uploads, started }
+        Uploads {
+            uploads,
+            bytes,
+            started,
+        }
     }
 
     /// Whether every client has ended.
@@ -123,6 +131,9 @@ impl Uploads {
         self.uploads.iter().map(|upload| upload.sent()).sum()
     }
 }
+
+/// The client's socket send buffer, in bytes (the kernel doubles it for bookkeeping).
+const SEND_BUFFER: usize = 64 * 1024;
 
 /// How long a send may block before the client gives up on a server that stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
@@ -142,6 +153,10 @@ fn run_client(
     server
         .set_write_timeout(Some(SEND_TIMEOUT))
         .map_err(|e| e.to_string())?;
+    // A small, fixed send buffer keeps "sent" close to "received by the server": the
+    // kernel would otherwise let a client queue megabytes that nobody has read yet.
+    setsockopt(&server, sockopt::SndBuf, &SEND_BUFFER)
+        .map_err(|e| format!("setting SO_SNDBUF: {e}"))?;
     log.line(upload.number, "connected");
     let sent = lab::send_upload(&server, file.take(bytes), |sent, step| {
         upload.sent.store(sent, Ordering::Relaxed);

@@ -1,6 +1,15 @@
 //! The checker of the async-server lab: builds a server, runs it against real clients and
 //! grades it from what the operating system shows. See the README's checker section.
 
+/// Prints a line on stdout. A closed stdout (`checker | head`) is ignored: it is no reason
+/// to stop halfway, let alone to leave a server running.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
 mod build;
 mod checks;
 mod clients;
@@ -135,11 +144,11 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
         None if options.solution => ("solution", "solution-server", "solution/src/bin/server.rs"),
         None => ("skeleton", "server", "skeleton/src/bin/server.rs"),
     };
-    println!("Grading {package}: {source}");
+    say!("Grading {package}: {source}");
     let _ = io::stdout().flush();
     match build::build(root, package, bin) {
         Ok(binary) => {
-            println!("{}", report::build_line(style, true));
+            say!("{}", report::build_line(style, true));
             let log_dir = options
                 .log_dir
                 .clone()
@@ -151,8 +160,8 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
             }))
         }
         Err(reason) => {
-            println!("{}", report::build_line(style, false));
-            println!("\n{reason}\nTotal: 0/100");
+            say!("{}", report::build_line(style, false));
+            say!("\n{reason}\nTotal: 0/100");
             Ok(None)
         }
     }
@@ -180,7 +189,7 @@ fn prepare_test_file(root: &Path, log_dir: &Path, size: u64) -> lab::Result<Test
         .filter(|meta| meta.is_file())
         .map(|meta| meta.len());
     if found == Some(size) {
-        println!("Test file: {} ({})", shared.display(), human_size(size));
+        say!("Test file: {} ({})", shared.display(), human_size(size));
         return Ok(TestFile::Shared(shared));
     }
     if size == DEFAULT_SIZE {
@@ -188,7 +197,7 @@ fn prepare_test_file(root: &Path, log_dir: &Path, size: u64) -> lab::Result<Test
             Some(other) => format!("has {other} bytes, not {size}"),
             None => "is missing".to_owned(),
         };
-        println!(
+        say!(
             "Test file: {} {why}; writing a new one of {}",
             shared.display(),
             human_size(size)
@@ -203,7 +212,7 @@ fn prepare_test_file(root: &Path, log_dir: &Path, size: u64) -> lab::Result<Test
         .with_context(|| format!("creating a temporary directory in {}", log_dir.display()))?;
     let file = TestFile::Temporary(dir);
     write_random_file(&file.path(), size).context("writing a temporary test file")?;
-    println!(
+    say!(
         "Test file: a temporary one of {} (removed at the end)",
         human_size(size)
     );
@@ -248,7 +257,7 @@ fn grade(options: &Options) -> lab::Result<bool> {
         _ => usize::from(options.clients),
     };
     if !progress.is_live() {
-        println!(
+        say!(
             "Uploading {} from {clients} client(s) at once...",
             human_size(options.size)
         );
@@ -262,7 +271,7 @@ fn grade(options: &Options) -> lab::Result<bool> {
         Task::All => vec![whole, keeps(), concurrent, per_client, no_zombies],
     };
     for verdict in &selected {
-        println!(
+        say!(
             "{}",
             report::check_line(style, verdict.check, verdict.passed())
         );
@@ -300,9 +309,9 @@ fn summarize(verdicts: &[Verdict], target: &Target, task: Task, logs: (&Path, &P
         })
         .unwrap_or_default();
     if max > 0 {
-        println!("Total: {score}/{max}{bonus}");
+        say!("Total: {score}/{max}{bonus}");
     } else {
-        println!("Total:{}", bonus.trim_start_matches(','));
+        say!("Total:{}", bonus.trim_start_matches(','));
     }
     let outcome = |name: &str| {
         verdicts
@@ -313,8 +322,10 @@ fn summarize(verdicts: &[Verdict], target: &Target, task: Task, logs: (&Path, &P
     let task_one_done = outcome(checks::WHOLE_UPLOAD.name) == Some(true)
         && outcome(checks::KEEPS_SERVING.name) == Some(true);
     if task_one_done && outcome(checks::CONCURRENT.name) == Some(false) {
-        let file = target.source.unwrap_or("the server");
-        println!("Task 1 is done. Next: task 2, TODO 5 in {file}.");
+        match target.source {
+            Some(file) => say!("Task 1 is done. Next: task 2, TODO 5 in {file}."),
+            None => say!("Task 1 is done. Next: task 2 (TODO 5)."),
+        }
     }
     let tail = fs::read_to_string(logs.0).unwrap_or_default();
     let lines: Vec<_> = tail.lines().map(str::to_owned).collect();

@@ -71,19 +71,19 @@ pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String], logs: (&
     if failed.is_empty() {
         return;
     }
-    println!();
+    say!("");
     for verdict in failed {
-        println!("{} failed:", verdict.check.name);
-        println!("  {}", verdict.failure.as_deref().unwrap_or_default());
+        say!("{} failed:", verdict.check.name);
+        say!("  {}", verdict.failure.as_deref().unwrap_or_default());
     }
     if !server_log_tail.is_empty() {
-        println!("\nLast lines of the server log:");
+        say!("\nLast lines of the server log:");
         for line in server_log_tail {
-            println!("  | {line}");
+            say!("  | {line}");
         }
     }
-    println!("\nServer log: {}", logs.0.display());
-    println!("Client log: {}", logs.1.display());
+    say!("\nServer log: {}", logs.0.display());
+    say!("Client log: {}", logs.1.display());
 }
 
 /// Live progress of the uploads on a terminal: one line, redrawn in place.
@@ -119,13 +119,13 @@ impl Progress {
                 )
             })
             .collect();
-        print!("\r\x1b[K  uploading  {}", clients.join("   "));
+        let _ = write!(io::stdout(), "\r\x1b[K  uploading  {}", clients.join("   "));
         let _ = io::stdout().flush();
     }
 
     pub fn clear(&self) {
         if self.live {
-            print!("\r\x1b[K");
+            let _ = write!(io::stdout(), "\r\x1b[K");
             let _ = io::stdout().flush();
         }
     }

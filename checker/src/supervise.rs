@@ -159,7 +159,7 @@ impl ServerUnderTest {
             None => format!("{status}"),
         };
         match panic_message(&self.output()) {
-            Some(message) => format!("the server stopped ({how}): it panicked: {message}"),
+            Some(message) => format!("the server stopped ({how}): it panicked {message}"),
             None => format!("the server stopped ({how})"),
         }
     }

@@ -1,0 +1,380 @@
+//! The checker proven against servers whose faults are known: the untouched skeleton, the
+//! reference solution, and the fixture `faulty-server` with one defect at a time. Each
+//! must get exactly the verdict its defect deserves, for a reason that names the defect,
+//! and no process of the run may remain afterwards.
+//!
+//! Checker runs take turns (one lock for the whole file): their verdicts depend on
+//! uploads running side by side, and this machine has two cores.
+
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::sync::Mutex;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use tempfile::TempDir;
+
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// A finished checker run.
+struct Run {
+    output: Output,
+    stdout: String,
+    log_dir: TempDir,
+}
+
+impl Run {
+    /// The status word (`passed` or `failed`) of the check whose name is `check`.
+    fn verdict(&self, check: &str) -> &str {
+        let line = self
+            .stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("{check} .")))
+            .unwrap_or_else(|| panic!("no line for `{check}` in:\n{}", self.stdout));
+        if line.contains(" passed") {
+            "passed"
+        } else {
+            "failed"
+        }
+    }
+
+    /// The verdicts of the five checks, in the report's order.
+    fn verdicts(&self) -> [&str; 5] {
+        [
+            "task 1: receives a whole upload",
+            "task 1: keeps serving",
+            "task 2: concurrent uploads",
+            "task 2: a process per client",
+            "bonus: no zombies",
+        ]
+        .map(|check| self.verdict(check))
+    }
+
+    fn assert_says(&self, text: &str) {
+        assert!(
+            self.stdout.contains(text),
+            "expected {text:?} in:\n{}",
+            self.stdout
+        );
+    }
+
+    fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+}
+
+/// The checker binary, with a marker in its environment that its server inherits, so
+/// that leftovers can be found afterwards (by looking, never by signalling).
+fn checker(marker: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_checker"));
+    command.env("CHECKER_TEST_RUN", marker).env("NO_COLOR", "1");
+    command
+}
+
+/// Processes whose environment holds `marker`.
+fn processes_marked(marker: &Path) -> Vec<i32> {
+    let wanted = format!("CHECKER_TEST_RUN={}", marker.display());
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|&byte| byte == 0)
+                .any(|var| var == wanted.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Runs the checker with `args`, the fixture fault `fault` (if any) and a log directory
+/// of its own; checks that nothing of the run is left.
+fn run_checker(fault: Option<&str>, args: &[&str]) -> Run {
+    let log_dir = TempDir::new().unwrap();
+    let mut command = checker(log_dir.path());
+    command.args(args).arg("--log-dir").arg(log_dir.path());
+    if let Some(fault) = fault {
+        command
+            .arg("--server")
+            .arg(env!("CARGO_BIN_EXE_faulty-server"))
+            .env("FAULTY_SERVER_FAULT", fault)
+            .env("FAULTY_SERVER_CLAIM", "4194304");
+    }
+    let output = command
+        .stderr(Stdio::piped())
+        .output()
+        .expect("running the checker");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let left = processes_marked(log_dir.path());
+    assert!(left.is_empty(), "processes left behind: {left:?}\n{stdout}");
+    Run {
+        output,
+        stdout,
+        log_dir,
+    }
+}
+
+fn run_faulty(fault: &str) -> Run {
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    run_checker(Some(fault), &["--size", "4M"])
+}
+
+#[test]
+fn untouched_skeleton_fails_at_once_naming_todo_1() {
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = run_checker(None, &["--size", "4M"]);
+    assert_eq!(run.code(), Some(1));
+    assert!(
+        run.stdout
+            .starts_with("Grading skeleton: skeleton/src/bin/server.rs\nbuilds "),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.verdicts(), ["failed"; 5]);
+    run.assert_says("it panicked at skeleton/src/bin/server.rs:");
+    run.assert_says("not yet implemented: TODO 1: create an epoll instance");
+    run.assert_says("Total: 0/100, bonus failed");
+}
+
+#[test]
+fn solution_scores_100_with_the_bonus() {
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = run_checker(None, &["--solution", "--size", "4M", "--clients", "3"]);
+    assert_eq!(run.verdicts(), ["passed"; 5], "{}", run.stdout);
+    run.assert_says("Total: 100/100, bonus passed");
+    assert_eq!(run.code(), Some(0));
+}
+
+#[test]
+fn full_default_run_on_the_solution_passes() {
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = run_checker(None, &["--solution"]);
+    assert_eq!(run.verdicts(), ["passed"; 5], "{}", run.stdout);
+    assert_eq!(run.code(), Some(0));
+    let clients = fs::read_to_string(run.log_dir.path().join("client_output.log")).unwrap();
+    for client in [1, 2] {
+        assert!(
+            clients.contains(&format!("[client {client} +")),
+            "{clients}"
+        );
+    }
+    assert_eq!(
+        clients
+            .matches("] Sent 104857600 bytes to the server")
+            .count(),
+        2,
+        "{clients}"
+    );
+    assert_eq!(clients.matches("] Sent 100 MiB").count(), 2, "{clients}");
+}
+
+#[test]
+fn serial_server_scores_50_and_is_sent_to_task_2() {
+    let run = run_faulty("serial");
+    assert_eq!(
+        run.verdicts(),
+        ["passed", "passed", "failed", "failed", "failed"]
+    );
+    run.assert_says("Total: 50/100, bonus failed");
+    run.assert_says("the server serves one client at a time");
+    run.assert_says("Task 1 is done. Next: task 2 (TODO 5).");
+    assert_eq!(run.code(), Some(1));
+}
+
+#[test]
+fn parent_keeping_its_socket_copy_fails_on_leaked_descriptors() {
+    let run = run_faulty("keeps-parent-copy");
+    assert_eq!(
+        run.verdicts(),
+        ["passed", "passed", "passed", "failed", "passed"]
+    );
+    run.assert_says("the parent keeps its copy of each client socket");
+    run.assert_says("Total: 75/100, bonus passed");
+}
+
+#[test]
+fn closing_without_removing_from_epoll_fails_on_the_stale_registration() {
+    let run = run_faulty("no-remove");
+    assert_eq!(
+        run.verdicts(),
+        ["passed", "passed", "passed", "failed", "passed"]
+    );
+    run.assert_says("epoll instance still watches descriptor");
+    run.assert_says("Remove a client from epoll before closing it (TODO 4)");
+}
+
+#[test]
+fn server_without_epoll_fails_task_1_saying_so() {
+    let run = run_faulty("no-epoll");
+    assert_eq!(run.verdict("task 1: receives a whole upload"), "failed");
+    run.assert_says("so the server does not wait with epoll. Look at TODO 1");
+    run.assert_says("Total: 0/100");
+}
+
+#[test]
+fn server_exiting_after_its_first_client_fails_keeps_serving() {
+    let run = run_faulty("exits-after-first");
+    assert_eq!(run.verdict("task 1: keeps serving"), "failed");
+    run.assert_says("the server stopped (exit status 0)");
+}
+
+#[test]
+fn server_reading_part_of_the_upload_fails_on_the_byte_count() {
+    let run = run_faulty("partial-read");
+    assert_eq!(run.verdict("task 1: receives a whole upload"), "failed");
+    run.assert_says("the server reported 524288 bytes, but the client sent 4194304");
+}
+
+#[test]
+fn server_that_only_prints_the_lines_fails() {
+    let run = run_faulty("never-reads");
+    assert_eq!(run.verdicts(), ["failed"; 5]);
+    run.assert_says("the server stopped reading the uploads");
+}
+
+#[test]
+fn server_that_never_accepts_fails_and_is_stopped() {
+    let run = run_faulty("never-accepts");
+    assert_eq!(run.verdicts(), ["failed"; 5]);
+    assert_eq!(run.code(), Some(1));
+}
+
+#[test]
+fn server_that_never_reaps_scores_100_without_the_bonus() {
+    let run = run_faulty("never-reaps");
+    assert_eq!(
+        run.verdicts(),
+        ["passed", "passed", "passed", "passed", "failed"]
+    );
+    run.assert_says("Total: 100/100, bonus failed");
+    run.assert_says("still zombies");
+    assert_eq!(run.code(), Some(0), "the bonus is not graded");
+}
+
+#[test]
+fn failure_report_shows_the_server_log_and_where_both_logs_are() {
+    let run = run_faulty("partial-read");
+    let server_log = run.log_dir.path().join("server_output.log");
+    let client_log = run.log_dir.path().join("client_output.log");
+    run.assert_says("Last lines of the server log:\n");
+    run.assert_says(&format!(
+        "Server log: {}",
+        server_log.canonicalize().unwrap().display()
+    ));
+    run.assert_says(&format!(
+        "Client log: {}",
+        client_log.canonicalize().unwrap().display()
+    ));
+    let server = fs::read_to_string(server_log).unwrap();
+    assert!(
+        server.contains("Received 524288 bytes from [Client "),
+        "{server}"
+    );
+    let clients = fs::read_to_string(client_log).unwrap();
+    assert!(clients.contains("[client 1 +"), "{clients}");
+}
+
+#[test]
+fn two_checker_runs_at_once_do_not_disturb_each_other() {
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let runs: Vec<Run> = thread::scope(|scope| {
+        let both: Vec<_> = (0..2)
+            .map(|_| scope.spawn(|| run_checker(Some("none"), &["--size", "2M"])))
+            .collect();
+        both.into_iter().map(|run| run.join().unwrap()).collect()
+    });
+    for run in &runs {
+        assert_eq!(run.verdicts(), ["passed"; 5], "{}", run.stdout);
+        let log = fs::read_to_string(run.log_dir.path().join("server_output.log")).unwrap();
+        assert_eq!(
+            log.matches("Server listening on").count(),
+            2,
+            "one server per scenario: {log}"
+        );
+    }
+}
+
+#[test]
+fn interrupted_checker_stops_its_server() {
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let log_dir = TempDir::new().unwrap();
+    let checker = checker(log_dir.path())
+        .args(["--size", "4M", "--log-dir"])
+        .arg(log_dir.path())
+        .arg("--server")
+        .arg(env!("CARGO_BIN_EXE_faulty-server"))
+        .env("FAULTY_SERVER_FAULT", "never-accepts")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let server_log = log_dir.path().join("server_output.log");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !fs::read_to_string(&server_log)
+        .unwrap_or_default()
+        .contains("Server listening")
+    {
+        assert!(Instant::now() < deadline, "the server never started");
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(!processes_marked(log_dir.path()).is_empty());
+    kill(Pid::from_raw(checker.id() as i32), Signal::SIGINT).unwrap();
+    let output = checker.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
+    assert_eq!(processes_marked(log_dir.path()), Vec::<i32>::new());
+}
+
+#[test]
+fn bad_usage_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let refuse = |args: &[&str], code: i32, message: &str| {
+        let output = checker(dir.path()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    };
+    refuse(&["--task", "3"], 2, "invalid value '3' for '--task");
+    refuse(&["--size", "10X"], 2, "unknown unit");
+    refuse(&["--size", "1K"], 2, "at least 1M");
+    refuse(&["--clients", "0"], 2, "--clients");
+    refuse(&["--solution", "--server", "x"], 2, "cannot be used with");
+    refuse(
+        &["--server", "/no/such/server"],
+        1,
+        "checker: --server /no/such/server: no such file",
+    );
+    assert!(
+        fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "a refused run wrote files"
+    );
+}
+
+#[test]
+fn help_shows_examples() {
+    let output = checker(Path::new("/")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(
+        help.contains("cargo run -p checker -- --solution"),
+        "{help}"
+    );
+}
