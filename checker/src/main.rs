@@ -144,6 +144,13 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
         None if options.solution => ("solution", "solution-server", "solution/src/bin/server.rs"),
         None => ("skeleton", "server", "skeleton/src/bin/server.rs"),
     };
+    if !root.join(package).is_dir() {
+        return Err(Failure::new(
+            format!("--{package}"),
+            format!("there is no {package}/ in {}", root.display()),
+        )
+        .hint("this copy of the lab comes without the reference solution"));
+    }
     say!("Grading {package}: {source}");
     let _ = io::stdout().flush();
     match build::build(root, package, bin) {

@@ -19,6 +19,18 @@ use tempfile::TempDir;
 
 static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
 
+/// Whether this copy of the lab has the reference solution. Students get the lab without
+/// solution/, and the tests that grade it say so and pass.
+fn has_solution() -> bool {
+    let present = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../solution")
+        .is_dir();
+    if !present {
+        eprintln!("skipped: there is no solution/ in this copy of the lab");
+    }
+    present
+}
+
 /// A finished checker run.
 struct Run {
     output: Output,
@@ -148,6 +160,9 @@ fn untouched_skeleton_fails_at_once_naming_todo_1() {
 
 #[test]
 fn solution_scores_100_with_the_bonus() {
+    if !has_solution() {
+        return;
+    }
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -159,6 +174,9 @@ fn solution_scores_100_with_the_bonus() {
 
 #[test]
 fn full_default_run_on_the_solution_passes() {
+    if !has_solution() {
+        return;
+    }
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
