@@ -62,7 +62,7 @@ fn serve(options: &ServerOptions) -> lab::Result<()> {
 fn create_event_loop(listener: &TcpListener) -> lab::Result<Epoll> {
     // TODO 1: create an epoll instance (`Epoll::new` with
     // `nix::sys::epoll::EpollCreateFlags::EPOLL_CLOEXEC`) and add the listening socket to
-    // it with `w_epoll::add`, so that a client knocking on the listener wakes the loop.
+    // it with `lab::w_epoll::add`, so that a client knocking on the listener wakes the loop.
     let epoll =
         Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).context("creating the epoll instance")?;
     w_epoll::add(&epoll, listener)?;
@@ -89,7 +89,8 @@ fn wait_for_events(epoll: &Epoll, events: &mut [EpollEvent]) -> lab::Result<usiz
 /// keeps it in `clients` until its upload is handled.
 fn accept_client(epoll: &Epoll, listener: &TcpListener, clients: &mut Clients) -> lab::Result<()> {
     // TODO 3: accept the connection, print `<< New client connected on socket <fd> >>`,
-    // add the client's socket to epoll and insert it into `clients` under its descriptor.
+    // add the client's socket to epoll (`lab::w_epoll::add`) and insert it into `clients`
+    // under its descriptor.
     let (client, _) = listener.accept().context("accepting a client")?;
     let fd = client.as_raw_fd();
     println!("<< New client connected on socket {fd} >>");
@@ -116,9 +117,10 @@ fn handle_client(
 
 /// Task 1: the server is done with `client`; forget it.
 fn stop_watching(epoll: &Epoll, client: TcpStream) -> lab::Result<()> {
-    // TODO 4: remove the client's socket from epoll, and only then close it (dropping a
-    // `TcpStream` closes it). In this order no registration can outlive its socket, which
-    // matters in task 2, where a child process still has the same socket open.
+    // TODO 4: remove the client's socket from epoll (`lab::w_epoll::remove`), and only
+    // then close it (dropping a `TcpStream` closes it). In this order no registration can
+    // outlive its socket, which matters in task 2, where a child process still has the
+    // same socket open.
     w_epoll::remove(epoll, &client)?;
     drop(client);
     Ok(())
@@ -129,10 +131,10 @@ fn stop_watching(epoll: &Epoll, client: TcpStream) -> lab::Result<()> {
 fn receive(client: &TcpStream, buf_size: u32) -> lab::Result<()> {
     // TODO 5 (task 2): as given, the upload is received right here and every other client
     // waits until it is done. Receive it in a child process instead, so that the loop can
-    // serve other clients meanwhile. Flush stdout (or the child inherits unprinted lines and prints them
-    // again), then `nix::unistd::fork`. The child receives the upload with
-    // `lab::receive_upload` and exits (`process::exit`: 0 if the upload was complete, 1 if
-    // not); it must never return into the loop. The parent prints
+    // serve other clients meanwhile. Flush stdout (or the child inherits unprinted lines
+    // and prints them again), then `nix::unistd::fork`. The child receives the upload with
+    // `lab::receive_upload` and exits (`std::process::exit`: 0 if the upload was complete,
+    // 1 if not); it must never return into the loop. The parent prints
     // `<< Process <pid> created to handle client <fd> >>` and returns at once; its caller
     // then closes the parent's copy of the socket, the child keeps its own.
     io::stdout()

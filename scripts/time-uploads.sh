@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Times uploads end to end: from starting the clients until the server has reported every
+# upload (`Received ...`), which is later than the clients finish sending.
+#
+#   scripts/time-uploads.sh [SERVER] [CLIENTS] [-- SERVER OPTIONS...]
+#
+#   scripts/time-uploads.sh                                  one upload, reference server
+#   scripts/time-uploads.sh target/debug/solution-server 2   two uploads at once
+#   scripts/time-uploads.sh target/debug/solution-server 1 -- --buf-size 65536
+#
+# Needs test-file.txt (cargo run -p gen-testfile) and built binaries (cargo build).
+set -euo pipefail
+set -m # background jobs get process groups of their own, so the server's can be stopped whole
+
+server=${1:-target/debug/solution-server}
+clients=${2:-1}
+shift $(($# < 2 ? $# : 2))
+[[ ${1:-} == -- ]] && shift
+client=target/debug/client
+for binary in "$server" "$client"; do
+    [[ -x $binary ]] || { echo "time-uploads: $binary is missing: run cargo build --workspace" >&2; exit 1; }
+done
+[[ -f test-file.txt ]] || { echo "time-uploads: test-file.txt is missing: run cargo run -p gen-testfile" >&2; exit 1; }
+
+log=$(mktemp)
+"$server" --port 0 "$@" >"$log" 2>&1 &
+group=$!
+trap 'kill -KILL -- -$group 2>/dev/null; wait $group 2>/dev/null; rm -f "$log"' EXIT
+
+until port=$(sed -n 's/^Server listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log") && [[ -n $port ]]; do
+    kill -0 $group 2>/dev/null || { cat "$log" >&2; exit 1; }
+    sleep 0.01
+done
+
+start=$(date +%s.%N)
+uploads=()
+for _ in $(seq "$clients"); do
+    "$client" --port "$port" >/dev/null &
+    uploads+=($!)
+done
+until (($(grep -c '^Received ' "$log" || true) >= clients)); do
+    sleep 0.05 # coarse on purpose: every look starts a process, which would steal CPU from the uploads
+done
+end=$(date +%s.%N)
+wait "${uploads[@]}"
+grep '^Received ' "$log" >&2
+awk -v s="$start" -v e="$end" -v n="$clients" 'BEGIN { printf "%d upload(s) reported after %.2f s\n", n, e - s }'
+
