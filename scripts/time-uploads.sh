@@ -26,6 +26,7 @@ log=$(mktemp)
 "$server" --port 0 "$@" >"$log" 2>&1 &
 group=$!
 trap 'kill -KILL -- -$group 2>/dev/null; wait $group 2>/dev/null; rm -f "$log"' EXIT
+trap 'exit 130' INT TERM HUP # through the EXIT trap, so the server never outlives the script
 
 until port=$(sed -n 's/^Server listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log") && [[ -n $port ]]; do
     kill -0 $group 2>/dev/null || { cat "$log" >&2; exit 1; }

@@ -1,6 +1,7 @@
 //! What the checker prints: one line per check, the total, the details of failures, and
 //! live progress while uploads run (only on a terminal).
 
+use std::cell::RefCell;
 use std::env;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
@@ -86,15 +87,17 @@ pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String], logs: (&
     say!("Client log: {}", logs.1.display());
 }
 
-/// Live progress of the uploads on a terminal: one line, redrawn in place.
+/// Live progress of the uploads on a terminal: one line, redrawn in place when it changes.
 pub struct Progress {
     live: bool,
+    shown: RefCell<String>,
 }
 
 impl Progress {
     pub fn new() -> Self {
         Progress {
             live: io::stdout().is_terminal(),
+            shown: RefCell::default(),
         }
     }
 
@@ -103,30 +106,35 @@ impl Progress {
         self.live
     }
 
-    pub fn show(&self, uploads: &Uploads, size: u64) {
+    pub fn show(&self, uploads: &Uploads) {
         if !self.live {
             return;
         }
+        let of = uploads.bytes.div_ceil(MIB);
         let clients: Vec<_> = uploads
             .uploads
             .iter()
             .map(|upload| {
                 format!(
-                    "client {}: {:>3}/{} MiB",
+                    "client {}: {:>3}/{of} MiB",
                     upload.number,
-                    upload.sent() / MIB,
-                    size.div_ceil(MIB)
+                    upload.sent() / MIB
                 )
             })
             .collect();
-        let _ = write!(io::stdout(), "\r\x1b[K  uploading  {}", clients.join("   "));
-        let _ = io::stdout().flush();
+        let line = format!("  uploading  {}", clients.join("   "));
+        if *self.shown.borrow() != line {
+            let _ = write!(io::stdout(), "\r\x1b[K{line}");
+            let _ = io::stdout().flush();
+            *self.shown.borrow_mut() = line;
+        }
     }
 
     pub fn clear(&self) {
         if self.live {
             let _ = write!(io::stdout(), "\r\x1b[K");
             let _ = io::stdout().flush();
+            self.shown.borrow_mut().clear();
         }
     }
 }

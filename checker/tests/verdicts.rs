@@ -116,7 +116,7 @@ fn run_checker(fault: Option<&str>, args: &[&str]) -> Run {
             .arg("--server")
             .arg(env!("CARGO_BIN_EXE_faulty-server"))
             .env("FAULTY_SERVER_FAULT", fault)
-            .env("FAULTY_SERVER_CLAIM", "4194304");
+            .env("FAULTY_SERVER_CLAIM", "8388608");
     }
     let output = command
         .stderr(Stdio::piped())
@@ -136,7 +136,7 @@ fn run_faulty(fault: &str) -> Run {
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    run_checker(Some(fault), &["--size", "4M"])
+    run_checker(Some(fault), &["--size", "8M"])
 }
 
 #[test]
@@ -144,7 +144,7 @@ fn untouched_skeleton_fails_at_once_naming_todo_1() {
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = run_checker(None, &["--size", "4M"]);
+    let run = run_checker(None, &["--size", "8M"]);
     assert_eq!(run.code(), Some(1));
     assert!(
         run.stdout
@@ -166,7 +166,7 @@ fn solution_scores_100_with_the_bonus() {
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = run_checker(None, &["--solution", "--size", "4M", "--clients", "3"]);
+    let run = run_checker(None, &["--solution", "--size", "8M", "--clients", "3"]);
     assert_eq!(run.verdicts(), ["passed"; 5], "{}", run.stdout);
     run.assert_says("Total: 100/100, bonus passed");
     assert_eq!(run.code(), Some(0));
@@ -254,7 +254,7 @@ fn server_exiting_after_its_first_client_fails_keeps_serving() {
 fn server_reading_part_of_the_upload_fails_on_the_byte_count() {
     let run = run_faulty("partial-read");
     assert_eq!(run.verdict("task 1: receives a whole upload"), "failed");
-    run.assert_says("the server reported 524288 bytes, but the client sent 4194304");
+    run.assert_says("the server reported 524288 bytes, but the client sent 8388608");
 }
 
 #[test]
@@ -335,7 +335,7 @@ fn interrupted_checker_stops_its_server() {
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let log_dir = TempDir::new().unwrap();
     let checker = checker(log_dir.path())
-        .args(["--size", "4M", "--log-dir"])
+        .args(["--size", "8M", "--log-dir"])
         .arg(log_dir.path())
         .arg("--server")
         .arg(env!("CARGO_BIN_EXE_faulty-server"))
