@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 /// Builds binary `bin` of package `package` in the workspace at `root`, with the checker's
-/// own profile. Cargo's progress and the compiler's messages go to stderr as usual.
+/// own profile. Cargo's progress and the compiler's messages go to `messages` (the
+/// checker's stderr, so a student sees compile errors as usual).
 /// Returns the path of the executable, or why there is none.
-pub fn build(root: &Path, package: &str, bin: &str) -> Result<PathBuf, String> {
+pub fn build(root: &Path, package: &str, bin: &str, messages: Stdio) -> Result<PathBuf, String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
     command.current_dir(root).args([
@@ -24,11 +25,12 @@ pub fn build(root: &Path, package: &str, bin: &str) -> Result<PathBuf, String> {
     }
     let mut cargo = command
         .stdout(Stdio::piped())
+        .stderr(messages)
         .spawn()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let messages = BufReader::new(cargo.stdout.take().expect("piped stdout"));
+    let json = BufReader::new(cargo.stdout.take().expect("piped stdout"));
     let mut executable = None;
-    for line in messages.lines().map_while(Result::ok) {
+    for line in json.lines().map_while(Result::ok) {
         let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
             continue;
         };
@@ -47,5 +49,44 @@ pub fn build(root: &Path, package: &str, bin: &str) -> Result<PathBuf, String> {
         _ => Err(format!(
             "the {package} package does not compile: fix the errors cargo printed above"
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A one-package workspace in a temporary directory whose binary `demo` has `main_rs`.
+    fn package(main_rs: &str) -> tempfile::TempDir {
+        let dir = tempfile::TempDir::new().unwrap();
+        let manifest =
+            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n";
+        fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
+        fs::create_dir(dir.path().join("src")).unwrap();
+        fs::write(dir.path().join("src/main.rs"), main_rs).unwrap();
+        dir
+    }
+
+    #[test]
+    fn the_exact_binary_built_is_found() {
+        let dir = package("fn main() {}\n");
+        let binary = build(dir.path(), "demo", "demo", Stdio::null()).unwrap();
+        assert!(
+            binary.starts_with(dir.path().join("target")),
+            "{}",
+            binary.display()
+        );
+        assert!(binary.ends_with("demo") && binary.is_file());
+    }
+
+    #[test]
+    fn a_compile_error_is_reported_as_not_compiling() {
+        let dir = package("fn main() { let x: u32 = \"text\"; }\n");
+        let failure = build(dir.path(), "demo", "demo", Stdio::null()).unwrap_err();
+        assert_eq!(
+            failure,
+            "the demo package does not compile: fix the errors cargo printed above"
+        );
     }
 }

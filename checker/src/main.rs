@@ -20,7 +20,7 @@ mod supervise;
 use std::fs;
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
-use std::process::ExitCode;
+use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -153,7 +153,7 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
     }
     say!("Grading {package}: {source}");
     let _ = io::stdout().flush();
-    match build::build(root, package, bin) {
+    match build::build(root, package, bin, Stdio::inherit()) {
         Ok(binary) => {
             say!("{}", report::build_line(style, true));
             let log_dir = options

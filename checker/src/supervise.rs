@@ -158,8 +158,17 @@ impl ServerUnderTest {
             Some(code) => format!("exit status {code}"),
             None => format!("{status}"),
         };
-        match panic_message(&self.output()) {
-            Some(message) => format!("the server stopped ({how}): it panicked {message}"),
+        let output = self.output();
+        if let Some(message) = panic_message(&output) {
+            return format!("the server stopped ({how}): it panicked {message}");
+        }
+        // An error it reported itself, as `server: <what failed>: <why>`.
+        match output
+            .iter()
+            .rev()
+            .find(|line| line.starts_with("server: "))
+        {
+            Some(error) => format!("the server stopped ({how}): {error}"),
             None => format!("the server stopped ({how})"),
         }
     }
