@@ -264,10 +264,11 @@ fn grade(options: &Options) -> lab::Result<bool> {
         _ => usize::from(options.clients),
     };
     if !progress.is_live() {
-        say!(
-            "Uploading {} from {clients} client(s) at once...",
-            human_size(options.size)
-        );
+        let size = human_size(options.size);
+        match clients {
+            1 => say!("Uploading {size} from one client..."),
+            n => say!("Uploading {size} from {n} clients at once..."),
+        }
     }
     let [whole, concurrent, per_client, no_zombies] = checks::uploads_at_once(&session, clients);
     let keeps = || checks::keeps_serving(&session, clients + 1);
