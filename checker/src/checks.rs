@@ -1,7 +1,7 @@
 //! The graded checks. Each scenario starts a fresh server, runs clients against it, and
 //! judges the server from what /proc shows and from the byte counts it reports. A new
-//! check is one entry in [`CHECKS`] and a few lines in the scenario that gathers its
-//! evidence.
+//! check is one `Check` constant, one function that judges it, and the evidence its
+//! scenario gathers (in [`Observed`] for the uploads at once).
 
 use std::ops::ControlFlow;
 use std::path::Path;
@@ -87,8 +87,7 @@ impl Session<'_> {
             Some(port) => port,
             None => free_port().map_err(|e| format!("cannot find a free port: {e}"))?,
         };
-        let mut server =
-            ServerUnderTest::start(self.binary, port, self.server_log, title).map_err(|e| e.0)?;
+        let mut server = ServerUnderTest::start(self.binary, port, self.server_log, title)?;
         server.wait_until_listening(Duration::from_secs(5))?;
         Ok(server)
     }
@@ -148,7 +147,7 @@ impl Session<'_> {
         self.progress.clear();
         outcome?;
         for upload in &uploads.uploads {
-            if let Some((_, Err(error))) = upload.ended() {
+            if let Some(Err(error)) = upload.ended() {
                 server.check_running()?;
                 return Err(format!("client {} failed: {error}", upload.number));
             }
@@ -276,10 +275,7 @@ pub fn uploads_at_once(session: &Session, clients: usize) -> [Verdict; 4] {
     seen.listener_registered =
         seen.listener_registered || inspect::listener_registered(pid, server.port);
 
-    let sent_all = uploads
-        .uploads
-        .iter()
-        .any(|upload| upload.ended().is_some_and(|(_, outcome)| outcome.is_ok()));
+    let sent_all = uploads.uploads.iter().any(|upload| upload.finished());
     let whole = whole_upload(sent_all, size, &seen, &watched, &reports);
     if whole.is_err() {
         return task_one_first(Verdict::of(&WHOLE_UPLOAD, whole));
@@ -374,14 +370,14 @@ fn observe(
     let all_past = uploads
         .uploads
         .iter()
-        .all(|upload| upload.reached_milestone().is_some());
+        .all(|upload| upload.reached_milestone());
     if all_past && !any_ended && seen.peak.is_none() {
         seen.peak = Some((live, inspect::stale_registrations(pid)));
     }
     let none_past = uploads
         .uploads
         .iter()
-        .all(|upload| upload.reached_milestone().is_none());
+        .all(|upload| !upload.reached_milestone());
     if none_past && uploads.started.elapsed() > FIRST_PROGRESS {
         return ControlFlow::Break(format!(
             "after {} s no client had sent {} MiB (the most any had sent: {} bytes): the server does not read the uploads",
@@ -395,14 +391,11 @@ fn observe(
                 .unwrap_or(0)
         ));
     }
-    let finished = uploads
-        .uploads
-        .iter()
-        .find(|upload| upload.ended().is_some_and(|(_, outcome)| outcome.is_ok()));
+    let finished = uploads.uploads.iter().find(|upload| upload.finished());
     let behind = uploads
         .uploads
         .iter()
-        .find(|upload| upload.reached_milestone().is_none());
+        .find(|upload| !upload.reached_milestone());
     if let (Some(finished), Some(behind)) = (finished, behind) {
         seen.serialized = Some(format!(
             "client {} finished its upload while client {} had sent only {} bytes (not yet {} MiB): the server serves one client at a time",
@@ -480,7 +473,7 @@ fn idle_cpu(pid: i32) -> Duration {
 fn stale_registrations(pid: i32) -> Result<(), String> {
     match inspect::stale_registrations(pid).as_slice() {
         [] => Ok(()),
-        stale => stale_registrations_message(pid, stale),
+        stale => Err(stale_registrations_message(pid, stale)),
     }
 }
 
@@ -509,7 +502,7 @@ fn process_per_client(
     if let Some((_, stale)) = &seen.peak
         && !stale.is_empty()
     {
-        stale_registrations_message(pid, stale)?;
+        return Err(stale_registrations_message(pid, stale));
     }
     watched.clone()?;
     eventually(REPORT_WAIT, || {
@@ -535,16 +528,17 @@ fn process_per_client(
     stale_registrations(pid)
 }
 
-fn stale_registrations_message(pid: i32, stale: &[inspect::Registration]) -> Result<(), String> {
+fn stale_registrations_message(pid: i32, stale: &[inspect::Registration]) -> String {
     let mut fds: Vec<_> = stale.iter().map(|registration| registration.fd).collect();
+    fds.sort_unstable();
     fds.dedup();
     let fds: Vec<_> = fds.iter().map(ToString::to_string).collect();
-    Err(format!(
+    format!(
         "the server's epoll instance still watches descriptor(s) {} for sockets the server has already closed \
          (another process still holds them, so epoll keeps the registrations and keeps reporting them; see /proc/{pid}/fdinfo). \
-         Remove a client from epoll before closing it (TODO 4)",
+                  Remove a client from epoll before closing it (TODO 4)",
         fds.join(", ")
-    ))
+    )
 }
 
 /// The server's open descriptors once it sits idle (two equal counts in a row).

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
 use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
 use std::time::{Duration, Instant};
@@ -51,10 +51,10 @@ pub struct Upload {
     /// The client's number in the logs.
     pub number: usize,
     sent: AtomicU64,
-    /// When the client had sent the milestone amount (time since the upload started).
-    milestone: OnceLock<Duration>,
-    /// When and how the upload ended: the bytes sent, or what went wrong.
-    ended: OnceLock<(Duration, Result<u64, String>)>,
+    /// Whether the client has sent the milestone amount.
+    reached: AtomicBool,
+    /// How the upload ended: the bytes sent, or what went wrong.
+    ended: OnceLock<Result<u64, String>>,
 }
 
 impl Upload {
@@ -62,12 +62,17 @@ impl Upload {
         self.sent.load(Ordering::Relaxed)
     }
 
-    pub fn reached_milestone(&self) -> Option<Duration> {
-        self.milestone.get().copied()
+    pub fn reached_milestone(&self) -> bool {
+        self.reached.load(Ordering::Relaxed)
     }
 
-    pub fn ended(&self) -> Option<&(Duration, Result<u64, String>)> {
+    pub fn ended(&self) -> Option<&Result<u64, String>> {
         self.ended.get()
+    }
+
+    /// Whether the client got its whole file through.
+    pub fn finished(&self) -> bool {
+        self.ended().is_some_and(Result::is_ok)
     }
 }
 
@@ -99,7 +104,7 @@ impl Uploads {
                 Arc::new(Upload {
                     number,
                     sent: AtomicU64::new(0),
-                    milestone: OnceLock::new(),
+                    reached: AtomicBool::new(false),
                     ended: OnceLock::new(),
                 })
             })
@@ -107,11 +112,11 @@ impl Uploads {
         for upload in &uploads {
             let (upload, log, file) = (Arc::clone(upload), Arc::clone(log), file.to_owned());
             thread::spawn(move || {
-                let outcome = run_client(&upload, &log, port, (&file, bytes), milestone, started);
+                let outcome = run_client(&upload, &log, port, (&file, bytes), milestone);
                 if let Err(error) = &outcome {
                     log.line(upload.number, &format!("client: {error}"));
                 }
-                let _ = upload.ended.set((started.elapsed(), outcome));
+                let _ = upload.ended.set(outcome);
             });
         }
         Uploads {
@@ -144,7 +149,6 @@ fn run_client(
     port: u16,
     (path, bytes): (&Path, u64),
     milestone: u64,
-    started: Instant,
 ) -> Result<u64, String> {
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
@@ -161,16 +165,13 @@ fn run_client(
     let sent = lab::send_upload(&server, file.take(bytes), |sent, step| {
         upload.sent.store(sent, Ordering::Relaxed);
         if sent >= milestone {
-            let _ = upload.milestone.set(started.elapsed());
+            upload.reached.store(true, Ordering::Relaxed);
         }
         if let Some(mib) = step {
             log.line(upload.number, &format!("Sent {mib} MiB"));
         }
     })
     .map_err(|failure| failure.to_string())?;
-    if sent >= milestone {
-        let _ = upload.milestone.set(started.elapsed());
-    }
     log.line(upload.number, &format!("Sent {sent} bytes to the server"));
     Ok(sent)
 }

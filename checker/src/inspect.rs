@@ -3,6 +3,7 @@
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
+use std::path::Path;
 use std::time::Duration;
 
 /// One descriptor in the interest list of one of the server's epoll instances, as
@@ -28,14 +29,27 @@ impl Process {
     }
 }
 
-/// Whether `pid` has exited and waits to be reaped (or is gone altogether).
-pub fn is_zombie(pid: i32) -> bool {
-    match fs::read_to_string(format!("/proc/{pid}/stat")) {
-        Ok(stat) => stat
-            .rsplit_once(')')
-            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z')),
-        Err(_) => true,
-    }
+/// The fields of /proc/PID/stat after the command name, which is in parentheses and may
+/// hold spaces: the first is the state (field 3 of stat(5)), the second the parent's pid.
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The state letter of `pid`, if it exists.
+fn state(pid: i32) -> Option<char> {
+    stat_fields(pid)?.first()?.chars().next()
+}
+
+/// Whether `pid` has exited: it waits to be reaped (or is gone altogether).
+pub fn has_exited(pid: i32) -> bool {
+    state(pid).is_none_or(|state| state == 'Z')
 }
 
 /// How many descriptors `pid` has open.
@@ -139,19 +153,45 @@ pub fn listener_registered(pid: i32, port: u16) -> bool {
 
 /// The child processes of `pid`.
 pub fn children(pid: i32) -> Vec<Process> {
+    let pids = listed_children(pid).unwrap_or_else(|| children_by_parent(pid));
+    pids.into_iter()
+        .filter_map(|child| {
+            let state = state(child)?;
+            Some(Process { pid: child, state })
+        })
+        .collect()
+}
+
+/// The children the kernel lists for each thread of `pid` in /proc/PID/task/TID/children:
+/// a few small reads, cheap enough for every tick of the checker's watch. `None` on a
+/// kernel built without that file.
+fn listed_children(pid: i32) -> Option<Vec<i32>> {
+    if !Path::new(&format!("/proc/{pid}/task/{pid}/children")).exists() {
+        return None;
+    }
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let lists = tasks
+        .flatten()
+        .filter_map(|task| fs::read_to_string(task.path().join("children")).ok());
+    Some(lists.flat_map(|list| parse_pids(&list)).collect())
+}
+
+fn parse_pids(list: &str) -> Vec<i32> {
+    list.split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .collect()
+}
+
+/// The children of `pid`, found by reading every process's parent: the slow way.
+fn children_by_parent(pid: i32) -> Vec<i32> {
     let Ok(entries) = fs::read_dir("/proc") else {
         return Vec::new();
     };
     entries
         .flatten()
-        .filter_map(|entry| {
-            let child: i32 = entry.file_name().to_str()?.parse().ok()?;
-            let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
-            // The command name is in parentheses and may hold spaces: read after the last ')'.
-            let mut fields = stat.rsplit_once(')')?.1.split_whitespace();
-            let state = fields.next()?.chars().next()?;
-            let parent: i32 = fields.next()?.parse().ok()?;
-            (parent == pid).then_some(Process { pid: child, state })
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|&other| {
+            stat_fields(other).and_then(|fields| fields.get(1)?.parse().ok()) == Some(pid)
         })
         .collect()
 }
@@ -162,9 +202,8 @@ pub fn cpu_time(pid: i32) -> Option<Duration> {
         let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
         return Some(Duration::from_nanos(nanos));
     }
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    let fields: Vec<_> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    // After the name: state is field 3 of stat(5), utime 14 and stime 15, in clock ticks.
+    let fields = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks.
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(Duration::from_millis(ticks * 10))
 }
@@ -184,6 +223,26 @@ mod tests {
             })
         );
         assert_eq!(parse_registration("pos:\t0"), None);
+    }
+
+    #[test]
+    fn a_child_is_found_both_ways_with_its_state() {
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let me = std::process::id() as i32;
+        let child = sleeper.id() as i32;
+        let listed = listed_children(me).unwrap_or_else(|| children_by_parent(me));
+        assert!(listed.contains(&child), "{listed:?}");
+        assert!(children_by_parent(me).contains(&child));
+        let found = children(me)
+            .into_iter()
+            .find(|process| process.pid == child);
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+        assert!(found.is_some_and(|process| !process.is_zombie()));
+        assert!(has_exited(child));
     }
 
     #[test]

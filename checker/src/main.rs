@@ -18,7 +18,7 @@ mod report;
 mod supervise;
 
 use std::fs;
-use std::io::{self, Write};
+
 use std::path::{Path, PathBuf};
 use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
@@ -152,7 +152,6 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
         .hint("this copy of the lab comes without the reference solution"));
     }
     say!("Grading {package}: {source}");
-    let _ = io::stdout().flush();
     match build::build(root, package, bin, Stdio::inherit()) {
         Ok(binary) => {
             say!("{}", report::build_line(style, true));

@@ -44,22 +44,25 @@ impl Style {
 
 /// The line of one check: `<name> ........ passed ... 25/25`.
 pub fn check_line(style: Style, check: &Check, passed: bool) -> String {
-    let dots = ".".repeat(44usize.saturating_sub(check.name.len()));
     let score = match check.points {
         0 => "bonus".to_owned(),
         points => format!("{}/{points}", if passed { points } else { 0 }),
     };
-    format!("{} {dots} {} ... {score}", check.name, style.status(passed))
+    format!(
+        "{} {} ... {score}",
+        dotted(check.name),
+        style.status(passed)
+    )
 }
 
 /// The line of the build gate.
 pub fn build_line(style: Style, passed: bool) -> String {
-    let name = "builds";
-    format!(
-        "{name} {} {}",
-        ".".repeat(44 - name.len()),
-        style.status(passed)
-    )
+    format!("{} {}", dotted("builds"), style.status(passed))
+}
+
+/// A check's name followed by dots, so that every status starts in the same column.
+fn dotted(name: &str) -> String {
+    format!("{name} {}", ".".repeat(44usize.saturating_sub(name.len())))
 }
 
 /// Prints the details of every failed check, the last lines of the server log and where

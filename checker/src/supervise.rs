@@ -10,7 +10,7 @@ use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, Child, Command, ExitStatus, Stdio};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -21,6 +21,14 @@ use crate::inspect;
 
 /// The process groups of the servers currently running, for the interrupt handler.
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// The registry of running groups. A panic elsewhere must not stop the cleanup, so a
+/// poisoned lock is taken all the same.
+fn running_groups() -> MutexGuard<'static, Vec<i32>> {
+    RUNNING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// Makes Ctrl-C (and SIGTERM, SIGHUP) stop every running server group before the checker
 /// exits. Call it first thing, before any other thread exists: the signals are blocked
@@ -36,9 +44,7 @@ pub fn stop_on_interrupt() -> io::Result<()> {
         .spawn(move || {
             let signal = signals.wait().unwrap_or(Signal::SIGTERM);
             // Holding the lock until exit also keeps any new server from being started.
-            let running = RUNNING
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            let running = running_groups();
             for &group in running.iter() {
                 let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
             }
@@ -47,10 +53,6 @@ pub fn stop_on_interrupt() -> io::Result<()> {
         })?;
     Ok(())
 }
-
-/// Why the server could not be started or did not come up.
-#[derive(Debug)]
-pub struct StartFailure(pub String);
 
 /// A server started by the checker, with its output going to a log file.
 pub struct ServerUnderTest {
@@ -67,28 +69,24 @@ pub struct ServerUnderTest {
 impl ServerUnderTest {
     /// Starts `binary --port PORT` in a new process group, with stdout and stderr appended
     /// to `log` after a header line that says which run this is.
-    pub fn start(binary: &Path, port: u16, log: &Path, title: &str) -> Result<Self, StartFailure> {
-        let open_log = || OpenOptions::new().create(true).append(true).open(log);
-        let mut output = open_log().map_err(|e| {
-            StartFailure(format!(
-                "cannot write the server log {}: {e}",
-                log.display()
-            ))
-        })?;
+    pub fn start(binary: &Path, port: u16, log: &Path, title: &str) -> Result<Self, String> {
+        let log_error =
+            |e: io::Error| format!("cannot write the server log {}: {e}", log.display());
+        let mut output = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(log)
+            .map_err(log_error)?;
         writeln!(
             output,
             "----- checker: {title}: {} --port {port} -----",
             binary.display()
         )
-        .map_err(|e| StartFailure(format!("cannot write the server log: {e}")))?;
-        let log_start = output.metadata().map(|meta| meta.len()).unwrap_or(0);
-        let stderr = output
-            .try_clone()
-            .map_err(|e| StartFailure(format!("cannot share the server log: {e}")))?;
+        .map_err(log_error)?;
+        let log_start = output.metadata().map_err(log_error)?.len();
+        let stderr = output.try_clone().map_err(log_error)?;
 
-        let mut running = RUNNING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut running = running_groups();
         let child = Command::new(binary)
             .args(["--port", &port.to_string()])
             .process_group(0)
@@ -98,7 +96,7 @@ impl ServerUnderTest {
             .stdout(output)
             .stderr(stderr)
             .spawn()
-            .map_err(|e| StartFailure(format!("cannot start {}: {e}", binary.display())))?;
+            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id() as i32;
         running.push(pid);
         Ok(ServerUnderTest {
@@ -118,16 +116,20 @@ impl ServerUnderTest {
         if let Some(status) = self.status {
             return Some(status);
         }
-        if !inspect::is_zombie(self.pid) {
+        if !inspect::has_exited(self.pid) {
             return None;
         }
-        let mut running = RUNNING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.stop_group();
+        self.status
+    }
+
+    /// Kills the server's process group, then reaps the server. In this order the group
+    /// id is still the server's own when it is signalled: an unreaped process keeps its id.
+    fn stop_group(&mut self) {
+        let mut running = running_groups();
         let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
         self.status = self.child.wait().ok();
         running.retain(|&group| group != self.pid);
-        self.status
     }
 
     /// Waits until the server listens on its port, by looking for its listening socket in
@@ -195,15 +197,9 @@ impl ServerUnderTest {
 
 impl Drop for ServerUnderTest {
     fn drop(&mut self) {
-        let mut running = RUNNING
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if self.status.is_none() {
-            // The server is not reaped yet, so its process group id is still its own.
-            let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
-            let _ = self.child.wait();
+            self.stop_group();
         }
-        running.retain(|&group| group != self.pid);
     }
 }
 

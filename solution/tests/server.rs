@@ -103,24 +103,18 @@ impl ServerUnderTest {
 
     /// The server's child processes and their states (R, S, Z...), from /proc.
     fn children(&self) -> Vec<(u32, char)> {
-        let mut children = Vec::new();
-        for entry in fs::read_dir("/proc").unwrap().flatten() {
-            let Ok(stat) = fs::read_to_string(entry.path().join("stat")) else {
-                continue;
-            };
-            let Some((pid, rest)) = stat
-                .split_once(" (")
-                .map(|(pid, _)| (pid, stat.rsplit_once(") ").unwrap().1))
-            else {
-                continue;
-            };
-            let mut fields = rest.split(' ');
-            let state = fields.next().unwrap().chars().next().unwrap();
-            if fields.next() == Some(&self.pid().to_string()) {
-                children.push((pid.parse().unwrap(), state));
-            }
-        }
-        children
+        let parent = self.pid().to_string();
+        let entries = fs::read_dir("/proc").unwrap().flatten();
+        entries
+            .filter_map(|entry| {
+                let pid = entry.file_name().to_str()?.parse().ok()?;
+                let stat = fs::read_to_string(entry.path().join("stat")).ok()?;
+                // After the command name, which may hold spaces: state, then parent pid.
+                let mut fields = stat.rsplit_once(") ")?.1.split(' ');
+                let state = fields.next()?.chars().next()?;
+                (fields.next()? == parent).then_some((pid, state))
+            })
+            .collect()
     }
 }
 
