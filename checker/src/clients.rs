@@ -2,9 +2,9 @@
 //! and record, for each client, how far it got and when.
 
 use std::fs::File;
-use std::io::{Read, Write};
+use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::thread;
@@ -86,17 +86,80 @@ pub struct Uploads {
     pub started: Instant,
 }
 
+/// What each client of a batch uploads.
+#[derive(Clone)]
+pub struct Plan {
+    pub file: PathBuf,
+    /// How many bytes of the file each client uploads.
+    pub bytes: u64,
+    /// The amount that counts as "well under way".
+    pub milestone: u64,
+    /// Where the client pauses, keeping the connection open, until it is released.
+    pub hold: Option<Arc<Hold>>,
+}
+
+/// A pause in the middle of an upload: the client has sent `at` bytes and waits, with
+/// the connection open, until [`Hold::release`] (or a minute at most).
+pub struct Hold {
+    pub at: u64,
+    released: AtomicBool,
+}
+
+impl Hold {
+    pub fn new(at: u64) -> Arc<Self> {
+        Arc::new(Hold {
+            at,
+            released: AtomicBool::new(false),
+        })
+    }
+
+    pub fn release(&self) {
+        self.released.store(true, Ordering::Relaxed);
+    }
+
+    fn wait(&self) {
+        let deadline = Instant::now() + SEND_TIMEOUT;
+        while !self.released.load(Ordering::Relaxed) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+/// The file as a client reads it: pauses at the hold, if there is one.
+struct HeldFile {
+    file: io::Take<File>,
+    read: u64,
+    hold: Option<Arc<Hold>>,
+}
+
+impl Read for HeldFile {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let Some(hold) = &self.hold else {
+            return self.file.read(buffer);
+        };
+        if self.read == hold.at {
+            hold.wait();
+        }
+        let room = if self.read < hold.at {
+            (hold.at - self.read).min(buffer.len() as u64) as usize
+        } else {
+            buffer.len()
+        };
+        let n = self.file.read(&mut buffer[..room])?;
+        self.read += n as u64;
+        Ok(n)
+    }
+}
+
 impl Uploads {
-    /// Starts `count` clients at once, numbered from `first_number`, each uploading the
-    /// first `bytes` of `file` to 127.0.0.1:`port` and noting when it has sent `milestone`
-    /// bytes.
+    /// Starts `count` clients at once, numbered from `first_number`, each uploading to
+    /// 127.0.0.1:`port` as `plan` says.
     pub fn start(
         log: &Arc<ClientLog>,
         port: u16,
-        (file, bytes): (&Path, u64),
+        plan: &Plan,
         first_number: usize,
         count: usize,
-        milestone: u64,
     ) -> Self {
         let started = Instant::now();
         let uploads: Vec<_> = (first_number..first_number + count)
@@ -110,9 +173,9 @@ impl Uploads {
             })
             .collect();
         for upload in &uploads {
-            let (upload, log, file) = (Arc::clone(upload), Arc::clone(log), file.to_owned());
+            let (upload, log, plan) = (Arc::clone(upload), Arc::clone(log), plan.clone());
             thread::spawn(move || {
-                let outcome = run_client(&upload, &log, port, (&file, bytes), milestone);
+                let outcome = run_client(&upload, &log, port, &plan);
                 if let Err(error) = &outcome {
                     log.line(upload.number, &format!("client: {error}"));
                 }
@@ -121,14 +184,17 @@ impl Uploads {
         }
         Uploads {
             uploads,
-            bytes,
+            bytes: plan.bytes,
             started,
         }
     }
 
-    /// Whether every client has ended.
-    pub fn all_ended(&self) -> bool {
-        self.uploads.iter().all(|upload| upload.ended().is_some())
+    /// How many clients have ended.
+    pub fn ended(&self) -> usize {
+        self.uploads
+            .iter()
+            .filter(|upload| upload.ended().is_some())
+            .count()
     }
 
     /// The total bytes sent by all clients.
@@ -143,13 +209,8 @@ const SEND_BUFFER: usize = 64 * 1024;
 /// How long a send may block before the client gives up on a server that stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn run_client(
-    upload: &Upload,
-    log: &ClientLog,
-    port: u16,
-    (path, bytes): (&Path, u64),
-    milestone: u64,
-) -> Result<u64, String> {
+fn run_client(upload: &Upload, log: &ClientLog, port: u16, plan: &Plan) -> Result<u64, String> {
+    let path = &plan.file;
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
     let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let server = TcpStream::connect_timeout(&address, Duration::from_secs(5))
@@ -162,9 +223,14 @@ fn run_client(
     setsockopt(&server, sockopt::SndBuf, &SEND_BUFFER)
         .map_err(|e| format!("setting SO_SNDBUF: {e}"))?;
     log.line(upload.number, "connected");
-    let sent = lab::send_upload(&server, file.take(bytes), |sent, step| {
+    let file = HeldFile {
+        file: file.take(plan.bytes),
+        read: 0,
+        hold: plan.hold.clone(),
+    };
+    let sent = lab::send_upload(&server, file, |sent, step| {
         upload.sent.store(sent, Ordering::Relaxed);
-        if sent >= milestone {
+        if sent >= plan.milestone {
             upload.reached.store(true, Ordering::Relaxed);
         }
         if let Some(mib) = step {

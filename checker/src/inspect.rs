@@ -52,6 +52,11 @@ pub fn has_exited(pid: i32) -> bool {
     state(pid).is_none_or(|state| state == 'Z')
 }
 
+/// Whether `pid` is stopped by a signal (state T).
+pub fn is_stopped(pid: i32) -> bool {
+    state(pid) == Some('T')
+}
+
 /// How many descriptors `pid` has open.
 pub fn open_descriptors(pid: i32) -> Option<usize> {
     Some(fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
@@ -116,30 +121,59 @@ pub fn stale_registrations(pid: i32) -> Vec<Registration> {
         .collect()
 }
 
-/// The inode of the socket listening on 127.0.0.1:`port`, from /proc/net/tcp.
-pub fn listening_socket(port: u16) -> Option<u64> {
-    let table = fs::read_to_string("/proc/net/tcp").ok()?;
-    let local = format!("0100007F:{port:04X}");
-    table.lines().skip(1).find_map(|line| {
-        let fields: Vec<_> = line.split_whitespace().collect();
-        // Fields: sl local_address rem_address st ... inode (the tenth).
-        (fields.get(1) == Some(&local.as_str()) && fields.get(3) == Some(&"0A"))
-            .then(|| fields.get(9)?.parse().ok())
-            .flatten()
+/// One row of the kernel's table of TCP sockets on 127.0.0.1, /proc/net/tcp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRow {
+    /// The local port.
+    pub port: u16,
+    /// Whether the socket listens (state 0A).
+    pub listening: bool,
+    /// For a listening socket: connections waiting to be accepted. For a connected one:
+    /// bytes received that nobody has read yet.
+    pub queued: u64,
+    /// The socket's inode; 0 for a connection still waiting to be accepted.
+    pub inode: u64,
+}
+
+/// The sockets on 127.0.0.1, from /proc/net/tcp.
+pub fn tcp_table() -> Vec<TcpRow> {
+    fs::read_to_string("/proc/net/tcp")
+        .map(|table| table.lines().skip(1).filter_map(parse_tcp_row).collect())
+        .unwrap_or_default()
+}
+
+/// Reads a row such as `0: 0100007F:B2FF 00000000:0000 0A 00000000:00000002 ... 4013 ...`:
+/// local address, remote address, state, `tx_queue:rx_queue`, and the inode (tenth field).
+fn parse_tcp_row(line: &str) -> Option<TcpRow> {
+    let fields: Vec<_> = line.split_whitespace().collect();
+    let (address, port) = fields.get(1)?.split_once(':')?;
+    if address != "0100007F" {
+        return None;
+    }
+    let (_, queued) = fields.get(4)?.split_once(':')?;
+    Some(TcpRow {
+        port: u16::from_str_radix(port, 16).ok()?,
+        listening: *fields.get(3)? == "0A",
+        queued: u64::from_str_radix(queued, 16).ok()?,
+        inode: fields.get(9)?.parse().ok()?,
     })
+}
+
+/// The socket listening on 127.0.0.1:`port`.
+pub fn listener(port: u16) -> Option<TcpRow> {
+    tcp_table()
+        .into_iter()
+        .find(|row| row.listening && row.port == port)
+}
+
+/// The inode of the socket listening on 127.0.0.1:`port`.
+pub fn listening_socket(port: u16) -> Option<u64> {
+    listener(port).map(|row| row.inode)
 }
 
 /// Whether `pid` itself holds the socket listening on `port`.
 pub fn holds_listener(pid: i32, port: u16) -> bool {
-    let Some(inode) = listening_socket(port) else {
-        return false;
-    };
-    let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
-        return false;
-    };
-    entries
-        .flatten()
-        .any(|entry| fs::metadata(entry.path()).is_ok_and(|meta| meta.ino() == inode))
+    listening_socket(port).is_some_and(|inode| holds_socket(pid, inode))
 }
 
 /// Whether the socket listening on `port` is registered in an epoll instance of `pid`.
@@ -206,6 +240,213 @@ pub fn cpu_time(pid: i32) -> Option<Duration> {
     // utime and stime are fields 14 and 15 of stat(5), in clock ticks.
     let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
     Some(Duration::from_millis(ticks * 10))
+}
+
+/// What a descriptor of a process refers to, from its link in /proc/PID/fd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    Socket(u64),
+    Epoll,
+    SignalFd,
+    Other,
+}
+
+/// The descriptors `pid` has open, each with what it refers to.
+pub fn descriptors(pid: i32) -> Vec<(i32, FileKind)> {
+    let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let fd = entry.file_name().to_str()?.parse().ok()?;
+            let target = fs::read_link(entry.path()).ok()?;
+            Some((fd, file_kind(target.to_str()?)))
+        })
+        .collect()
+}
+
+fn file_kind(target: &str) -> FileKind {
+    if let Some(inode) = target
+        .strip_prefix("socket:[")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inode| inode.parse().ok())
+    {
+        return FileKind::Socket(inode);
+    }
+    match target {
+        "anon_inode:[eventpoll]" => FileKind::Epoll,
+        "anon_inode:[signalfd]" => FileKind::SignalFd,
+        _ => FileKind::Other,
+    }
+}
+
+/// What a process is doing, as far as the checker needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    /// Blocked in `epoll_wait`: idle in an event loop.
+    EpollWait,
+    /// Blocked in `wait`/`waitpid` for a child.
+    ChildWait,
+    /// Blocked in `accept`.
+    Accept,
+    /// Blocked somewhere else; the kernel function it sleeps in.
+    Blocked(String),
+    /// Running, or gone.
+    Running,
+}
+
+impl Activity {
+    /// The kernel's word for it, to quote as evidence.
+    pub fn describe(&self) -> String {
+        match self {
+            Activity::EpollWait => "waiting in epoll_wait".to_owned(),
+            Activity::ChildWait => "waiting for a child in waitpid".to_owned(),
+            Activity::Accept => "waiting in accept".to_owned(),
+            Activity::Blocked(function) => format!("blocked in the kernel's {function}"),
+            Activity::Running => "running".to_owned(),
+        }
+    }
+}
+
+/// What `pid` is doing now, from its state and /proc/PID/wchan (the kernel function a
+/// sleeping process waits in).
+pub fn activity(pid: i32) -> Activity {
+    if !matches!(state(pid), Some('S' | 'D')) {
+        return Activity::Running;
+    }
+    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    match wchan.trim() {
+        "" | "0" => Activity::Running,
+        "do_epoll_wait" | "ep_poll" => Activity::EpollWait,
+        "do_wait" | "kernel_wait4" => Activity::ChildWait,
+        "inet_csk_accept" => Activity::Accept,
+        other => Activity::Blocked(other.to_owned()),
+    }
+}
+
+/// How many threads `pid` has.
+pub fn threads(pid: i32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| tasks.count())
+}
+
+/// The signal number of SIGCHLD on Linux.
+const SIGCHLD: u32 = 17;
+
+/// The signal masks of a process, from /proc/PID/status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Signals {
+    /// SigBlk: the signals it blocks.
+    pub blocked: u64,
+    /// SigPnd and ShdPnd: the signals waiting to be taken, by a thread or the process.
+    pub pending: u64,
+}
+
+impl Signals {
+    fn has(mask: u64, signal: u32) -> bool {
+        mask & (1 << (signal - 1)) != 0
+    }
+
+    pub fn sigchld_blocked(&self) -> bool {
+        Self::has(self.blocked, SIGCHLD)
+    }
+
+    pub fn sigchld_pending(&self) -> bool {
+        Self::has(self.pending, SIGCHLD)
+    }
+}
+
+/// The signal masks of `pid`.
+pub fn signals(pid: i32) -> Option<Signals> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let mask = |name: &str| {
+        status.lines().find_map(|line| {
+            let value = line.strip_prefix(name)?.strip_prefix(':')?;
+            u64::from_str_radix(value.trim(), 16).ok()
+        })
+    };
+    Some(Signals {
+        blocked: mask("SigBlk")?,
+        pending: mask("SigPnd")? | mask("ShdPnd")?,
+    })
+}
+
+/// What the interest list of the server's epoll instances holds, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterestList {
+    pub listener: bool,
+    pub signalfd: bool,
+    /// Other sockets (clients), by the descriptor number they were registered under.
+    pub clients: Vec<i32>,
+    /// Registrations that outlived their descriptor.
+    pub stale: Vec<Registration>,
+}
+
+/// The interest list of `pid`'s epoll instances, sorted by kind.
+pub fn interest_list(pid: i32, listener_inode: Option<u64>) -> InterestList {
+    let open = descriptors(pid);
+    let mut list = InterestList::default();
+    for registration in epoll_registrations(pid) {
+        let kind = open
+            .iter()
+            .find(|(fd, _)| *fd == registration.fd)
+            .map(|(_, kind)| kind);
+        match kind {
+            _ if descriptor_inode(pid, registration.fd) != Some(registration.inode) => {
+                list.stale.push(registration)
+            }
+            Some(FileKind::Socket(inode)) if Some(*inode) == listener_inode => list.listener = true,
+            Some(FileKind::SignalFd) => list.signalfd = true,
+            _ => list.clients.push(registration.fd),
+        }
+    }
+    list
+}
+
+/// Client sockets that `pid` holds with unread data waiting, which no epoll instance of
+/// it watches and no child of it holds: accepted, then forgotten. Returns their
+/// descriptor numbers.
+pub fn unwatched_clients(pid: i32, listener_inode: Option<u64>) -> Vec<i32> {
+    let waiting: Vec<u64> = tcp_table()
+        .into_iter()
+        .filter(|row| !row.listening && row.queued > 0 && row.inode != 0)
+        .map(|row| row.inode)
+        .collect();
+    let candidates: Vec<(i32, u64)> = descriptors(pid)
+        .into_iter()
+        .filter_map(|(fd, kind)| match kind {
+            FileKind::Socket(inode) if Some(inode) != listener_inode => Some((fd, inode)),
+            _ => None,
+        })
+        .filter(|(_, inode)| waiting.contains(inode))
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let registered: Vec<u64> = epoll_registrations(pid)
+        .iter()
+        .map(|registration| registration.inode)
+        .collect();
+    let held_by_children: Vec<u64> = children(pid)
+        .iter()
+        .flat_map(|child| descriptors(child.pid))
+        .filter_map(|(_, kind)| match kind {
+            FileKind::Socket(inode) => Some(inode),
+            _ => None,
+        })
+        .collect();
+    candidates
+        .into_iter()
+        .filter(|(_, inode)| !registered.contains(inode) && !held_by_children.contains(inode))
+        .map(|(fd, _)| fd)
+        .collect()
+}
+
+/// Whether `pid` holds the file with this inode.
+pub fn holds_socket(pid: i32, inode: u64) -> bool {
+    descriptors(pid)
+        .iter()
+        .any(|(_, kind)| *kind == FileKind::Socket(inode))
 }
 
 #[cfg(test)]

@@ -10,9 +10,10 @@ macro_rules! say {
     }};
 }
 
-mod build;
 mod checks;
 mod clients;
+mod compile;
+mod grade;
 mod inspect;
 mod report;
 mod supervise;
@@ -28,8 +29,9 @@ use clap::{Parser, ValueEnum};
 use gen_testfile::{DEFAULT_SIZE, human_size, parse_size, write_random_file};
 use lab::{Context, Failure};
 
-use crate::checks::{Session, Verdict};
+use crate::checks::{Selection, Session};
 use crate::clients::ClientLog;
+use crate::grade::{Score, Verdict};
 use crate::report::{Progress, Style};
 
 const EXAMPLES: &str = "\
@@ -152,7 +154,7 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
         .hint("this copy of the lab comes without the reference solution"));
     }
     say!("Grading {package}: {source}");
-    match build::build(root, package, bin, Stdio::inherit()) {
+    match compile::build(root, package, bin, Stdio::inherit()) {
         Ok(binary) => {
             say!("{}", report::build_line(style, true));
             let log_dir = options
@@ -216,6 +218,7 @@ fn prepare_test_file(root: &Path, log_dir: &Path, size: u64) -> lab::Result<Test
         .prefix(".checker-")
         .tempdir_in(log_dir)
         .with_context(|| format!("creating a temporary directory in {}", log_dir.display()))?;
+    supervise::remove_on_interrupt(dir.path());
     let file = TestFile::Temporary(dir);
     write_random_file(&file.path(), size).context("writing a temporary test file")?;
     say!(
@@ -269,66 +272,37 @@ fn grade(options: &Options) -> lab::Result<bool> {
             n => say!("Uploading {size} from {n} clients at once..."),
         }
     }
-    let [whole, concurrent, per_client, no_zombies] = checks::uploads_at_once(&session, clients);
-    let keeps = || checks::keeps_serving(&session, clients + 1);
-    let selected: Vec<Verdict> = match options.task {
-        Task::One => vec![whole, keeps()],
-        Task::Two => vec![concurrent, per_client],
-        Task::Bonus => vec![no_zombies],
-        Task::All => vec![whole, keeps(), concurrent, per_client, no_zombies],
+    let selection = match options.task {
+        Task::One => Selection::TaskOne,
+        Task::Two => Selection::TaskTwo,
+        Task::Bonus => Selection::Bonus,
+        Task::All => Selection::All,
     };
-    for verdict in &selected {
-        say!(
-            "{}",
-            report::check_line(style, verdict.check, verdict.passed())
-        );
+    let verdicts = checks::run(&session, selection, clients);
+    for verdict in &verdicts {
+        say!("{}", report::check_line(style, verdict));
     }
     drop(test_file);
     Ok(summarize(
-        &selected,
+        &verdicts,
         &target,
-        options.task,
         (&server_log, &client_log_path),
     ))
 }
 
 /// Prints the total and the details of failures; returns whether every graded check passed.
-fn summarize(verdicts: &[Verdict], target: &Target, task: Task, logs: (&Path, &Path)) -> bool {
-    let graded: Vec<_> = verdicts
-        .iter()
-        .filter(|v| v.check.points > 0 || task == Task::Bonus)
-        .collect();
-    let score: u32 = graded
-        .iter()
-        .filter(|v| v.passed())
-        .map(|v| v.check.points)
-        .sum();
-    let max: u32 = graded.iter().map(|v| v.check.points).sum();
-    let bonus = verdicts
-        .iter()
-        .find(|v| v.check.points == 0)
-        .map(|v| {
-            if v.passed() {
-                ", bonus passed"
-            } else {
-                ", bonus failed"
-            }
-        })
-        .unwrap_or_default();
-    if max > 0 {
-        say!("Total: {score}/{max}{bonus}");
-    } else {
-        say!("Total:{}", bonus.trim_start_matches(','));
-    }
-    let outcome = |name: &str| {
+fn summarize(verdicts: &[Verdict], target: &Target, logs: (&Path, &Path)) -> bool {
+    let score = Score::of(verdicts);
+    say!("{}", score.total_line());
+    let outcome = |check: &grade::Check| {
         verdicts
             .iter()
-            .find(|v| v.check.name == name)
-            .map(Verdict::passed)
+            .find(|verdict| verdict.check.name == check.name)
+            .map(|verdict| verdict.outcome.status())
     };
-    let task_one_done = outcome(checks::WHOLE_UPLOAD.name) == Some(true)
-        && outcome(checks::KEEPS_SERVING.name) == Some(true);
-    if task_one_done && outcome(checks::CONCURRENT.name) == Some(false) {
+    let task_one_done = outcome(&grade::WHOLE_UPLOAD) == Some("passed")
+        && outcome(&grade::KEEPS_SERVING) == Some("passed");
+    if task_one_done && outcome(&grade::CONCURRENT) == Some("failed") {
         match target.source {
             Some(file) => say!("Task 1 is done. Next: task 2, TODO 5 in {file}."),
             None => say!("Task 1 is done. Next: task 2 (TODO 5)."),
@@ -337,5 +311,5 @@ fn summarize(verdicts: &[Verdict], target: &Target, task: Task, logs: (&Path, &P
     let tail = fs::read_to_string(logs.0).unwrap_or_default();
     let lines: Vec<_> = tail.lines().map(str::to_owned).collect();
     report::print_failures(verdicts, &lines[lines.len().saturating_sub(12)..], logs);
-    graded.iter().all(|v| v.passed())
+    score.all_passed
 }

@@ -8,8 +8,8 @@ use std::path::Path;
 
 use lab::MIB;
 
-use crate::checks::{Check, Verdict};
 use crate::clients::Uploads;
+use crate::grade::{Verdict, Weight};
 
 /// Colours for a terminal, none otherwise or when NO_COLOR is set.
 #[derive(Clone, Copy)]
@@ -33,31 +33,35 @@ impl Style {
         }
     }
 
-    fn status(&self, passed: bool) -> String {
-        if passed {
-            self.paint("32", "passed")
-        } else {
-            self.paint("31;1", "failed")
+    fn status(&self, status: &str) -> String {
+        match status {
+            "passed" => self.paint("32", status),
+            "failed" => self.paint("31;1", status),
+            _ => self.paint("33", status),
         }
     }
 }
 
 /// The line of one check: `<name> ........ passed ... 25/25`.
-pub fn check_line(style: Style, check: &Check, passed: bool) -> String {
-    let score = match check.points {
-        0 => "bonus".to_owned(),
-        points => format!("{}/{points}", if passed { points } else { 0 }),
+pub fn check_line(style: Style, verdict: &Verdict) -> String {
+    let score = match verdict.check.weight {
+        Weight::Bonus => "bonus".to_owned(),
+        Weight::Points(points) => format!("{}/{points}", verdict.points()),
     };
     format!(
         "{} {} ... {score}",
-        dotted(check.name),
-        style.status(passed)
+        dotted(verdict.check.name),
+        style.status(verdict.outcome.status())
     )
 }
 
 /// The line of the build gate.
 pub fn build_line(style: Style, passed: bool) -> String {
-    format!("{} {}", dotted("builds"), style.status(passed))
+    format!(
+        "{} {}",
+        dotted("builds"),
+        style.status(if passed { "passed" } else { "failed" })
+    )
 }
 
 /// A check's name followed by dots, so that every status starts in the same column.
@@ -77,8 +81,8 @@ pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String], logs: (&
     }
     say!("");
     for verdict in failed {
-        say!("{} failed:", verdict.check.name);
-        say!("  {}", verdict.failure.as_deref().unwrap_or_default());
+        say!("{} {}:", verdict.check.name, verdict.outcome.status());
+        say!("  {}", verdict.outcome.reason().unwrap_or_default());
     }
     if !server_log_tail.is_empty() {
         say!("\nLast lines of the server log:");

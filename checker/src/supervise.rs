@@ -14,13 +14,25 @@ use std::sync::{Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigSet, Signal, killpg};
+use nix::sys::signal::{SigSet, Signal, kill, killpg};
 use nix::unistd::Pid;
 
 use crate::inspect;
 
 /// The process groups of the servers currently running, for the interrupt handler.
 static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Temporary directories to remove if the checker is interrupted: the normal paths
+/// remove them when their owner is dropped, which an exit from the handler skips.
+static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+/// Makes the interrupt handler remove `dir` too.
+pub fn remove_on_interrupt(dir: &Path) {
+    TEMPORARY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(dir.to_owned());
+}
 
 /// The registry of running groups. A panic elsewhere must not stop the cleanup, so a
 /// poisoned lock is taken all the same.
@@ -47,6 +59,12 @@ pub fn stop_on_interrupt() -> io::Result<()> {
             let running = running_groups();
             for &group in running.iter() {
                 let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+            }
+            let temporary = TEMPORARY
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            for dir in temporary.iter() {
+                let _ = std::fs::remove_dir_all(dir);
             }
             eprintln!("\nchecker: interrupted by {signal}; the server under test was stopped");
             process::exit(130);
@@ -151,6 +169,40 @@ impl ServerUnderTest {
                 ));
             }
             thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Pauses the server (SIGSTOP to the server itself, not its group) and waits until
+    /// the kernel shows it stopped. Fails with how it ended if it is gone.
+    pub fn pause(&mut self) -> Result<(), String> {
+        self.check_running()?;
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGSTOP);
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !inspect::is_stopped(self.pid) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(2));
+        }
+        self.check_running()
+    }
+
+    /// Resumes a paused server (SIGCONT) and gives it a moment: a server that cannot
+    /// stand being interrupted ends right then. Fails with how it ended.
+    pub fn resume(&mut self) -> Result<(), String> {
+        let _ = kill(Pid::from_raw(self.pid), Signal::SIGCONT);
+        let deadline = Instant::now() + Duration::from_millis(300);
+        while Instant::now() < deadline {
+            self.check_running()?;
+            thread::sleep(Duration::from_millis(10));
+        }
+        self.check_running()
+    }
+
+    /// Waits (a second at most) until `count` connections wait in the listener's queue.
+    pub fn wait_for_queue(&self, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while inspect::listener(self.port).is_none_or(|row| (row.queued as usize) < count)
+            && Instant::now() < deadline
+        {
+            thread::sleep(Duration::from_millis(2));
         }
     }
 

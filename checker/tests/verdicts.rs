@@ -39,18 +39,15 @@ struct Run {
 }
 
 impl Run {
-    /// The status word (`passed` or `failed`) of the check whose name is `check`.
+    /// The status (`passed`, `failed` or `not checked`) of the check named `check`.
     fn verdict(&self, check: &str) -> &str {
         let line = self
             .stdout
             .lines()
             .find(|line| line.starts_with(&format!("{check} .")))
             .unwrap_or_else(|| panic!("no line for `{check}` in:\n{}", self.stdout));
-        if line.contains(" passed") {
-            "passed"
-        } else {
-            "failed"
-        }
+        let status = line[check.len()..].trim_start_matches([' ', '.']);
+        status.split(" ...").next().unwrap_or(status)
     }
 
     /// The verdicts of the five checks, in the report's order.
@@ -69,6 +66,14 @@ impl Run {
         assert!(
             self.stdout.contains(text),
             "expected {text:?} in:\n{}",
+            self.stdout
+        );
+    }
+
+    fn assert_does_not_say(&self, text: &str) {
+        assert!(
+            !self.stdout.contains(text),
+            "did not expect {text:?} in:\n{}",
             self.stdout
         );
     }
@@ -132,6 +137,11 @@ fn run_checker(fault: Option<&str>, args: &[&str]) -> Run {
     }
 }
 
+/// The status words, short.
+const P: &str = "passed";
+const F: &str = "failed";
+const N: &str = "not checked";
+
 fn run_faulty(fault: &str) -> Run {
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
@@ -152,10 +162,10 @@ fn untouched_skeleton_fails_at_once_naming_todo_1() {
         "{}",
         run.stdout
     );
-    assert_eq!(run.verdicts(), ["failed"; 5]);
+    assert_eq!(run.verdicts(), [F, F, N, N, N]);
     run.assert_says("it panicked at skeleton/src/bin/server.rs:");
     run.assert_says("not yet implemented: TODO 1: create an epoll instance");
-    run.assert_says("Total: 0/100, bonus failed");
+    run.assert_says("Total: 0/100, bonus not checked");
 }
 
 #[test]
@@ -167,7 +177,7 @@ fn solution_scores_100_with_the_bonus() {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let run = run_checker(None, &["--solution", "--size", "8M", "--clients", "3"]);
-    assert_eq!(run.verdicts(), ["passed"; 5], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
     run.assert_says("Total: 100/100, bonus passed");
     assert_eq!(run.code(), Some(0));
 }
@@ -181,10 +191,11 @@ fn full_default_run_on_the_solution_passes() {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let run = run_checker(None, &["--solution"]);
-    assert_eq!(run.verdicts(), ["passed"; 5], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
     assert_eq!(run.code(), Some(0));
     let clients = fs::read_to_string(run.log_dir.path().join("client_output.log")).unwrap();
-    for client in [1, 2] {
+    // Clients 1 to 3 are the small uploads of "keeps serving"; 4 and 5 the whole ones.
+    for client in [4, 5] {
         assert!(
             clients.contains(&format!("[client {client} +")),
             "{clients}"
@@ -200,87 +211,77 @@ fn full_default_run_on_the_solution_passes() {
     assert_eq!(clients.matches("] Sent 100 MiB").count(), 2, "{clients}");
 }
 
-#[test]
-fn serial_server_scores_50_and_is_sent_to_task_2() {
-    let run = run_faulty("serial");
-    assert_eq!(
-        run.verdicts(),
-        ["passed", "passed", "failed", "failed", "failed"]
-    );
-    run.assert_says("Total: 50/100, bonus failed");
-    run.assert_says("the server serves one client at a time");
-    run.assert_says("Task 1 is done. Next: task 2 (TODO 5).");
-    assert_eq!(run.code(), Some(1));
+/// One test per fixture fault: the verdicts it deserves, what the report must say (the
+/// reason, naming the TODO to fix) and what it must not say.
+macro_rules! fault_verdicts {
+    ($($test:ident: $fault:literal => $verdicts:expr, exit $code:literal,
+        says [$($says:literal),*] $(, never [$($never:literal),*])?;)*) => {$(
+        #[test]
+        fn $test() {
+            let run = run_faulty($fault);
+            assert_eq!(run.verdicts(), $verdicts, "{}", run.stdout);
+            assert_eq!(run.code(), Some($code), "{}", run.stdout);
+            $(run.assert_says($says);)*
+            $($(run.assert_does_not_say($never);)*)?
+        }
+    )*};
 }
 
-#[test]
-fn parent_keeping_its_socket_copy_fails_on_leaked_descriptors() {
-    let run = run_faulty("keeps-parent-copy");
-    assert_eq!(
-        run.verdicts(),
-        ["passed", "passed", "passed", "failed", "passed"]
-    );
-    run.assert_says("the parent keeps its copy of each client socket");
-    run.assert_says("Total: 75/100, bonus passed");
-}
-
-#[test]
-fn closing_without_removing_from_epoll_fails_on_the_stale_registration() {
-    let run = run_faulty("no-remove");
-    assert_eq!(
-        run.verdicts(),
-        ["passed", "passed", "passed", "failed", "passed"]
-    );
-    run.assert_says("epoll instance still watches descriptor");
-    run.assert_says("Remove a client from epoll before closing it (TODO 4)");
-}
-
-#[test]
-fn server_without_epoll_fails_task_1_saying_so() {
-    let run = run_faulty("no-epoll");
-    assert_eq!(run.verdict("task 1: receives a whole upload"), "failed");
-    run.assert_says("so the server does not wait with epoll. Look at TODO 1");
-    run.assert_says("Total: 0/100");
-}
-
-#[test]
-fn server_exiting_after_its_first_client_fails_keeps_serving() {
-    let run = run_faulty("exits-after-first");
-    assert_eq!(run.verdict("task 1: keeps serving"), "failed");
-    run.assert_says("the server stopped (exit status 0)");
-}
-
-#[test]
-fn server_reading_part_of_the_upload_fails_on_the_byte_count() {
-    let run = run_faulty("partial-read");
-    assert_eq!(run.verdict("task 1: receives a whole upload"), "failed");
-    run.assert_says("the server reported 524288 bytes, but the client sent 8388608");
-}
-
-#[test]
-fn server_that_only_prints_the_lines_fails() {
-    let run = run_faulty("never-reads");
-    assert_eq!(run.verdicts(), ["failed"; 5]);
-    run.assert_says("the server stopped reading the uploads");
-}
-
-#[test]
-fn server_that_never_accepts_fails_and_is_stopped() {
-    let run = run_faulty("never-accepts");
-    assert_eq!(run.verdicts(), ["failed"; 5]);
-    assert_eq!(run.code(), Some(1));
-}
-
-#[test]
-fn server_that_never_reaps_scores_100_without_the_bonus() {
-    let run = run_faulty("never-reaps");
-    assert_eq!(
-        run.verdicts(),
-        ["passed", "passed", "passed", "passed", "failed"]
-    );
-    run.assert_says("Total: 100/100, bonus failed");
-    run.assert_says("still zombies");
-    assert_eq!(run.code(), Some(0), "the bonus is not graded");
+fault_verdicts! {
+    serial_server_scores_50_and_is_sent_to_task_2: "serial" => [P, P, F, F, N], exit 1,
+        says ["the server serves one client at a time", "it received the uploads itself",
+              "Total: 50/100, bonus not checked", "Task 1 is done. Next: task 2 (TODO 5).",
+              "judged only on a server that passed \"a process per client\""];
+    parent_keeping_its_socket_copy_fails_on_leaked_descriptors: "keeps-parent-copy"
+        => [P, P, P, F, N], exit 1,
+        says ["the parent keeps its copy of each client socket", "Total: 75/100, bonus not checked"];
+    closing_without_removing_from_epoll_fails_on_the_stale_registration: "no-remove"
+        => [P, P, P, F, N], exit 1,
+        says ["epoll instance still watches descriptor", "Remove a client from epoll before closing it (TODO 4)"];
+    server_without_epoll_fails_task_1_saying_so: "no-epoll" => [F, F, N, N, N], exit 1,
+        says ["so the server does not wait with epoll. Look at TODO 1", "Total: 0/100"];
+    server_exiting_after_its_first_client_fails: "exits-after-first" => [F, F, N, N, N], exit 1,
+        says ["the server stopped (exit status 0)"];
+    server_reading_part_of_the_upload_fails_on_the_byte_count: "partial-read"
+        => [F, F, N, N, N], exit 1,
+        says ["the server reported 524288 bytes, but the client sent 8388608"],
+        never ["did it stop or crash"];
+    server_that_only_prints_the_lines_fails: "never-reads" => [F, F, N, N, N], exit 1,
+        says ["sat unread"];
+    server_that_never_accepts_fails_and_is_stopped: "never-accepts" => [F, F, N, N, N], exit 1,
+        says ["Total: 0/100"];
+    server_that_never_reaps_scores_100_without_the_bonus: "never-reaps"
+        => [P, P, P, P, F], exit 0,
+        says ["Total: 100/100, bonus failed", "still zombies", "(TODO 6 and TODO 7)"];
+    child_living_on_in_the_loop_fails_a_process_per_client: "child-returns"
+        => [P, P, P, F, N], exit 1,
+        says ["std::process::exit and never return into the server's loop (TODO 5)"],
+        never ["bonus passed"];
+    child_dying_in_the_loop_fails_a_process_per_client_not_task_1: "child-returns-dies"
+        => [P, P, P, F, N], exit 1,
+        says ["ENOENT", "never return into the server's loop (TODO 5)"];
+    server_ending_on_eintr_fails_keeps_serving: "exits-on-eintr" => [P, F, P, P, P], exit 1,
+        says ["EINTR", "SIGSTOP, then SIGCONT", "just wait again (TODO 2)", "Total: 75/100, bonus passed"];
+    edge_triggered_listener_is_sent_to_accept_not_to_fork: "edge-triggered"
+        => [P, F, N, N, N], exit 1,
+        says ["to be accepted while the server sat idle in epoll_wait", "(TODO 3)", "level-triggered"],
+        never ["TODO 5", "Task 1 is done"];
+    client_never_added_to_epoll_is_sent_to_todo_3: "not-added" => [F, F, N, N, N], exit 1,
+        says ["not in its epoll interest list", "Add every accepted client to epoll (TODO 3)"],
+        never ["stopped reading"];
+    threads_instead_of_processes_are_named: "threads" => [P, P, P, F, N], exit 1,
+        says ["threads, not processes. Fork a child per upload (TODO 5)"];
+    parent_waiting_for_each_child_serves_one_at_a_time: "waits-for-child"
+        => [P, P, F, F, N], exit 1,
+        says ["waiting for its child in waitpid", "(TODO 5)", "bonus not checked"];
+    blocking_reaper_fails_the_bonus_only: "blocking-reaper" => [P, P, P, P, F], exit 0,
+        says ["not served within", "WNOHANG", "(TODO 7)", "Total: 100/100, bonus failed"];
+    unread_signalfd_costs_the_bonus_not_task_1: "unread-signalfd" => [P, P, P, P, F], exit 0,
+        says ["SIGCHLD is still pending", "read_signal", "(TODO 7)"],
+        never ["TODO 4"];
+    signalfd_without_blocking_sigchld_is_sent_to_todo_6: "sigchld-unblocked"
+        => [P, P, P, P, F], exit 0,
+        says ["SIGCHLD is not blocked", "SigBlk", "(TODO 6)"];
 }
 
 #[test]
@@ -318,18 +319,20 @@ fn two_checker_runs_at_once_do_not_disturb_each_other() {
         both.into_iter().map(|run| run.join().unwrap()).collect()
     });
     for run in &runs {
-        assert_eq!(run.verdicts(), ["passed"; 5], "{}", run.stdout);
+        assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
         let log = fs::read_to_string(run.log_dir.path().join("server_output.log")).unwrap();
         assert_eq!(
             log.matches("Server listening on").count(),
-            2,
+            3,
             "one server per scenario: {log}"
         );
     }
 }
 
-#[test]
-fn interrupted_checker_stops_its_server() {
+/// Starts the checker on a server that never accepts, interrupts it with `signal` once
+/// the server runs, and checks that nothing of the run is left: no process, and no
+/// temporary test file.
+fn interrupt_checker_with(signal: Signal) {
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -354,11 +357,30 @@ fn interrupted_checker_stops_its_server() {
         thread::sleep(Duration::from_millis(20));
     }
     assert!(!processes_marked(log_dir.path()).is_empty());
-    kill(Pid::from_raw(checker.id() as i32), Signal::SIGINT).unwrap();
+    let temporary = || {
+        fs::read_dir(log_dir.path())
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().starts_with(".checker-"))
+            .count()
+    };
+    assert_eq!(temporary(), 1, "the 8 MiB test file is a temporary one");
+    kill(Pid::from_raw(checker.id() as i32), signal).unwrap();
     let output = checker.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));
     assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted"));
     assert_eq!(processes_marked(log_dir.path()), Vec::<i32>::new());
+    assert_eq!(temporary(), 0, "the temporary test file was left behind");
+}
+
+#[test]
+fn interrupted_checker_stops_its_server_and_removes_its_test_file() {
+    interrupt_checker_with(Signal::SIGINT);
+}
+
+#[test]
+fn terminated_checker_stops_its_server_and_removes_its_test_file() {
+    interrupt_checker_with(Signal::SIGTERM);
 }
 
 #[test]

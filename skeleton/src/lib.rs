@@ -18,4 +18,6 @@ pub mod w_epoll;
 pub use failure::{Context, Failure, Result, exit_status};
 pub use net::listen;
 pub use options::{ClientOptions, DEFAULT_PORT, ServerOptions};
-pub use upload::{MIB, PROGRESS_STEP, receive_upload, send_upload};
+pub use upload::{
+    MIB, PROGRESS_STEP, parse_received_line, receive_upload, received_line, send_upload,
+};

@@ -2,7 +2,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsRawFd, RawFd};
 
 use crate::{Context, Failure, Result};
 
@@ -40,8 +40,21 @@ pub fn receive_upload(mut client: &TcpStream, buf_size: u32) -> Option<u64> {
             }
         }
     }
-    println!("Received {received} bytes from [Client {fd}]");
+    println!("{}", received_line(received, fd));
     Some(received)
+}
+
+/// The line that reports a received upload: `Received <bytes> bytes from [Client <fd>]`.
+pub fn received_line(bytes: u64, fd: RawFd) -> String {
+    format!("Received {bytes} bytes from [Client {fd}]")
+}
+
+/// Reads a line written by [`received_line`] back into the byte count and the descriptor.
+pub fn parse_received_line(line: &str) -> Option<(u64, RawFd)> {
+    let (bytes, client) = line
+        .strip_prefix("Received ")?
+        .split_once(" bytes from [Client ")?;
+    Some((bytes.parse().ok()?, client.strip_suffix(']')?.parse().ok()?))
 }
 
 /// Sends all of `file` (any reader: a `File`, or part of one with `Read::take`) to `server`, then closes the sending direction so the server sees
@@ -76,4 +89,20 @@ pub fn send_upload(
         .shutdown(Shutdown::Write)
         .context("closing the connection to the server")?;
     Ok(sent)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_received_line_reads_back_as_what_it_says() {
+        assert_eq!(received_line(10, 5), "Received 10 bytes from [Client 5]");
+        assert_eq!(parse_received_line(&received_line(10, 5)), Some((10, 5)));
+        assert_eq!(parse_received_line("Received 3 bytes"), None);
+        assert_eq!(
+            parse_received_line("Received x bytes from [Client 5]"),
+            None
+        );
+    }
 }

@@ -1,23 +1,35 @@
 //! The reference server with one known defect, chosen by the environment variable
 //! `FAULTY_SERVER_FAULT`, for proving that the checker fails each defect for the right
-//! reason. Without the variable it behaves like the reference.
+//! reason. Without the variable it behaves like the reference. What the checker can
+//! observe is the reference's in every respect but the one the fault names: the lines it
+//! prints, the descriptors it holds, the processes it forks.
 //!
-//! | fault               | defect                                                      |
-//! |---------------------|-------------------------------------------------------------|
-//! | `serial`            | task 1 only: receives every upload itself, no fork          |
-//! | `keeps-parent-copy` | forks, but the parent never closes its copy of the socket   |
-//! | `no-remove`         | forks and closes its copy, but never removes it from epoll  |
-//! | `no-epoll`          | a blocking accept loop that receives inline, no epoll       |
-//! | `exits-after-first` | stops after its first client                                |
-//! | `partial-read`      | reads the first 512 KiB of each upload, then closes         |
-//! | `never-reads`       | prints the expected lines, never reads the socket           |
-//! | `never-accepts`     | listens, then sleeps                                        |
-//! | `never-reaps`       | forks, but never reaps its children                         |
+//! | fault                | defect                                                      | TODO |
+//! |----------------------|-------------------------------------------------------------|------|
+//! | `serial`             | task 1 only: receives every upload itself, no fork          | 5    |
+//! | `keeps-parent-copy`  | forks, but the parent never closes its copy of the socket   | 4, 5 |
+//! | `no-remove`          | forks and closes its copy, but never removes it from epoll  | 4    |
+//! | `no-epoll`           | a blocking accept loop that receives inline, no epoll       | 1    |
+//! | `exits-after-first`  | stops after its first client                                | 3    |
+//! | `partial-read`       | reads the first 512 KiB of each upload, then closes         |      |
+//! | `never-reads`        | prints the expected lines, never reads the socket           |      |
+//! | `never-accepts`      | listens, then sleeps                                        | 1    |
+//! | `never-reaps`        | forks, but never reaps its children (bonus not done)        | 6, 7 |
+//! | `child-returns`      | the child returns into the loop, ignoring the remove error  | 5    |
+//! | `child-returns-dies` | the child returns into the loop and dies on ENOENT          | 5    |
+//! | `exits-on-eintr`     | stops when a signal interrupts `epoll_wait`                 | 2    |
+//! | `edge-triggered`     | listener registered edge-triggered, one accept per event    | 1, 3 |
+//! | `not-added`          | accepts a client but never adds it to epoll                 | 3    |
+//! | `threads`            | a thread per upload instead of a process                    | 5    |
+//! | `waits-for-child`    | forks, then waits for the child before going on             | 5    |
+//! | `blocking-reaper`    | reaps with `waitpid` without WNOHANG, until none is left    | 7    |
+//! | `unread-signalfd`    | reaps, but never reads the signalfd                         | 7    |
+//! | `sigchld-unblocked`  | makes the signalfd without blocking SIGCHLD first           | 6    |
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::process::{self, ExitCode};
 use std::thread;
 use std::time::Duration;
@@ -25,11 +37,35 @@ use std::time::Duration;
 use clap::Parser;
 use lab::{Context, Failure, ServerOptions, w_epoll};
 use nix::errno::Errno;
-use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollTimeout};
+use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{WaitPidFlag, waitpid};
-use nix::unistd::{ForkResult, fork};
+use nix::unistd::{ForkResult, Pid, fork};
+
+/// Every fault by its name; `none` is the reference.
+const FAULTS: &[(&str, Fault)] = &[
+    ("none", Fault::None),
+    ("serial", Fault::Serial),
+    ("keeps-parent-copy", Fault::KeepsParentCopy),
+    ("no-remove", Fault::NoRemove),
+    ("no-epoll", Fault::NoEpoll),
+    ("exits-after-first", Fault::ExitsAfterFirst),
+    ("partial-read", Fault::PartialRead),
+    ("never-reads", Fault::NeverReads),
+    ("never-accepts", Fault::NeverAccepts),
+    ("never-reaps", Fault::NeverReaps),
+    ("child-returns", Fault::ChildReturns),
+    ("child-returns-dies", Fault::ChildReturnsDies),
+    ("exits-on-eintr", Fault::ExitsOnEintr),
+    ("edge-triggered", Fault::EdgeTriggered),
+    ("not-added", Fault::NotAdded),
+    ("threads", Fault::Threads),
+    ("waits-for-child", Fault::WaitsForChild),
+    ("blocking-reaper", Fault::BlockingReaper),
+    ("unread-signalfd", Fault::UnreadSignalfd),
+    ("sigchld-unblocked", Fault::SigchldUnblocked),
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Fault {
@@ -43,29 +79,27 @@ enum Fault {
     NeverReads,
     NeverAccepts,
     NeverReaps,
+    ChildReturns,
+    ChildReturnsDies,
+    ExitsOnEintr,
+    EdgeTriggered,
+    NotAdded,
+    Threads,
+    WaitsForChild,
+    BlockingReaper,
+    UnreadSignalfd,
+    SigchldUnblocked,
 }
 
 impl Fault {
     fn from_env() -> Result<Self, Failure> {
         let name = std::env::var("FAULTY_SERVER_FAULT").unwrap_or_default();
-        Ok(match name.as_str() {
-            "" | "none" => Fault::None,
-            "serial" => Fault::Serial,
-            "keeps-parent-copy" => Fault::KeepsParentCopy,
-            "no-remove" => Fault::NoRemove,
-            "no-epoll" => Fault::NoEpoll,
-            "exits-after-first" => Fault::ExitsAfterFirst,
-            "partial-read" => Fault::PartialRead,
-            "never-reads" => Fault::NeverReads,
-            "never-accepts" => Fault::NeverAccepts,
-            "never-reaps" => Fault::NeverReaps,
-            other => {
-                return Err(Failure::new(
-                    "FAULTY_SERVER_FAULT",
-                    format!("unknown fault `{other}`"),
-                ));
-            }
-        })
+        let name = if name.is_empty() { "none" } else { &name };
+        FAULTS
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|&(_, fault)| fault)
+            .ok_or_else(|| Failure::new("FAULTY_SERVER_FAULT", format!("unknown fault `{name}`")))
     }
 }
 
@@ -92,18 +126,25 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
     }
 
     let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).context("creating epoll")?;
-    w_epoll::add(&epoll, &listener)?;
-    let exits = if fault == Fault::NeverReaps {
-        None
+    if fault == Fault::EdgeTriggered {
+        let flags = EpollFlags::EPOLLIN | EpollFlags::EPOLLET;
+        let event = EpollEvent::new(flags, listener.as_raw_fd() as u64);
+        epoll
+            .add(listener.as_fd(), event)
+            .context("adding the listener")?;
     } else {
-        Some(watch_child_exits(&epoll)?)
+        w_epoll::add(&epoll, &listener)?;
+    }
+    let exits = match fault {
+        Fault::NeverReaps => None,
+        _ => Some(watch_child_exits(&epoll, fault)?),
     };
     let mut clients: HashMap<RawFd, TcpStream> = HashMap::new();
     let mut never_closed = Vec::new();
     let mut events = [EpollEvent::empty(); 32];
     loop {
         let ready = match epoll.wait(&mut events, EpollTimeout::NONE) {
-            Err(Errno::EINTR) => continue,
+            Err(Errno::EINTR) if fault != Fault::ExitsOnEintr => continue,
             ready => ready.context("waiting for events")?,
         };
         for event in &events[..ready] {
@@ -114,12 +155,14 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                     "<< New client connected on socket {} >>",
                     client.as_raw_fd()
                 );
-                w_epoll::add(&epoll, &client)?;
+                if fault != Fault::NotAdded {
+                    w_epoll::add(&epoll, &client)?;
+                }
                 clients.insert(client.as_raw_fd(), client);
             } else if let Some(exits) = &exits
                 && fd == exits.as_raw_fd()
             {
-                reap_children(exits);
+                reap_children(exits, fault)?;
             } else if let Some(client) = clients.remove(&fd) {
                 println!("Client {fd} wants to send a file");
                 match fault {
@@ -138,14 +181,24 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                         w_epoll::remove(&epoll, &client)?;
                         never_closed.push(client);
                     }
+                    Fault::Threads => {
+                        w_epoll::remove(&epoll, &client)?;
+                        let buf_size = options.buf_size;
+                        thread::spawn(move || lab::receive_upload(&client, buf_size));
+                    }
                     _ => {
-                        receive_in_child(&client, options.buf_size)?;
+                        receive_in_child(&client, options.buf_size, fault)?;
                         match fault {
                             Fault::KeepsParentCopy => {
                                 w_epoll::remove(&epoll, &client)?;
                                 never_closed.push(client);
                             }
                             Fault::NoRemove => drop(client),
+                            // In the child, back from its upload: the parent has already
+                            // removed the socket from the shared epoll instance.
+                            Fault::ChildReturns => {
+                                let _ = w_epoll::remove(&epoll, &client);
+                            }
                             _ => w_epoll::remove(&epoll, &client)?,
                         }
                     }
@@ -185,12 +238,15 @@ fn receive_first(mut client: &TcpStream, limit: usize) {
     );
 }
 
-fn receive_in_child(client: &TcpStream, buf_size: u32) -> lab::Result<()> {
+fn receive_in_child(client: &TcpStream, buf_size: u32, fault: Fault) -> lab::Result<()> {
     io::stdout().flush().context("flushing stdout")?;
     // SAFETY: this server has one thread, so the child may run ordinary code after fork.
     match unsafe { fork() }.context("forking")? {
         ForkResult::Child => {
             let complete = lab::receive_upload(client, buf_size).is_some();
+            if matches!(fault, Fault::ChildReturns | Fault::ChildReturnsDies) {
+                return Ok(());
+            }
             process::exit(if complete { 0 } else { 1 });
         }
         ForkResult::Parent { child } => {
@@ -198,27 +254,42 @@ fn receive_in_child(client: &TcpStream, buf_size: u32) -> lab::Result<()> {
                 "<< Process {child} created to handle client {} >>",
                 client.as_raw_fd()
             );
+            if fault == Fault::WaitsForChild {
+                waitpid(child, None).context("waiting for the child")?;
+            }
             Ok(())
         }
     }
 }
 
-fn watch_child_exits(epoll: &Epoll) -> lab::Result<SignalFd> {
+fn watch_child_exits(epoll: &Epoll, fault: Fault) -> lab::Result<SignalFd> {
     let mut sigchld = SigSet::empty();
     sigchld.add(Signal::SIGCHLD);
-    sigchld.thread_block().context("blocking SIGCHLD")?;
+    if fault != Fault::SigchldUnblocked {
+        sigchld.thread_block().context("blocking SIGCHLD")?;
+    }
     let exits = SignalFd::with_flags(&sigchld, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
         .context("creating a signalfd")?;
     w_epoll::add(epoll, &exits)?;
     Ok(exits)
 }
 
-fn reap_children(exits: &SignalFd) {
-    while let Ok(Some(_)) = exits.read_signal() {}
-    while let Ok(status) = waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-        match status.pid() {
-            Some(pid) => println!("<< Process {pid} exited with status {status:?} >>"),
-            None => break,
+fn reap_children(exits: &SignalFd, fault: Fault) -> lab::Result<()> {
+    if fault != Fault::UnreadSignalfd {
+        while let Ok(Some(_)) = exits.read_signal() {}
+    }
+    let flags = match fault {
+        Fault::BlockingReaper => None,
+        _ => Some(WaitPidFlag::WNOHANG),
+    };
+    loop {
+        match waitpid(None::<Pid>, flags) {
+            Ok(status) => match status.pid() {
+                Some(pid) => println!("<< Process {pid} exited with status {status:?} >>"),
+                None => return Ok(()),
+            },
+            Err(Errno::ECHILD) => return Ok(()),
+            Err(error) => return Err(Failure::new("reaping children", error)),
         }
     }
 }

@@ -1,0 +1,155 @@
+//! The scenario behind task 1's whole upload and both task 2 checks: N whole uploads
+//! started together on a fresh server. The first upload received judges task 1; all of
+//! them together judge task 2.
+
+use std::ops::ControlFlow;
+use std::time::Duration;
+
+use gen_testfile::human_size;
+
+use crate::checks::evidence::{AtOnce, Cut};
+use crate::checks::watch::{Look, Unaccepted};
+use crate::checks::{
+    REPORT_WAIT, Session, error_lines, eventually, received_counts, settled_descriptors,
+    wait_for_reports,
+};
+use crate::clients::Uploads;
+use crate::inspect::{self, Activity};
+
+/// The first progress must come this soon.
+const FIRST_PROGRESS: Duration = Duration::from_secs(10);
+/// How long children may live on after the last upload was reported.
+const CHILDREN_END: Duration = Duration::from_secs(2);
+
+/// Gathers the evidence; clients are numbered from `first`.
+pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
+    let size = session.size;
+    let uploads_word = if clients == 1 { "upload" } else { "uploads" };
+    let title = format!(
+        "{clients} whole {uploads_word} of {} at once",
+        human_size(size)
+    );
+    session.client_log.note(&title);
+    let mut seen = AtOnce {
+        clients,
+        size,
+        ..AtOnce::default()
+    };
+    let mut server = match session.start_server(&title) {
+        Ok(server) => server,
+        Err(stopped) => {
+            seen.cut = Some(Cut::ServerStopped(stopped));
+            return seen;
+        }
+    };
+    let pid = server.pid;
+    let port = server.port;
+    seen.pid = pid;
+    seen.listener_registered = eventually(Duration::from_millis(500), || {
+        inspect::listener_registered(pid, port)
+    });
+    seen.descriptors_before = settled_descriptors(pid);
+    // A quarter of a small file: enough to tell side by side from one after the other (a
+    // waiting client gets a few hundred KiB into the kernel's buffers), while a busy
+    // machine can make one of two healthy uploads half as fast as the other.
+    let milestone = if clients == 1 { size } else { size / 4 }.min(lab::PROGRESS_STEP);
+    let uploads = session.uploads(&server, &session.plan(size, milestone), first, clients);
+    let mut waited_for_child = false;
+    let watched = session.watch(&mut server, &uploads, Unaccepted::Note, |look, uploads| {
+        waited_for_child |= look.activity == Activity::ChildWait && uploads.ended() == 0;
+        observe(look, uploads, milestone, &mut seen)?;
+        one_at_a_time(uploads, milestone, waited_for_child)
+    });
+    seen.not_accepted = watched.not_accepted;
+    seen.cut = watched.cut;
+    seen.listener_registered |= inspect::listener_registered(pid, port);
+    let reported = match (&seen.cut, &seen.not_accepted) {
+        (None, None) => wait_for_reports(&mut server, clients, REPORT_WAIT),
+        // Whatever went wrong, what the server reported for the first upload still tells
+        // whether it received that one whole.
+        _ => wait_for_reports(&mut server, 1, Duration::from_secs(1)),
+    };
+    if let (Err(missing), None) = (&reported, &seen.cut) {
+        seen.cut = Some(missing.clone());
+    }
+    seen.reports = received_counts(&server.output());
+    seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
+    seen.all_sent_all = uploads.uploads.iter().all(|upload| upload.finished());
+    if seen.cut.is_some() || seen.not_accepted.is_some() {
+        return seen;
+    }
+
+    // Every upload is in: its child must end, and the server must be back where it was.
+    eventually(CHILDREN_END, || Look::take(&server).children.is_empty());
+    seen.children_left = Look::take(&server).children;
+    if let Some(before) = seen.descriptors_before {
+        eventually(Duration::from_secs(2), || {
+            seen.descriptors_after = inspect::open_descriptors(pid);
+            seen.descriptors_after == Some(before)
+        });
+    }
+    seen.stale_after = inspect::stale_registrations(pid);
+    if let Err(stopped) = server.check_running() {
+        seen.cut = Some(Cut::ServerStopped(stopped));
+    } else if seen.children_while_running > 0 {
+        // The server itself is still running, so its children printed these.
+        seen.child_errors = error_lines(&server.output());
+    }
+    seen
+}
+
+/// One look at the server while the uploads run.
+fn observe(look: &Look, uploads: &Uploads, milestone: u64, seen: &mut AtOnce) -> ControlFlow<Cut> {
+    let any_ended = uploads.ended() > 0;
+    seen.most_threads = seen.most_threads.max(look.threads);
+    if seen.child_in_loop.is_none() {
+        seen.child_in_loop = look.child_in_loop().cloned();
+    }
+    if !any_ended {
+        seen.children_while_running = seen.children_while_running.max(look.children.len());
+    }
+    let all_past = uploads
+        .uploads
+        .iter()
+        .all(|upload| upload.reached_milestone());
+    if all_past && !any_ended && seen.stale_while_running.is_empty() {
+        seen.children_while_running = look.children.len();
+        seen.stale_while_running = inspect::stale_registrations(seen.pid);
+    }
+    let none_past = uploads
+        .uploads
+        .iter()
+        .all(|upload| !upload.reached_milestone());
+    if none_past && uploads.started.elapsed() > FIRST_PROGRESS {
+        return ControlFlow::Break(Cut::NoProgress {
+            after: FIRST_PROGRESS,
+            milestone,
+            most_sent: uploads
+                .uploads
+                .iter()
+                .map(|upload| upload.sent())
+                .max()
+                .unwrap_or(0),
+        });
+    }
+    ControlFlow::Continue(())
+}
+
+/// Ends the watch when one client has finished while another is not yet under way.
+fn one_at_a_time(uploads: &Uploads, milestone: u64, waited_for_child: bool) -> ControlFlow<Cut> {
+    let finished = uploads.uploads.iter().find(|upload| upload.finished());
+    let behind = uploads
+        .uploads
+        .iter()
+        .find(|upload| !upload.reached_milestone());
+    match (finished, behind) {
+        (Some(finished), Some(behind)) => ControlFlow::Break(Cut::OneAtATime {
+            finished: finished.number,
+            behind: behind.number,
+            behind_sent: behind.sent(),
+            milestone,
+            server_waited_for_child: waited_for_child,
+        }),
+        _ => ControlFlow::Continue(()),
+    }
+}

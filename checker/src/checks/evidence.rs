@@ -1,0 +1,151 @@
+//! What the scenarios saw, as plain data. The scenarios fill these structs; the
+//! judgements in `judge` read them and nothing else, so every verdict can be tested on a
+//! table of evidence without running a server.
+
+use std::time::Duration;
+
+use crate::inspect::{Activity, InterestList, Registration, Signals};
+
+/// Why the checker stopped watching uploads before they all ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cut {
+    /// The server exited; how, with its own last error or panic.
+    ServerStopped(String),
+    /// The server exited after being paused and resumed while it sat idle.
+    StoppedAfterPause(String),
+    /// No client reached the milestone in time.
+    NoProgress {
+        after: Duration,
+        milestone: u64,
+        most_sent: u64,
+    },
+    /// No byte moved for a while.
+    Stalled { after: Duration, sent: u64, of: u64 },
+    /// Connections waited in the listener's queue while the server sat in epoll_wait.
+    NotAccepted {
+        waiting: u64,
+        pid: i32,
+        lasted: Duration,
+    },
+    /// Accepted client sockets with data waiting that the server's epoll does not watch,
+    /// while the server sat in epoll_wait.
+    NotWatched {
+        fds: Vec<i32>,
+        pid: i32,
+        lasted: Duration,
+    },
+    /// One client finished while another had not reached the milestone.
+    OneAtATime {
+        finished: usize,
+        behind: usize,
+        behind_sent: u64,
+        milestone: u64,
+        /// The server was seen waiting for a child while an upload ran.
+        server_waited_for_child: bool,
+    },
+    /// A client failed while the server kept running.
+    ClientFailed { client: usize, error: String },
+    /// The clients sent everything, but the reports did not all come.
+    ReportsMissing {
+        waited: Duration,
+        reported: usize,
+        expected: usize,
+    },
+}
+
+/// A child process of the server, as seen at one moment.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChildSeen {
+    pub pid: i32,
+    pub activity: Activity,
+    pub holds_listener: bool,
+}
+
+/// "Keeps serving": one small upload, a pause while idle, then two small uploads that
+/// connect while the server is paused, then a moment of nothing to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InTurn {
+    pub pid: i32,
+    /// The scenario ended early, and why.
+    pub cut: Option<Cut>,
+    /// A client's byte count against the server's report, when they differ.
+    pub wrong_count: Option<WrongCount>,
+    /// Connections made, `wants to send a file` lines, and upload reports.
+    pub connections: usize,
+    pub handled: usize,
+    pub reported: usize,
+    /// CPU time used in 300 ms with nothing to do.
+    pub idle_cpu: Duration,
+    /// The server's interest list and signal masks once idle.
+    pub interest: InterestList,
+    pub signals: Option<Signals>,
+    /// Lines in the log that report an error.
+    pub errors: Vec<String>,
+    /// Whether the server forked children during the scenario.
+    pub forked: bool,
+    /// Whether the server itself was still running at the end (so its children printed
+    /// any error lines that appeared).
+    pub server_alive: bool,
+    /// Children still alive at the end.
+    pub children_alive: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WrongCount {
+    pub client: usize,
+    pub sent: u64,
+    pub reported: u64,
+}
+
+/// "Uploads at once": N whole uploads started together on a fresh server.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AtOnce {
+    pub clients: usize,
+    pub size: u64,
+    pub pid: i32,
+    /// Whether the listening socket was seen in an epoll instance of the server.
+    pub listener_registered: bool,
+    pub cut: Option<Cut>,
+    /// Whether some client got its whole file through.
+    pub some_sent_all: bool,
+    /// Whether every client got its whole file through.
+    pub all_sent_all: bool,
+    /// The byte counts the server reported, in order.
+    pub reports: Vec<u64>,
+    /// Connections still waiting to be accepted while the server sat idle (the uploads
+    /// of the accepted clients went on).
+    pub not_accepted: Option<Cut>,
+    /// Live children, stale registrations and threads when every client was under way.
+    pub children_while_running: usize,
+    pub stale_while_running: Vec<Registration>,
+    pub most_threads: usize,
+    /// A child seen waiting in the server's own loop (epoll_wait or accept).
+    pub child_in_loop: Option<ChildSeen>,
+    /// Children still alive two seconds after the last upload was reported.
+    pub children_left: Vec<ChildSeen>,
+    /// Error lines printed while the server itself kept running.
+    pub child_errors: Vec<String>,
+    /// The server's open descriptors before the clients and after they were all done.
+    pub descriptors_before: Option<usize>,
+    pub descriptors_after: Option<usize>,
+    pub stale_after: Vec<Registration>,
+}
+
+/// The bonus: a long upload held open, a short one that ends (its child exits), then a
+/// late client that must be served at once; then nothing to do.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reaping {
+    pub pid: i32,
+    pub cut: Option<Cut>,
+    /// How long the late client waited for its report; `None` if it never came in time.
+    pub late_served_in: Option<Duration>,
+    /// How long the checker gave it.
+    pub late_limit: Duration,
+    /// What the server was doing while the late client waited.
+    pub server_while_late: Option<Activity>,
+    /// Zombie children a moment after the last upload.
+    pub zombies: usize,
+    pub idle_cpu: Duration,
+    pub interest: InterestList,
+    pub signals: Option<Signals>,
+}

@@ -1,0 +1,94 @@
+//! The scenario behind "keeps serving": one small upload; a pause while the server sits
+//! idle (SIGSTOP, then SIGCONT, as Ctrl-Z and `fg` do); two small uploads that connect
+//! together while the server is paused, so that they wait in the listener's queue at
+//! the same time; then a moment with nothing to do.
+
+use std::ops::ControlFlow;
+
+use lab::MIB;
+
+use crate::checks::evidence::{Cut, InTurn, WrongCount};
+use crate::checks::watch::Unaccepted;
+use crate::checks::{
+    REPORT_WAIT, Session, error_lines, idle_cpu, received_counts, wait_for_reports,
+};
+use crate::inspect;
+use crate::supervise::ServerUnderTest;
+
+/// Gathers the evidence; clients are numbered from `first`.
+pub fn gather(session: &Session, first: usize) -> InTurn {
+    let title = "keeps serving: one upload, a pause, then two uploads that connect together";
+    session.client_log.note(title);
+    let mut seen = InTurn::default();
+    let mut server = match session.start_server(title) {
+        Ok(server) => server,
+        Err(stopped) => {
+            seen.cut = Some(Cut::ServerStopped(stopped));
+            return seen;
+        }
+    };
+    let pid = server.pid;
+    seen.pid = pid;
+    seen.cut = serve_in_turn(session, &mut server, first, &mut seen).err();
+    seen.server_alive = server.check_running().is_ok();
+    if seen.cut.is_none() && seen.server_alive {
+        seen.idle_cpu = idle_cpu(pid);
+        seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
+        seen.signals = inspect::signals(pid);
+    }
+    let output = server.output();
+    seen.handled = output
+        .iter()
+        .filter(|line| line.ends_with(" wants to send a file"))
+        .count();
+    seen.reported = received_counts(&output).len();
+    seen.errors = error_lines(&output);
+    seen.children_alive = inspect::children(pid)
+        .iter()
+        .filter(|child| !child.is_zombie())
+        .count();
+    seen
+}
+
+fn serve_in_turn(
+    session: &Session,
+    server: &mut ServerUnderTest,
+    first: usize,
+    seen: &mut InTurn,
+) -> Result<(), Cut> {
+    let bytes = session.size.min(MIB);
+    let plan = session.plan(bytes, bytes);
+    let mut turn = |server: &mut ServerUnderTest, number: usize, count: usize, paused: bool| {
+        let uploads = session.uploads(server, &plan, number, count);
+        seen.connections += count;
+        if paused {
+            server.wait_for_queue(count);
+            server.resume().map_err(Cut::StoppedAfterPause)?;
+        }
+        let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {
+            seen.forked |= !look.children.is_empty();
+            ControlFlow::Continue(())
+        });
+        if let Some(cut) = watched.cut {
+            return Err(cut);
+        }
+        let counts = wait_for_reports(server, seen.connections, REPORT_WAIT)?;
+        if let Some((index, &reported)) = counts
+            .iter()
+            .enumerate()
+            .find(|(_, reported)| **reported != bytes)
+        {
+            seen.wrong_count = Some(WrongCount {
+                client: first + index,
+                sent: bytes,
+                reported,
+            });
+        }
+        Ok(())
+    };
+    turn(server, first, 1, false)?;
+    server.pause().map_err(Cut::ServerStopped)?;
+    server.resume().map_err(Cut::StoppedAfterPause)?;
+    server.pause().map_err(Cut::StoppedAfterPause)?;
+    turn(server, first + 1, 2, true)
+}

@@ -1,0 +1,242 @@
+//! The graded checks. Three scenarios each start a fresh server, run clients against it,
+//! and gather what they saw into a struct of evidence (`evidence`); the verdicts are pure
+//! functions of that evidence (`judge`).
+//!
+//! | scenario    | evidence  | judges                                          |
+//! |-------------|-----------|-------------------------------------------------|
+//! | `in_turn`   | `InTurn`  | keeps serving; whether every client is accepted |
+//! | `at_once`   | `AtOnce`  | whole upload, concurrent uploads, per client    |
+//! | `reaper`    | `Reaping` | the bonus, only after "a process per client"    |
+
+mod at_once;
+mod evidence;
+mod in_turn;
+mod judge;
+mod reaper;
+mod watch;
+
+use std::path::Path;
+use std::sync::Arc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::clients::{ClientLog, Plan, Uploads};
+use crate::grade::{
+    CONCURRENT, KEEPS_SERVING, NO_ZOMBIES, Outcome, PROCESS_PER_CLIENT, Verdict, WHOLE_UPLOAD,
+};
+use crate::inspect;
+use crate::report::Progress;
+use crate::supervise::{ServerUnderTest, free_port};
+
+/// How long the server may take to print its report after a client has sent everything.
+const REPORT_WAIT: Duration = Duration::from_secs(15);
+
+/// Everything the scenarios share: the server to run, the file to upload, the logs.
+pub struct Session<'a> {
+    pub binary: &'a Path,
+    pub port: Option<u16>,
+    pub file: &'a Path,
+    pub size: u64,
+    pub server_log: &'a Path,
+    pub client_log: Arc<ClientLog>,
+    pub progress: &'a Progress,
+}
+
+/// Which checks a run reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Selection {
+    TaskOne,
+    TaskTwo,
+    Bonus,
+    All,
+}
+
+/// Runs the scenarios that `selection` needs and returns its verdicts, in the order of
+/// the grading table. "Keeps serving" runs first in every selection: it is quick, and it
+/// is where the checker learns whether the server accepts every client.
+pub fn run(session: &Session, selection: Selection, clients: usize) -> Vec<Verdict> {
+    let in_turn = in_turn::gather(session, 1);
+    let keeps = Verdict {
+        check: &KEEPS_SERVING,
+        outcome: Outcome::of(judge::keeps_serving(&in_turn)),
+    };
+    let at_once = at_once::gather(session, clients, 4);
+    let verdict = |check, judged| Verdict {
+        check,
+        outcome: judged,
+    };
+    let whole = verdict(&WHOLE_UPLOAD, Outcome::of(judge::whole_upload(&at_once)));
+    let task_two = judge::task_two_judged(&whole.outcome, &in_turn);
+    let (concurrent, per_client) = match task_two {
+        Ok(()) => (
+            Outcome::of(judge::concurrent(&at_once)),
+            Outcome::of(judge::process_per_client(&at_once)),
+        ),
+        Err(why) => (Outcome::NotChecked(why.clone()), Outcome::NotChecked(why)),
+    };
+    let bonus = match selection {
+        Selection::TaskOne => None,
+        _ if per_client != Outcome::Passed => Some(Outcome::NotChecked(
+            "the bonus is judged only on a server that passed \"a process per client\"".to_owned(),
+        )),
+        _ => Some(Outcome::of(judge::no_zombies(&reaper::gather(
+            session,
+            4 + clients,
+        )))),
+    };
+    let concurrent = verdict(&CONCURRENT, concurrent);
+    let per_client = verdict(&PROCESS_PER_CLIENT, per_client);
+    let bonus = bonus.map(|outcome| verdict(&NO_ZOMBIES, outcome));
+    match selection {
+        Selection::TaskOne => vec![whole, keeps],
+        Selection::TaskTwo => vec![concurrent, per_client],
+        Selection::Bonus => bonus.into_iter().collect(),
+        Selection::All => [whole, keeps, concurrent, per_client]
+            .into_iter()
+            .chain(bonus)
+            .collect(),
+    }
+}
+
+impl Session<'_> {
+    fn start_server(&self, title: &str) -> Result<ServerUnderTest, String> {
+        let port = match self.port {
+            Some(port) => port,
+            None => free_port().map_err(|e| format!("cannot find a free port: {e}"))?,
+        };
+        let mut server = ServerUnderTest::start(self.binary, port, self.server_log, title)?;
+        server.wait_until_listening(Duration::from_secs(5))?;
+        Ok(server)
+    }
+
+    /// What each client uploads: the first `bytes` of the test file.
+    fn plan(&self, bytes: u64, milestone: u64) -> Plan {
+        Plan {
+            file: self.file.to_owned(),
+            bytes,
+            milestone,
+            hold: None,
+        }
+    }
+
+    fn uploads(
+        &self,
+        server: &ServerUnderTest,
+        plan: &Plan,
+        first: usize,
+        count: usize,
+    ) -> Uploads {
+        Uploads::start(&self.client_log, server.port, plan, first, count)
+    }
+}
+
+/// The byte counts of the server's `Received <bytes> bytes from [Client <fd>]` lines.
+fn received_counts(output: &[String]) -> Vec<u64> {
+    output
+        .iter()
+        .filter_map(|line| lab::parse_received_line(line))
+        .map(|(bytes, _)| bytes)
+        .collect()
+}
+
+/// Lines that report an error: a panic, or `<program>: <what failed>...`.
+fn error_lines(output: &[String]) -> Vec<String> {
+    output
+        .iter()
+        .filter(|line| {
+            line.contains("panicked at")
+                || line
+                    .split_once(' ')
+                    .is_some_and(|(first, _)| first.len() > 1 && first.ends_with(':'))
+        })
+        .cloned()
+        .collect()
+}
+
+/// Waits until the server has printed at least `count` upload reports; returns them all,
+/// or the cut that says they did not come.
+fn wait_for_reports(
+    server: &mut ServerUnderTest,
+    count: usize,
+    timeout: Duration,
+) -> Result<Vec<u64>, evidence::Cut> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let counts = received_counts(&server.output());
+        if counts.len() >= count {
+            return Ok(counts);
+        }
+        server
+            .check_running()
+            .map_err(evidence::Cut::ServerStopped)?;
+        if Instant::now() > deadline {
+            return Err(evidence::Cut::ReportsMissing {
+                waited: timeout,
+                reported: counts.len(),
+                expected: count,
+            });
+        }
+        thread::sleep(watch::TICK);
+    }
+}
+
+/// Polls `probe` until it is true or `timeout` passes; returns its last answer.
+fn eventually(timeout: Duration, mut probe: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if probe() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        thread::sleep(watch::TICK);
+    }
+}
+
+/// CPU time the server uses in 300 ms with nothing to do.
+fn idle_cpu(pid: i32) -> Duration {
+    thread::sleep(Duration::from_millis(50));
+    let before = inspect::cpu_time(pid).unwrap_or_default();
+    thread::sleep(Duration::from_millis(300));
+    inspect::cpu_time(pid)
+        .unwrap_or_default()
+        .saturating_sub(before)
+}
+
+/// The server's open descriptors once it sits idle (two equal counts in a row).
+fn settled_descriptors(pid: i32) -> Option<usize> {
+    let mut last = None;
+    eventually(Duration::from_secs(1), || {
+        let now = inspect::open_descriptors(pid);
+        let settled = now.is_some() && now == last;
+        last = now;
+        settled
+    });
+    last
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(text: &str) -> Vec<String> {
+        text.lines().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn reports_are_read_only_from_the_exact_line() {
+        let output = lines(
+            "Received 10 bytes from [Client 5]\nReceived 3 bytes\nReceived 0 bytes from [Client 6]",
+        );
+        assert_eq!(received_counts(&output), [10, 0]);
+    }
+
+    #[test]
+    fn error_lines_are_panics_and_program_prefixes() {
+        let output = lines(
+            "Server listening on 127.0.0.1:5000\n<< New client connected on socket 4 >>\nserver: receiving from client 4: reset\nthread 'main' panicked at x.rs:1:1:",
+        );
+        assert_eq!(error_lines(&output).len(), 2);
+    }
+}

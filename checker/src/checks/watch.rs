@@ -1,0 +1,184 @@
+//! Watching running uploads: the server looked at every tick, and the conditions that
+//! end the watch early (the server stopped, nothing moved, a client waits unserved).
+
+use std::ops::ControlFlow;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::checks::Session;
+use crate::checks::evidence::{ChildSeen, Cut};
+use crate::clients::Uploads;
+use crate::inspect::{self, Activity, TcpRow};
+use crate::supervise::ServerUnderTest;
+
+/// How often the checker looks at the server while uploads run.
+pub const TICK: Duration = Duration::from_millis(20);
+/// No byte moved for this long: the server has stopped reading.
+const STALL: Duration = Duration::from_secs(5);
+/// How long a client may wait unserved while the server sits idle before it counts.
+const UNSERVED: Duration = Duration::from_secs(1);
+
+/// The server under test at one moment.
+pub struct Look {
+    pub activity: Activity,
+    /// Its live children.
+    pub children: Vec<ChildSeen>,
+    pub threads: usize,
+    pub listener: Option<TcpRow>,
+}
+
+impl Look {
+    pub fn take(server: &ServerUnderTest) -> Self {
+        let listener = inspect::listener(server.port);
+        let children = inspect::children(server.pid)
+            .into_iter()
+            .filter(|child| !child.is_zombie())
+            .map(|child| ChildSeen {
+                pid: child.pid,
+                activity: inspect::activity(child.pid),
+                holds_listener: listener
+                    .is_some_and(|listener| inspect::holds_socket(child.pid, listener.inode)),
+            })
+            .collect();
+        Look {
+            activity: inspect::activity(server.pid),
+            children,
+            threads: inspect::threads(server.pid),
+            listener,
+        }
+    }
+
+    /// A child that waits where only the server's own loop waits.
+    pub fn child_in_loop(&self) -> Option<&ChildSeen> {
+        self.children
+            .iter()
+            .find(|child| matches!(child.activity, Activity::EpollWait | Activity::Accept))
+    }
+}
+
+/// A condition that counts only once it has held for a while.
+#[derive(Default)]
+struct Lasting {
+    since: Option<Instant>,
+}
+
+impl Lasting {
+    /// Notes whether the condition holds now; returns how long it has held, once that is
+    /// at least [`UNSERVED`].
+    fn holds(&mut self, now: bool) -> Option<Duration> {
+        if !now {
+            self.since = None;
+            return None;
+        }
+        let since = *self.since.get_or_insert_with(Instant::now);
+        (since.elapsed() >= UNSERVED).then(|| since.elapsed())
+    }
+}
+
+/// What to do about connections that wait in the listener's queue while the server
+/// sits idle.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Unaccepted {
+    /// End the watch with [`Cut::NotAccepted`].
+    Cut,
+    /// Note it, and end the watch once every accepted client has ended.
+    Note,
+}
+
+/// How a watch ended.
+#[derive(Default)]
+pub struct Watched {
+    pub cut: Option<Cut>,
+    pub not_accepted: Option<Cut>,
+}
+
+impl Session<'_> {
+    /// Watches running uploads until all have ended, or until something ends the watch
+    /// early: the server stops, nothing moves, a client waits unserved, or `look` says so.
+    pub fn watch(
+        &self,
+        server: &mut ServerUnderTest,
+        uploads: &Uploads,
+        unaccepted: Unaccepted,
+        mut look: impl FnMut(&Look, &Uploads) -> ControlFlow<Cut>,
+    ) -> Watched {
+        let mut watched = Watched::default();
+        let (mut waiting, mut forgotten) = (Lasting::default(), Lasting::default());
+        let (mut last_total, mut last_move) = (0, Instant::now());
+        let pid = server.pid;
+        let cut = loop {
+            self.progress.show(uploads);
+            let ended = uploads.ended();
+            if let Err(stopped) = server.check_running() {
+                break Some(Cut::ServerStopped(stopped));
+            }
+            let now = Look::take(server);
+            let idle = now.activity == Activity::EpollWait;
+            let queued = now.listener.map_or(0, |listener| listener.queued);
+            if let Some(lasted) = waiting.holds(idle && queued > 0) {
+                let cut = Cut::NotAccepted {
+                    waiting: queued,
+                    pid,
+                    lasted,
+                };
+                if unaccepted == Unaccepted::Cut {
+                    break Some(cut);
+                }
+                watched.not_accepted.get_or_insert(cut);
+            }
+            // With one thread only, a socket outside the interest list is read by nobody.
+            let unwatched = if idle && now.threads == 1 {
+                inspect::unwatched_clients(pid, now.listener.map(|listener| listener.inode))
+            } else {
+                Vec::new()
+            };
+            if let Some(lasted) = forgotten.holds(!unwatched.is_empty()) {
+                break Some(Cut::NotWatched {
+                    fds: unwatched,
+                    pid,
+                    lasted,
+                });
+            }
+            if let ControlFlow::Break(cut) = look(&now, uploads) {
+                break Some(cut);
+            }
+            let waiting_for_good = match &watched.not_accepted {
+                Some(Cut::NotAccepted { waiting, .. }) => *waiting as usize,
+                _ => 0,
+            };
+            if ended + waiting_for_good >= uploads.uploads.len() {
+                break None;
+            }
+            let total = uploads.total_sent();
+            if total != last_total {
+                (last_total, last_move) = (total, Instant::now());
+            } else if last_move.elapsed() > STALL {
+                break Some(Cut::Stalled {
+                    after: STALL,
+                    sent: total,
+                    of: uploads.uploads.len() as u64 * uploads.bytes,
+                });
+            }
+            thread::sleep(TICK);
+        };
+        self.progress.clear();
+        watched.cut = cut.or_else(|| client_failure(server, uploads));
+        watched
+    }
+}
+
+/// The first client that failed, unless the server stopped (then that is the story).
+fn client_failure(server: &mut ServerUnderTest, uploads: &Uploads) -> Option<Cut> {
+    let (client, error) = uploads
+        .uploads
+        .iter()
+        .find_map(|upload| match upload.ended() {
+            // The error without the lab client's hint, which guesses at a crash.
+            Some(Err(error)) => Some((upload.number, error.lines().next()?.to_owned())),
+            _ => None,
+        })?;
+    Some(match server.check_running() {
+        Err(stopped) => Cut::ServerStopped(stopped),
+        Ok(()) => Cut::ClientFailed { client, error },
+    })
+}
