@@ -361,21 +361,25 @@ pub fn no_zombies(seen: &Reaping) -> Result<(), String> {
         ));
     }
     if seen.zombies > 0 {
-        let zombies = plural(seen.zombies, "finished child is", "finished children are");
+        let zombies = plural(
+            seen.zombies,
+            "finished child is still a zombie",
+            "finished children are still zombies",
+        );
         let blocked = seen.signals.map(|signals| signals.sigchld_blocked());
         return Err(if !seen.interest.signalfd {
             format!(
-                "{zombies} still zombies a second after the last upload: nobody collected their exit status. Reap them (TODO 6 and TODO 7)"
+                "{zombies} a second after the last upload: nobody collected their exit status. Reap them (TODO 6 and TODO 7)"
             )
         } else if blocked == Some(false) {
             format!(
-                "{zombies} still zombies a second after the last upload. The server watches a signalfd, but SIGCHLD is not blocked \
+                "{zombies} a second after the last upload. The server watches a signalfd, but SIGCHLD is not blocked \
                  (/proc/{pid}/status SigBlk: {:016x}), so the signal never reaches the signalfd. Block SIGCHLD before creating it (TODO 6)",
                 seen.signals.map_or(0, |signals| signals.blocked)
             )
         } else {
             format!(
-                "{zombies} still zombies a second after the last upload, although the signalfd woke the server: \
+                "{zombies} a second after the last upload, although the signalfd woke the server: \
                  call waitpid with WNOHANG until it reports StillAlive, since one signal can stand for several exits (TODO 7)"
             )
         });
@@ -391,4 +395,307 @@ pub fn no_zombies(seen: &Reaping) -> Result<(), String> {
         }));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The evidence of a correct server in "keeps serving".
+    fn served_in_turn() -> InTurn {
+        InTurn {
+            pid: 42,
+            connections: 3,
+            handled: 3,
+            reported: 3,
+            idle_cpu: Duration::from_millis(1),
+            interest: InterestList {
+                listener: true,
+                ..InterestList::default()
+            },
+            server_alive: true,
+            ..InTurn::default()
+        }
+    }
+
+    /// The evidence of a correct task 2 server in "uploads at once".
+    fn served_at_once() -> AtOnce {
+        AtOnce {
+            clients: 2,
+            size: 100,
+            pid: 42,
+            listener_registered: true,
+            some_sent_all: true,
+            all_sent_all: true,
+            reports: vec![100, 100],
+            children_while_running: 2,
+            most_threads: 1,
+            descriptors_before: Some(6),
+            descriptors_after: Some(6),
+            ..AtOnce::default()
+        }
+    }
+
+    /// The evidence of a correct bonus.
+    fn reaped() -> Reaping {
+        Reaping {
+            pid: 42,
+            late_served_in: Some(Duration::from_millis(80)),
+            late_limit: Duration::from_secs(2),
+            interest: InterestList {
+                listener: true,
+                signalfd: true,
+                ..InterestList::default()
+            },
+            signals: Some(Signals {
+                blocked: 1 << 16,
+                pending: 0,
+            }),
+            ..Reaping::default()
+        }
+    }
+
+    const SIGCHLD_PENDING: Signals = Signals {
+        blocked: 1 << 16,
+        pending: 1 << 16,
+    };
+
+    /// Checks a table of judgements: `None` means it passes, `Some(text)` that it fails
+    /// with a reason that holds `text`.
+    fn check_table(rows: Vec<(&str, Result<(), String>, Option<&str>)>) {
+        for (case, judged, expected) in rows {
+            match (&judged, expected) {
+                (Ok(()), None) => {}
+                (Err(reason), Some(text)) => {
+                    assert!(reason.contains(text), "{case}: {reason:?} lacks {text:?}")
+                }
+                _ => panic!("{case}: judged {judged:?}, expected {expected:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn keeps_serving_names_the_todo_of_each_defect() {
+        let with = |change: fn(&mut InTurn)| {
+            let mut seen = served_in_turn();
+            change(&mut seen);
+            keeps_serving(&seen)
+        };
+        check_table(vec![
+            ("correct", with(|_| {}), None),
+            (
+                "died after SIGSTOP and SIGCONT",
+                with(|seen| seen.cut = Some(Cut::StoppedAfterPause("the server stopped".into()))),
+                Some("EINTR: no error, just wait again (TODO 2)"),
+            ),
+            (
+                "a finished client still registered",
+                with(|seen| {
+                    seen.idle_cpu = Duration::from_millis(290);
+                    seen.interest.clients = vec![6];
+                }),
+                Some("descriptor(s) 6 of finished clients (/proc/42/fdinfo)"),
+            ),
+            (
+                "an unread signalfd is the bonus's business",
+                with(|seen| {
+                    seen.idle_cpu = Duration::from_millis(290);
+                    seen.interest.signalfd = true;
+                    seen.signals = Some(SIGCHLD_PENDING);
+                }),
+                None,
+            ),
+            (
+                "spinning with only the listener",
+                with(|seen| seen.idle_cpu = Duration::from_millis(290)),
+                Some("EpollTimeout::NONE (TODO 2)"),
+            ),
+            (
+                "a connection left in the queue",
+                with(|seen| {
+                    seen.cut = Some(Cut::NotAccepted {
+                        waiting: 1,
+                        pid: 42,
+                        lasted: Duration::from_secs(1),
+                    })
+                }),
+                Some("(TODO 3)"),
+            ),
+            (
+                "handled twice",
+                with(|seen| seen.handled = 4),
+                Some("each connection must be handled once"),
+            ),
+            (
+                "an error printed by the server itself",
+                with(|seen| seen.errors = vec!["server: accepting: EMFILE".into()]),
+                Some("the server printed an error: server: accepting"),
+            ),
+            (
+                "errors of children while the server kept running",
+                with(|seen| {
+                    seen.errors = vec!["server: removing descriptor 6 from epoll: ENOENT".into()];
+                    seen.forked = true;
+                }),
+                None,
+            ),
+        ]);
+    }
+
+    #[test]
+    fn a_whole_upload_needs_epoll_and_the_true_count() {
+        let with = |change: fn(&mut AtOnce)| {
+            let mut seen = served_at_once();
+            change(&mut seen);
+            whole_upload(&seen)
+        };
+        check_table(vec![
+            ("correct", with(|_| {}), None),
+            (
+                "no epoll",
+                with(|seen| seen.listener_registered = false),
+                Some("Look at TODO 1"),
+            ),
+            (
+                "a short count",
+                with(|seen| seen.reports = vec![50]),
+                Some("the server reported 50 bytes, but the client sent 100"),
+            ),
+            (
+                "a report no client backs",
+                with(|seen| seen.some_sent_all = false),
+                Some("no client got its whole file through"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn a_process_per_client_names_what_the_children_did() {
+        let with = |change: fn(&mut AtOnce)| {
+            let mut seen = served_at_once();
+            change(&mut seen);
+            process_per_client(&seen)
+        };
+        let in_loop = ChildSeen {
+            pid: 77,
+            activity: Activity::EpollWait,
+            holds_listener: true,
+        };
+        let mut lingering = served_at_once();
+        lingering.children_left = vec![in_loop.clone()];
+        let mut looping = served_at_once();
+        looping.child_in_loop = Some(in_loop);
+        check_table(vec![
+            ("correct", with(|_| {}), None),
+            (
+                "threads",
+                with(|seen| {
+                    seen.children_while_running = 0;
+                    seen.most_threads = 3;
+                }),
+                Some("threads, not processes. Fork a child per upload (TODO 5)"),
+            ),
+            (
+                "no fork",
+                with(|seen| seen.children_while_running = 0),
+                Some("it received the uploads itself"),
+            ),
+            (
+                "children that live on",
+                process_per_client(&lingering),
+                Some(
+                    "pid 77: waiting in epoll_wait, holding the listening socket). After its upload a child must end",
+                ),
+            ),
+            (
+                "a child in the loop",
+                process_per_client(&looping),
+                Some("seen running the server's loop"),
+            ),
+            (
+                "a child that failed in the parent's code",
+                with(|seen| {
+                    seen.child_errors =
+                        vec!["server: removing descriptor 6 from epoll: ENOENT".into()]
+                }),
+                Some("while the server (pid 42) kept running"),
+            ),
+            (
+                "the parent keeps its copies",
+                with(|seen| seen.descriptors_after = Some(8)),
+                Some("(TODO 4, TODO 5)"),
+            ),
+            (
+                "closed without removing",
+                with(|seen| seen.stale_while_running = vec![Registration { fd: 6, inode: 9 }]),
+                Some("Remove a client from epoll before closing it (TODO 4)"),
+            ),
+        ]);
+    }
+
+    #[test]
+    fn task_two_waits_for_task_1_and_for_every_client_accepted() {
+        assert!(task_two_judged(&Outcome::Passed, &served_in_turn()).is_ok());
+        let failed = Outcome::Failed("x".into());
+        assert!(task_two_judged(&failed, &served_in_turn()).is_err());
+        let mut edge = served_in_turn();
+        edge.cut = Some(Cut::NotAccepted {
+            waiting: 1,
+            pid: 42,
+            lasted: Duration::from_secs(1),
+        });
+        let why = task_two_judged(&Outcome::Passed, &edge).unwrap_err();
+        assert!(
+            why.contains("accept every client") && !why.contains("TODO 5"),
+            "{why}"
+        );
+    }
+
+    #[test]
+    fn the_bonus_names_the_reaper_defect() {
+        let with = |change: fn(&mut Reaping)| {
+            let mut seen = reaped();
+            change(&mut seen);
+            no_zombies(&seen)
+        };
+        check_table(vec![
+            ("correct", with(|_| {}), None),
+            (
+                "a blocking reaper",
+                with(|seen| {
+                    seen.late_served_in = None;
+                    seen.server_while_late = Some(Activity::ChildWait);
+                }),
+                Some(
+                    "waiting for a child in waitpid (/proc/42/wchan). The reaper blocks the loop until every child has exited: call waitpid with WaitPidFlag::WNOHANG",
+                ),
+            ),
+            (
+                "no reaper",
+                with(|seen| {
+                    seen.zombies = 2;
+                    seen.interest.signalfd = false;
+                }),
+                Some("2 finished children are still zombies"),
+            ),
+            (
+                "SIGCHLD not blocked",
+                with(|seen| {
+                    seen.zombies = 1;
+                    seen.signals = Some(Signals::default());
+                }),
+                Some(
+                    "1 finished child is still a zombie a second after the last upload. The server watches a signalfd, but SIGCHLD is not blocked",
+                ),
+            ),
+            (
+                "an unread signalfd",
+                with(|seen| {
+                    seen.idle_cpu = Duration::from_millis(300);
+                    seen.signals = Some(SIGCHLD_PENDING);
+                }),
+                Some("Read the signals with read_signal until it returns None (TODO 7)"),
+            ),
+        ]);
+    }
 }
