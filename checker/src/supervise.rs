@@ -184,11 +184,11 @@ impl ServerUnderTest {
         self.check_running()
     }
 
-    /// Resumes a paused server (SIGCONT) and gives it a moment: a server that cannot
-    /// stand being interrupted ends right then. Fails with how it ended.
-    pub fn resume(&mut self) -> Result<(), String> {
+    /// Resumes a paused server (SIGCONT) and watches it for `grace`: a server that
+    /// cannot stand being interrupted ends right then. Fails with how it ended.
+    pub fn resume(&mut self, grace: Duration) -> Result<(), String> {
         let _ = kill(Pid::from_raw(self.pid), Signal::SIGCONT);
-        let deadline = Instant::now() + Duration::from_millis(300);
+        let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             self.check_running()?;
             thread::sleep(Duration::from_millis(10));

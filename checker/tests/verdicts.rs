@@ -228,6 +228,9 @@ macro_rules! fault_verdicts {
 }
 
 fault_verdicts! {
+    finished_client_left_in_epoll_spins_and_is_sent_to_todo_4: "left-in-epoll"
+        => [P, F, F, F, N], exit 1,
+        says ["the server is spinning", "of finished clients", "(TODO 4)"];
     serial_server_scores_50_and_is_sent_to_task_2: "serial" => [P, P, F, F, N], exit 1,
         says ["the server serves one client at a time", "it received the uploads itself",
               "Total: 50/100, bonus not checked", "Task 1 is done. Next: task 2 (TODO 5).",

@@ -69,8 +69,16 @@ pub fn exit_status(program: &str, outcome: Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("{program}: {failure}");
+            print_error(&format!("{program}: {failure}"));
             ExitCode::FAILURE
         }
     }
+}
+
+/// Writes `line` to stderr in one `write`. `eprintln!` may write a line in pieces, and
+/// when several processes share one log (a server and its children), another process's
+/// line can then land in the middle of it.
+pub fn print_error(line: &str) {
+    use std::io::Write as _;
+    let _ = std::io::stderr().write_all(format!("{line}\n").as_bytes());
 }

@@ -35,7 +35,9 @@ pub fn receive_upload(mut client: &TcpStream, buf_size: u32) -> Option<u64> {
             Ok(n) => received += n as u64,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => {
-                eprintln!("server: receiving from client {fd}: {error} after {received} bytes");
+                crate::failure::print_error(&format!(
+                    "server: receiving from client {fd}: {error} after {received} bytes"
+                ));
                 return None;
             }
         }

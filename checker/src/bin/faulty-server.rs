@@ -25,6 +25,7 @@
 //! | `blocking-reaper`    | reaps with `waitpid` without WNOHANG, until none is left    | 7    |
 //! | `unread-signalfd`    | reaps, but never reads the signalfd                         | 7    |
 //! | `sigchld-unblocked`  | makes the signalfd without blocking SIGCHLD first           | 6    |
+//! | `left-in-epoll`      | task 1 only, and a finished client stays in epoll, open     | 4    |
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -65,6 +66,7 @@ const FAULTS: &[(&str, Fault)] = &[
     ("blocking-reaper", Fault::BlockingReaper),
     ("unread-signalfd", Fault::UnreadSignalfd),
     ("sigchld-unblocked", Fault::SigchldUnblocked),
+    ("left-in-epoll", Fault::LeftInEpoll),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +91,7 @@ enum Fault {
     BlockingReaper,
     UnreadSignalfd,
     SigchldUnblocked,
+    LeftInEpoll,
 }
 
 impl Fault {
@@ -169,6 +172,10 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                     Fault::Serial => {
                         lab::receive_upload(&client, options.buf_size);
                         w_epoll::remove(&epoll, &client)?;
+                    }
+                    Fault::LeftInEpoll => {
+                        lab::receive_upload(&client, options.buf_size);
+                        never_closed.push(client);
                     }
                     Fault::PartialRead => {
                         receive_first(&client, 512 * 1024);

@@ -74,7 +74,6 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     }
     seen.reports = received_counts(&server.output());
     seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
-    seen.all_sent_all = uploads.uploads.iter().all(|upload| upload.finished());
     if seen.cut.is_some() || seen.not_accepted.is_some() {
         return seen;
     }

@@ -108,8 +108,6 @@ pub struct AtOnce {
     pub cut: Option<Cut>,
     /// Whether some client got its whole file through.
     pub some_sent_all: bool,
-    /// Whether every client got its whole file through.
-    pub all_sent_all: bool,
     /// The byte counts the server reported, in order.
     pub reports: Vec<u64>,
     /// Connections still waiting to be accepted while the server sat idle (the uploads

@@ -4,6 +4,7 @@
 //! the same time; then a moment with nothing to do.
 
 use std::ops::ControlFlow;
+use std::time::Duration;
 
 use lab::MIB;
 
@@ -63,7 +64,10 @@ fn serve_in_turn(
         seen.connections += count;
         if paused {
             server.wait_for_queue(count);
-            server.resume().map_err(Cut::StoppedAfterPause)?;
+            // The watch that follows notices a server that ends now.
+            server
+                .resume(Duration::ZERO)
+                .map_err(Cut::StoppedAfterPause)?;
         }
         let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {
             seen.forked |= !look.children.is_empty();
@@ -88,7 +92,9 @@ fn serve_in_turn(
     };
     turn(server, first, 1, false)?;
     server.pause().map_err(Cut::ServerStopped)?;
-    server.resume().map_err(Cut::StoppedAfterPause)?;
+    server
+        .resume(Duration::from_millis(300))
+        .map_err(Cut::StoppedAfterPause)?;
     server.pause().map_err(Cut::StoppedAfterPause)?;
     turn(server, first + 1, 2, true)
 }

@@ -426,7 +426,6 @@ mod tests {
             pid: 42,
             listener_registered: true,
             some_sent_all: true,
-            all_sent_all: true,
             reports: vec![100, 100],
             children_while_running: 2,
             most_threads: 1,

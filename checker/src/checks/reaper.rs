@@ -4,6 +4,7 @@
 //! reaper that blocks until every child has exited would keep it waiting.
 
 use std::ops::ControlFlow;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -65,7 +66,7 @@ fn late_client(
     session: &Session,
     server: &mut ServerUnderTest,
     first: usize,
-    hold: &std::sync::Arc<Hold>,
+    hold: &Arc<Hold>,
     seen: &mut Reaping,
 ) -> Result<(), Cut> {
     let bytes = session.size.min(MIB);
