@@ -33,11 +33,18 @@ impl Look {
         let children = inspect::children(server.pid)
             .into_iter()
             .filter(|child| !child.is_zombie())
-            .map(|child| ChildSeen {
-                pid: child.pid,
-                activity: inspect::activity(child.pid),
-                holds_listener: listener
-                    .is_some_and(|listener| inspect::holds_socket(child.pid, listener.inode)),
+            .map(|child| {
+                let activity = inspect::activity(child.pid);
+                // Only a child seen in the loop is worth the walk through its descriptors.
+                let in_loop = matches!(activity, Activity::EpollWait | Activity::Accept);
+                ChildSeen {
+                    pid: child.pid,
+                    holds_listener: in_loop
+                        && listener.is_some_and(|listener| {
+                            inspect::holds_socket(child.pid, listener.inode)
+                        }),
+                    activity,
+                }
             })
             .collect();
         Look {
