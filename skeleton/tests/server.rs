@@ -1,5 +1,5 @@
-//! The untouched skeleton server: it must build, stop at once at the first TODO, and
-//! already handle the given parts (options, a busy port) properly.
+//! The skeleton server: untouched, it must build and stop at once at the first TODO; at
+//! every stage it must handle the given parts (options, a busy port) properly.
 
 use std::net::{Ipv4Addr, TcpListener};
 use std::time::Duration;
@@ -15,8 +15,28 @@ fn server() -> Command {
     command
 }
 
+/// Whether TODO 1 is still as handed out. In the lab's own repository (the one with
+/// solution/) it must be; a student who has done it gets a note that the test about the
+/// untouched skeleton is skipped, since the server now gets further.
+fn todo_1_untouched() -> bool {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(root.join("src/bin/server.rs")).unwrap();
+    let untouched = source.contains("\"TODO 1: create an epoll instance and add the listener");
+    assert!(
+        untouched || !root.join("../solution").is_dir(),
+        "the skeleton must be handed out with TODO 1 not done"
+    );
+    if !untouched {
+        eprintln!("skipped: TODO 1 is done in this copy of the lab");
+    }
+    untouched
+}
+
 #[test]
 fn untouched_skeleton_stops_at_once_naming_todo_1() {
+    if !todo_1_untouched() {
+        return;
+    }
     server()
         .args(["--port", "0"])
         .assert()
