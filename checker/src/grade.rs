@@ -18,22 +18,20 @@ pub struct Check {
     pub weight: Weight,
 }
 
-pub const WHOLE_UPLOAD: Check = Check {
-    name: "task 1: receives a whole upload",
-    weight: Weight::Points(25),
-};
-pub const KEEPS_SERVING: Check = Check {
-    name: "task 1: keeps serving",
-    weight: Weight::Points(25),
-};
-pub const CONCURRENT: Check = Check {
-    name: "task 2: concurrent uploads",
-    weight: Weight::Points(25),
-};
-pub const PROCESS_PER_CLIENT: Check = Check {
-    name: "task 2: a process per client",
-    weight: Weight::Points(25),
-};
+impl Check {
+    /// A check worth 25 of the 100 points.
+    const fn graded(name: &'static str) -> Self {
+        Check {
+            name,
+            weight: Weight::Points(25),
+        }
+    }
+}
+
+pub const WHOLE_UPLOAD: Check = Check::graded("task 1: receives a whole upload");
+pub const KEEPS_SERVING: Check = Check::graded("task 1: keeps serving");
+pub const CONCURRENT: Check = Check::graded("task 2: concurrent uploads");
+pub const PROCESS_PER_CLIENT: Check = Check::graded("task 2: a process per client");
 pub const NO_ZOMBIES: Check = Check {
     name: "bonus: no zombies",
     weight: Weight::Bonus,

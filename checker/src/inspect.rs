@@ -161,8 +161,14 @@ fn parse_tcp_row(line: &str) -> Option<TcpRow> {
 
 /// The socket listening on 127.0.0.1:`port`.
 pub fn listener(port: u16) -> Option<TcpRow> {
-    tcp_table()
-        .into_iter()
+    listener_in(&tcp_table(), port)
+}
+
+/// The socket listening on 127.0.0.1:`port`, in a table already read.
+pub fn listener_in(table: &[TcpRow], port: u16) -> Option<TcpRow> {
+    table
+        .iter()
+        .copied()
         .find(|row| row.listening && row.port == port)
 }
 
@@ -403,12 +409,12 @@ pub fn interest_list(pid: i32, listener_inode: Option<u64>) -> InterestList {
     list
 }
 
-/// Client sockets that `pid` holds with unread data waiting, which no epoll instance of
-/// it watches and no child of it holds: accepted, then forgotten. Returns their
-/// descriptor numbers.
-pub fn unwatched_clients(pid: i32, listener_inode: Option<u64>) -> Vec<i32> {
-    let waiting: Vec<u64> = tcp_table()
-        .into_iter()
+/// Client sockets that `pid` holds with unread data waiting (by `table`, as read from
+/// /proc/net/tcp), which no epoll instance of it watches and no child of it holds:
+/// accepted, then forgotten. Returns their descriptor numbers.
+pub fn unwatched_clients(pid: i32, table: &[TcpRow], listener_inode: Option<u64>) -> Vec<i32> {
+    let waiting: Vec<u64> = table
+        .iter()
         .filter(|row| !row.listening && row.queued > 0 && row.inode != 0)
         .map(|row| row.inode)
         .collect();

@@ -54,10 +54,10 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     // machine can make one of two healthy uploads half as fast as the other.
     let milestone = if clients == 1 { size } else { size / 4 }.min(lab::PROGRESS_STEP);
     let uploads = session.uploads(&server, &session.plan(size, milestone), first, clients);
-    let mut waited_for_child = false;
+    let (mut waited_for_child, mut peaked) = (false, false);
     let watched = session.watch(&mut server, &uploads, Unaccepted::Note, |look, uploads| {
         waited_for_child |= look.activity == Activity::ChildWait && uploads.ended() == 0;
-        observe(look, uploads, milestone, &mut seen)?;
+        observe(look, uploads, milestone, &mut peaked, &mut seen)?;
         one_at_a_time(uploads, milestone, waited_for_child)
     });
     seen.not_accepted = watched.not_accepted;
@@ -79,8 +79,10 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     }
 
     // Every upload is in: its child must end, and the server must be back where it was.
-    eventually(CHILDREN_END, || Look::take(&server).children.is_empty());
-    seen.children_left = Look::take(&server).children;
+    eventually(CHILDREN_END, || {
+        seen.children_left = Look::take(&server).children;
+        seen.children_left.is_empty()
+    });
     if let Some(before) = seen.descriptors_before {
         eventually(Duration::from_secs(2), || {
             seen.descriptors_after = inspect::open_descriptors(pid);
@@ -98,7 +100,15 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
 }
 
 /// One look at the server while the uploads run.
-fn observe(look: &Look, uploads: &Uploads, milestone: u64, seen: &mut AtOnce) -> ControlFlow<Cut> {
+/// The children and registrations are recorded once, when every client is first seen
+/// under way (`peaked`).
+fn observe(
+    look: &Look,
+    uploads: &Uploads,
+    milestone: u64,
+    peaked: &mut bool,
+    seen: &mut AtOnce,
+) -> ControlFlow<Cut> {
     let any_ended = uploads.ended() > 0;
     seen.most_threads = seen.most_threads.max(look.threads);
     if seen.child_in_loop.is_none() {
@@ -111,7 +121,8 @@ fn observe(look: &Look, uploads: &Uploads, milestone: u64, seen: &mut AtOnce) ->
         .uploads
         .iter()
         .all(|upload| upload.reached_milestone());
-    if all_past && !any_ended && seen.stale_while_running.is_empty() {
+    if all_past && !any_ended && !*peaked {
+        *peaked = true;
         seen.children_while_running = look.children.len();
         seen.stale_while_running = inspect::stale_registrations(seen.pid);
     }

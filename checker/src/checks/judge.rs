@@ -459,6 +459,12 @@ mod tests {
         pending: 1 << 16,
     };
 
+    /// `seen` with one change.
+    fn changed<T>(mut seen: T, change: fn(&mut T)) -> T {
+        change(&mut seen);
+        seen
+    }
+
     /// Checks a table of judgements: `None` means it passes, `Some(text)` that it fails
     /// with a reason that holds `text`.
     fn check_table(rows: Vec<(&str, Result<(), String>, Option<&str>)>) {
@@ -475,11 +481,7 @@ mod tests {
 
     #[test]
     fn keeps_serving_names_the_todo_of_each_defect() {
-        let with = |change: fn(&mut InTurn)| {
-            let mut seen = served_in_turn();
-            change(&mut seen);
-            keeps_serving(&seen)
-        };
+        let with = |change: fn(&mut InTurn)| keeps_serving(&changed(served_in_turn(), change));
         check_table(vec![
             ("correct", with(|_| {}), None),
             (
@@ -543,11 +545,7 @@ mod tests {
 
     #[test]
     fn a_whole_upload_needs_epoll_and_the_true_count() {
-        let with = |change: fn(&mut AtOnce)| {
-            let mut seen = served_at_once();
-            change(&mut seen);
-            whole_upload(&seen)
-        };
+        let with = |change: fn(&mut AtOnce)| whole_upload(&changed(served_at_once(), change));
         check_table(vec![
             ("correct", with(|_| {}), None),
             (
@@ -570,20 +568,20 @@ mod tests {
 
     #[test]
     fn a_process_per_client_names_what_the_children_did() {
-        let with = |change: fn(&mut AtOnce)| {
-            let mut seen = served_at_once();
-            change(&mut seen);
-            process_per_client(&seen)
-        };
+        let with = |change: fn(&mut AtOnce)| process_per_client(&changed(served_at_once(), change));
         let in_loop = ChildSeen {
             pid: 77,
             activity: Activity::EpollWait,
             holds_listener: true,
         };
-        let mut lingering = served_at_once();
-        lingering.children_left = vec![in_loop.clone()];
-        let mut looping = served_at_once();
-        looping.child_in_loop = Some(in_loop);
+        let lingering = AtOnce {
+            children_left: vec![in_loop.clone()],
+            ..served_at_once()
+        };
+        let looping = AtOnce {
+            child_in_loop: Some(in_loop),
+            ..served_at_once()
+        };
         check_table(vec![
             ("correct", with(|_| {}), None),
             (
@@ -652,11 +650,7 @@ mod tests {
 
     #[test]
     fn the_bonus_names_the_reaper_defect() {
-        let with = |change: fn(&mut Reaping)| {
-            let mut seen = reaped();
-            change(&mut seen);
-            no_zombies(&seen)
-        };
+        let with = |change: fn(&mut Reaping)| no_zombies(&changed(reaped(), change));
         check_table(vec![
             ("correct", with(|_| {}), None),
             (

@@ -24,12 +24,15 @@ pub struct Look {
     /// Its live children.
     pub children: Vec<ChildSeen>,
     pub threads: usize,
+    /// The sockets on 127.0.0.1 (/proc/net/tcp), and the server's listener among them.
+    pub tcp: Vec<TcpRow>,
     pub listener: Option<TcpRow>,
 }
 
 impl Look {
     pub fn take(server: &ServerUnderTest) -> Self {
-        let listener = inspect::listener(server.port);
+        let tcp = inspect::tcp_table();
+        let listener = inspect::listener_in(&tcp, server.port);
         let children = inspect::children(server.pid)
             .into_iter()
             .filter(|child| !child.is_zombie())
@@ -51,6 +54,7 @@ impl Look {
             activity: inspect::activity(server.pid),
             children,
             threads: inspect::threads(server.pid),
+            tcp,
             listener,
         }
     }
@@ -135,7 +139,8 @@ impl Session<'_> {
             }
             // With one thread only, a socket outside the interest list is read by nobody.
             let unwatched = if idle && now.threads == 1 {
-                inspect::unwatched_clients(pid, now.listener.map(|listener| listener.inode))
+                let listener = now.listener.map(|listener| listener.inode);
+                inspect::unwatched_clients(pid, &now.tcp, listener)
             } else {
                 Vec::new()
             };
