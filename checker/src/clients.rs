@@ -153,10 +153,12 @@ impl Read for HeldFile {
 
 impl Uploads {
     /// Starts `count` clients at once, numbered from `first_number`, each uploading to
-    /// 127.0.0.1:`port` as `plan` says.
+    /// 127.0.0.1:`port` as `plan` says. `stopped` is set once the checker stops the
+    /// server itself: a client that fails from then on says so rather than blaming it.
     pub fn start(
         log: &Arc<ClientLog>,
         port: u16,
+        stopped: &Arc<AtomicBool>,
         plan: &Plan,
         first_number: usize,
         count: usize,
@@ -174,10 +176,20 @@ impl Uploads {
             .collect();
         for upload in &uploads {
             let (upload, log, plan) = (Arc::clone(upload), Arc::clone(log), plan.clone());
+            let stopped = Arc::clone(stopped);
             thread::spawn(move || {
                 let outcome = run_client(&upload, &log, port, &plan);
-                if let Err(error) = &outcome {
-                    log.line(upload.number, &format!("client: {error}"));
+                match &outcome {
+                    Err(_) if stopped.load(Ordering::SeqCst) => log.line(
+                        upload.number,
+                        &format!(
+                            "ended after {} bytes: the checker stopped the server, \
+                             as this part of the checks was over",
+                            upload.sent()
+                        ),
+                    ),
+                    Err(error) => log.line(upload.number, &format!("client: {error}")),
+                    Ok(_) => {}
                 }
                 let _ = upload.ended.set(outcome);
             });

@@ -278,20 +278,30 @@ fn grade(options: &Options) -> lab::Result<bool> {
         Task::Bonus => Selection::Bonus,
         Task::All => Selection::All,
     };
-    let verdicts = checks::run(&session, selection, clients);
-    for verdict in &verdicts {
+    let graded = checks::run(&session, selection, clients);
+    for verdict in &graded.verdicts {
         say!("{}", report::check_line(style, verdict));
     }
     drop(test_file);
+    let tail = graded
+        .failed_log_start
+        .map(|start| section_tail(&server_log, start))
+        .unwrap_or_default();
     Ok(summarize(
-        &verdicts,
+        &graded.verdicts,
         &target,
+        &tail,
         (&server_log, &client_log_path),
     ))
 }
 
 /// Prints the total and the details of failures; returns whether every graded check passed.
-fn summarize(verdicts: &[Verdict], target: &Target, logs: (&Path, &Path)) -> bool {
+fn summarize(
+    verdicts: &[Verdict],
+    target: &Target,
+    server_tail: &[String],
+    logs: (&Path, &Path),
+) -> bool {
     let score = Score::of(verdicts);
     say!("{}", score.total_line());
     let outcome = |check: &grade::Check| {
@@ -308,8 +318,24 @@ fn summarize(verdicts: &[Verdict], target: &Target, logs: (&Path, &Path)) -> boo
             None => say!("Task 1 is done. Next: task 2 (TODO 5)."),
         }
     }
-    let tail = fs::read_to_string(logs.0).unwrap_or_default();
-    let lines: Vec<_> = tail.lines().map(str::to_owned).collect();
-    report::print_failures(verdicts, &lines[lines.len().saturating_sub(12)..], logs);
+    report::print_failures(verdicts, server_tail, logs);
     score.all_passed
+}
+
+/// The last lines of one server's section of the log: from byte `start` (its header line)
+/// up to the next server's header.
+fn section_tail(log: &Path, start: u64) -> Vec<String> {
+    let text = fs::read(log).unwrap_or_default();
+    let start = usize::try_from(start).unwrap_or(usize::MAX).min(text.len());
+    let text = String::from_utf8_lossy(&text[start..]);
+    let section: Vec<&str> = text
+        .lines()
+        .enumerate()
+        .take_while(|(index, line)| *index == 0 || !supervise::is_section_header(line))
+        .map(|(_, line)| line)
+        .collect();
+    section[section.len().saturating_sub(12)..]
+        .iter()
+        .map(|line| (*line).to_owned())
+        .collect()
 }

@@ -10,7 +10,8 @@ use std::io::{self, Write};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, Child, Command, ExitStatus, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -72,6 +73,14 @@ pub fn stop_on_interrupt() -> io::Result<()> {
     Ok(())
 }
 
+/// How the checker's own lines in the server log begin.
+const SECTION_MARK: &str = "----- checker: ";
+
+/// Whether a line of the server log is the header the checker writes before each server.
+pub fn is_section_header(line: &str) -> bool {
+    line.starts_with(SECTION_MARK)
+}
+
 /// A server started by the checker, with its output going to a log file.
 pub struct ServerUnderTest {
     child: Child,
@@ -79,9 +88,11 @@ pub struct ServerUnderTest {
     pub port: u16,
     log: PathBuf,
     /// Where this server's output starts in the log (the log may hold earlier runs).
-    log_start: u64,
+    pub log_start: u64,
     /// How the server stopped, once it has been reaped.
     status: Option<ExitStatus>,
+    /// Set just before the checker stops the server itself.
+    pub stopped_by_checker: Arc<AtomicBool>,
 }
 
 impl ServerUnderTest {
@@ -97,7 +108,7 @@ impl ServerUnderTest {
             .map_err(log_error)?;
         writeln!(
             output,
-            "----- checker: {title}: {} --port {port} -----",
+            "{SECTION_MARK}{title}: {} --port {port} -----",
             binary.display()
         )
         .map_err(log_error)?;
@@ -124,6 +135,7 @@ impl ServerUnderTest {
             log: log.to_owned(),
             log_start,
             status: None,
+            stopped_by_checker: Arc::new(AtomicBool::new(false)),
         })
     }
 
@@ -248,9 +260,19 @@ impl ServerUnderTest {
 }
 
 impl Drop for ServerUnderTest {
+    /// A server still running when its scenario is over is stopped, with its children,
+    /// and the log says that the checker did it: its output just ends there.
     fn drop(&mut self) {
         if self.status.is_none() {
+            self.stopped_by_checker.store(true, Ordering::SeqCst);
             self.stop_group();
+            if let Ok(mut log) = OpenOptions::new().append(true).open(&self.log) {
+                let _ = writeln!(
+                    log,
+                    "----- checker stopped this server and its children (SIGKILL): \
+                     this part of the checks is over -----"
+                );
+            }
         }
     }
 }

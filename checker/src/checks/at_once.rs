@@ -44,6 +44,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     };
     let pid = server.pid;
     let port = server.port;
+    seen.log_start = Some(server.log_start);
     seen.pid = pid;
     seen.listener_registered = eventually(Duration::from_millis(500), || {
         inspect::listener_registered(pid, port)

@@ -65,6 +65,8 @@ pub struct ChildSeen {
 /// connect while the server is paused, then a moment of nothing to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InTurn {
+    /// Where the server's section of the log begins.
+    pub log_start: Option<u64>,
     pub pid: i32,
     /// The scenario ended early, and why.
     pub cut: Option<Cut>,
@@ -74,6 +76,9 @@ pub struct InTurn {
     pub connections: usize,
     pub handled: usize,
     pub reported: usize,
+    /// What the server was doing when the checker paused it after the first upload:
+    /// the pause tests an interrupted `epoll_wait` only if it sat there.
+    pub paused_in: Option<Activity>,
     /// CPU time used in 300 ms with nothing to do.
     pub idle_cpu: Duration,
     /// The server's interest list and signal masks once idle.
@@ -100,6 +105,8 @@ pub struct WrongCount {
 /// "Uploads at once": N whole uploads started together on a fresh server.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AtOnce {
+    /// Where the server's section of the log begins.
+    pub log_start: Option<u64>,
     pub clients: usize,
     pub size: u64,
     pub pid: i32,
@@ -133,6 +140,8 @@ pub struct AtOnce {
 /// late client that must be served at once; then nothing to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Reaping {
+    /// Where the server's section of the log begins.
+    pub log_start: Option<u64>,
     pub pid: i32,
     pub cut: Option<Cut>,
     /// How long the late client waited for its report; `None` if it never came in time.

@@ -12,9 +12,13 @@ use crate::checks::evidence::{Cut, InTurn, WrongCount};
 use crate::checks::watch::Unaccepted;
 use crate::checks::{
     REPORT_WAIT, Session, error_lines, idle_cpu, received_counts, wait_for_reports,
+    wait_until_idle,
 };
 use crate::inspect;
 use crate::supervise::ServerUnderTest;
+
+/// How long a server is watched after SIGCONT: one that dies on EINTR does so at once.
+const RESUME_GRACE: Duration = Duration::from_millis(300);
 
 /// Gathers the evidence; clients are numbered from `first`.
 pub fn gather(session: &Session, first: usize) -> InTurn {
@@ -30,6 +34,7 @@ pub fn gather(session: &Session, first: usize) -> InTurn {
     };
     let pid = server.pid;
     seen.pid = pid;
+    seen.log_start = Some(server.log_start);
     seen.cut = serve_in_turn(session, &mut server, first, &mut seen).err();
     seen.server_alive = server.check_running().is_ok();
     if seen.cut.is_none() && seen.server_alive {
@@ -64,10 +69,7 @@ fn serve_in_turn(
         seen.connections += count;
         if paused {
             server.wait_for_queue(count);
-            // The watch that follows notices a server that ends now.
-            server
-                .resume(Duration::ZERO)
-                .map_err(Cut::StoppedAfterPause)?;
+            server.resume(RESUME_GRACE).map_err(Cut::StoppedAfterPause)?;
         }
         let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {
             seen.forked |= !look.children.is_empty();
@@ -91,10 +93,12 @@ fn serve_in_turn(
         Ok(())
     };
     turn(server, first, 1, false)?;
+    // Paused only once it sits idle in epoll_wait: paused while it still handles the
+    // child's exit, even a server that dies on EINTR would go on unharmed.
+    seen.paused_in = Some(wait_until_idle(server.pid));
     server.pause().map_err(Cut::ServerStopped)?;
-    server
-        .resume(Duration::from_millis(300))
-        .map_err(Cut::StoppedAfterPause)?;
+    server.resume(RESUME_GRACE).map_err(Cut::StoppedAfterPause)?;
+    wait_until_idle(server.pid);
     server.pause().map_err(Cut::StoppedAfterPause)?;
     turn(server, first + 1, 2, true)
 }

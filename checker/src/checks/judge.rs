@@ -198,7 +198,16 @@ pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
     if !seen.interest.stale.is_empty() && seen.children_alive == 0 {
         return Err(stale_message(seen.pid, &seen.interest.stale));
     }
-    Ok(())
+    match &seen.paused_in {
+        Some(Activity::EpollWait) => Ok(()),
+        Some(other) => Err(format!(
+            "after its upload the server never sat idle in epoll_wait: for 3 s it was {} \
+             (/proc/{}/wchan). With nothing to do it must block in epoll_wait (TODO 2)",
+            other.describe(),
+            seen.pid
+        )),
+        None => Err("the checker never paused the server while it sat idle".to_owned()),
+    }
 }
 
 /// Task 1, "receives a whole upload": epoll is used, and the first upload was received
@@ -408,6 +417,7 @@ mod tests {
             connections: 3,
             handled: 3,
             reported: 3,
+            paused_in: Some(Activity::EpollWait),
             idle_cpu: Duration::from_millis(1),
             interest: InterestList {
                 listener: true,
@@ -484,6 +494,11 @@ mod tests {
         let with = |change: fn(&mut InTurn)| keeps_serving(&changed(served_in_turn(), change));
         check_table(vec![
             ("correct", with(|_| {}), None),
+            (
+                "never idle in epoll_wait",
+                with(|seen| seen.paused_in = Some(Activity::Blocked("hrtimer_nanosleep".into()))),
+                Some("blocked in the kernel's hrtimer_nanosleep (/proc/42/wchan). With nothing to do it must block in epoll_wait (TODO 2)"),
+            ),
             (
                 "died after SIGSTOP and SIGCONT",
                 with(|seen| seen.cut = Some(Cut::StoppedAfterPause("the server stopped".into()))),

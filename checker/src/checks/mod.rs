@@ -51,10 +51,16 @@ pub enum Selection {
     All,
 }
 
-/// Runs the scenarios that `selection` needs and returns its verdicts, in the order of
-/// the grading table. "Keeps serving" runs first in every selection: it is quick, and it
+/// The verdicts of a run, in the order of the grading table, and where in the server log
+/// the section of the server behind the first failed check begins.
+pub struct Graded {
+    pub verdicts: Vec<Verdict>,
+    pub failed_log_start: Option<u64>,
+}
+
+/// Runs the scenarios that `selection` needs and returns their verdicts. "Keeps serving" runs first in every selection: it is quick, and it
 /// is where the checker learns whether the server accepts every client.
-pub fn run(session: &Session, selection: Selection, clients: usize) -> Vec<Verdict> {
+pub fn run(session: &Session, selection: Selection, clients: usize) -> Graded {
     let in_turn = in_turn::gather(session, 1);
     let keeps = Verdict {
         check: &KEEPS_SERVING,
@@ -74,20 +80,22 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Vec<Verdi
         ),
         Err(why) => (Outcome::NotChecked(why.clone()), Outcome::NotChecked(why)),
     };
+    let mut bonus_log = None;
     let bonus = match selection {
         Selection::TaskOne => None,
         _ if per_client != Outcome::Passed => Some(Outcome::NotChecked(
             "the bonus is judged only on a server that passed \"a process per client\"".to_owned(),
         )),
-        _ => Some(Outcome::of(judge::no_zombies(&reaper::gather(
-            session,
-            4 + clients,
-        )))),
+        _ => {
+            let reaping = reaper::gather(session, 4 + clients);
+            bonus_log = reaping.log_start;
+            Some(Outcome::of(judge::no_zombies(&reaping)))
+        }
     };
     let concurrent = verdict(&CONCURRENT, concurrent);
     let per_client = verdict(&PROCESS_PER_CLIENT, per_client);
     let bonus = bonus.map(|outcome| verdict(&NO_ZOMBIES, outcome));
-    match selection {
+    let verdicts: Vec<Verdict> = match selection {
         Selection::TaskOne => vec![whole, keeps],
         Selection::TaskTwo => vec![concurrent, per_client],
         Selection::Bonus => bonus.into_iter().collect(),
@@ -95,6 +103,18 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Vec<Verdi
             .into_iter()
             .chain(bonus)
             .collect(),
+    };
+    let failed_log_start = verdicts
+        .iter()
+        .find(|verdict| matches!(verdict.outcome, Outcome::Failed(_)))
+        .and_then(|verdict| match verdict.check.name {
+            name if name == KEEPS_SERVING.name => in_turn.log_start,
+            name if name == NO_ZOMBIES.name => bonus_log,
+            _ => at_once.log_start,
+        });
+    Graded {
+        verdicts,
+        failed_log_start,
     }
 }
 
@@ -126,7 +146,14 @@ impl Session<'_> {
         first: usize,
         count: usize,
     ) -> Uploads {
-        Uploads::start(&self.client_log, server.port, plan, first, count)
+        Uploads::start(
+            &self.client_log,
+            server.port,
+            &server.stopped_by_checker,
+            plan,
+            first,
+            count,
+        )
     }
 }
 
@@ -192,6 +219,21 @@ fn eventually(timeout: Duration, mut probe: impl FnMut() -> bool) -> bool {
         }
         thread::sleep(watch::TICK);
     }
+}
+
+/// Waits (three seconds at most) until the server sits in epoll_wait with no child left
+/// running, seen so on two looks in a row; returns what it was doing at the last look.
+fn wait_until_idle(pid: i32) -> inspect::Activity {
+    let mut looks = 0;
+    let mut activity = inspect::Activity::Running;
+    eventually(Duration::from_secs(3), || {
+        activity = inspect::activity(pid);
+        let idle = activity == inspect::Activity::EpollWait
+            && inspect::children(pid).iter().all(inspect::Process::is_zombie);
+        looks = if idle { looks + 1 } else { 0 };
+        looks == 2
+    });
+    activity
 }
 
 /// CPU time the server uses in 300 ms with nothing to do.

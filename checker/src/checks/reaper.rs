@@ -38,6 +38,7 @@ pub fn gather(session: &Session, first: usize) -> Reaping {
         }
     };
     seen.pid = server.pid;
+    seen.log_start = Some(server.log_start);
     let hold = Hold::new(64 * 1024);
     seen.cut = late_client(session, &mut server, first, &hold, &mut seen).err();
     hold.release();
