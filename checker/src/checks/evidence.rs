@@ -61,7 +61,7 @@ pub struct ChildSeen {
     pub holds_listener: bool,
 }
 
-/// "Keeps serving": one small upload, a pause while idle, then two small uploads that
+/// "Keeps serving": a pause while idle, one small upload, then two small uploads that
 /// connect while the server is paused, then a moment of nothing to do.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct InTurn {
@@ -76,8 +76,8 @@ pub struct InTurn {
     pub connections: usize,
     pub handled: usize,
     pub reported: usize,
-    /// What the server was doing when the checker paused it after the first upload:
-    /// the pause tests an interrupted `epoll_wait` only if it sat there.
+    /// What the fresh server was doing when the checker paused it: the pause tests an
+    /// interrupted `epoll_wait` only if it sat there.
     pub paused_in: Option<Activity>,
     /// CPU time used in 300 ms with nothing to do.
     pub idle_cpu: Duration,

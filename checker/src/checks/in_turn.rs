@@ -1,7 +1,7 @@
-//! The scenario behind "keeps serving": one small upload; a pause while the server sits
-//! idle (SIGSTOP, then SIGCONT, as Ctrl-Z and `fg` do); two small uploads that connect
-//! together while the server is paused, so that they wait in the listener's queue at
-//! the same time; then a moment with nothing to do.
+//! The scenario behind "keeps serving": a pause while the fresh server sits idle
+//! (SIGSTOP, then SIGCONT, as Ctrl-Z and `fg` do); one small upload; two small uploads
+//! that connect together while the server is paused, so that they wait in the listener's
+//! queue at the same time; then a moment with nothing to do.
 
 use std::ops::ControlFlow;
 use std::time::Duration;
@@ -22,7 +22,7 @@ const RESUME_GRACE: Duration = Duration::from_millis(300);
 
 /// Gathers the evidence; clients are numbered from `first`.
 pub fn gather(session: &Session, first: usize) -> InTurn {
-    let title = "keeps serving: one upload, a pause, then two uploads that connect together";
+    let title = "keeps serving: a pause, one upload, then two uploads that connect together";
     session.client_log.note(title);
     let mut seen = InTurn::default();
     let mut server = match session.start_server(title) {
@@ -92,13 +92,14 @@ fn serve_in_turn(
         }
         Ok(())
     };
-    turn(server, first, 1, false)?;
-    // Paused only once it sits idle in epoll_wait: paused while it still handles the
-    // child's exit, even a server that dies on EINTR would go on unharmed.
-    seen.paused_in = Some(wait_until_idle(server.pid));
+    // The fresh server is paused once it sits idle in epoll_wait: paused while it runs,
+    // even a server that dies on EINTR would go on unharmed. Before the first upload,
+    // because later a bonus mistake (an unread signalfd) can keep it from ever sleeping.
+    seen.paused_in = Some(wait_until_idle(server.pid, Duration::from_secs(3)));
     server.pause().map_err(Cut::ServerStopped)?;
     server.resume(RESUME_GRACE).map_err(Cut::StoppedAfterPause)?;
-    wait_until_idle(server.pid);
+    turn(server, first, 1, false)?;
+    wait_until_idle(server.pid, Duration::from_secs(1));
     server.pause().map_err(Cut::StoppedAfterPause)?;
     turn(server, first + 1, 2, true)
 }

@@ -201,7 +201,7 @@ pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
     match &seen.paused_in {
         Some(Activity::EpollWait) => Ok(()),
         Some(other) => Err(format!(
-            "after its upload the server never sat idle in epoll_wait: for 3 s it was {} \
+            "once started, the server never sat idle in epoll_wait: for 3 s it was {} \
              (/proc/{}/wchan). With nothing to do it must block in epoll_wait (TODO 2)",
             other.describe(),
             seen.pid

@@ -221,12 +221,12 @@ fn eventually(timeout: Duration, mut probe: impl FnMut() -> bool) -> bool {
     }
 }
 
-/// Waits (three seconds at most) until the server sits in epoll_wait with no child left
+/// Waits (`timeout` at most) until the server sits in epoll_wait with no child left
 /// running, seen so on two looks in a row; returns what it was doing at the last look.
-fn wait_until_idle(pid: i32) -> inspect::Activity {
+fn wait_until_idle(pid: i32, timeout: Duration) -> inspect::Activity {
     let mut looks = 0;
     let mut activity = inspect::Activity::Running;
-    eventually(Duration::from_secs(3), || {
+    eventually(timeout, || {
         activity = inspect::activity(pid);
         let idle = activity == inspect::Activity::EpollWait
             && inspect::children(pid).iter().all(inspect::Process::is_zombie);
