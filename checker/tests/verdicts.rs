@@ -43,48 +43,47 @@ fn workspace() -> &'static Path {
         .expect("the checker lives in the workspace")
 }
 
-/// The fixture server, built once from solution/ with the profile of these tests; `None`
-/// (and a note that the test is skipped) in a copy without solution/.
-fn fixture() -> Option<&'static Path> {
-    static BUILT: OnceLock<PathBuf> = OnceLock::new();
-    if !has_solution() {
-        return None;
-    }
-    let path = BUILT.get_or_init(|| {
+/// Builds `target` (cargo's arguments after `build`) once per test binary, with the
+/// profile of these tests, and returns where the executable is, relative to the checker's.
+fn built(once: &'static OnceLock<PathBuf>, target: &[&str], file: &str) -> &'static Path {
+    once.get_or_init(|| {
         let mut cargo = Command::new(env!("CARGO"));
-        cargo.current_dir(workspace()).args([
-            "build",
-            "--quiet",
-            "--package",
-            "solution",
-            "--bin",
-            "faulty-server",
-        ]);
+        cargo
+            .current_dir(workspace())
+            .args(["build", "--quiet"])
+            .args(target);
         if !cfg!(debug_assertions) {
             cargo.arg("--release");
         }
         let status = cargo.status().expect("running cargo");
-        assert!(status.success(), "the fixture server does not build");
+        assert!(status.success(), "{target:?} does not build");
         // The checker binary of these tests sits in the same profile directory.
-        Path::new(env!("CARGO_BIN_EXE_checker")).with_file_name("faulty-server")
-    });
-    Some(path)
+        Path::new(env!("CARGO_BIN_EXE_checker")).with_file_name(file)
+    })
 }
 
-/// Whether the skeleton's TODO 1 is still as handed out. It must be in the lab's own
-/// repository; a student who has done TODO 1 gets a note that the test is skipped.
-fn skeleton_untouched() -> bool {
-    let server = workspace().join("skeleton/src/bin/server.rs");
-    let source = fs::read_to_string(&server).expect("reading the skeleton's server");
-    let untouched = source.contains("\"TODO 1: create an epoll instance and add the listener");
-    assert!(
-        untouched || !has_solution(),
-        "the skeleton must be handed out with TODO 1 not done"
-    );
-    if !untouched {
-        eprintln!("skipped: TODO 1 is done in this copy of the lab");
-    }
-    untouched
+/// The fixture server, built from solution/; `None` (and a note that the test is
+/// skipped) in a copy without solution/.
+fn fixture() -> Option<&'static Path> {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    has_solution().then(|| {
+        built(
+            &BUILT,
+            &["--package", "solution", "--bin", "faulty-server"],
+            "faulty-server",
+        )
+    })
+}
+
+/// The server exactly as handed out (skeleton/tests/untouched/server.rs), whatever stage
+/// the skeleton itself has reached.
+fn untouched_server() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    built(
+        &BUILT,
+        &["--package", "skeleton", "--example", "untouched-server"],
+        "examples/untouched-server",
+    )
 }
 
 /// A finished checker run.
@@ -207,24 +206,44 @@ fn run_faulty(fault: &str) -> Option<Run> {
     Some(run_checker(Some((fixture, fault)), &["--size", "8M"]))
 }
 
+/// The shipped skeleton, graded the way a student grades it. Only in the lab's own
+/// repository: a student's skeleton is their work in progress (the next test covers the
+/// untouched server in every copy).
 #[test]
-fn untouched_skeleton_fails_at_once_naming_todo_1() {
-    if !skeleton_untouched() {
+fn shipped_skeleton_fails_at_once_naming_todo_1() {
+    if !has_solution() {
         return;
     }
     let _turn = ONE_RUN_AT_A_TIME
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     let run = run_checker(None, &["--size", "8M"]);
-    assert_eq!(run.code(), Some(1));
     assert!(
         run.stdout
             .starts_with("Grading skeleton: skeleton/src/bin/server.rs\nbuilds "),
         "{}",
         run.stdout
     );
-    assert_eq!(run.verdicts(), [F, F, N, N, N]);
+    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.code(), Some(1));
     run.assert_says("it panicked at skeleton/src/bin/server.rs:");
+    run.assert_says("not yet implemented: TODO 1: create an epoll instance");
+    run.assert_says("Total: 0/100, bonus not checked");
+}
+
+#[test]
+fn untouched_server_fails_at_once_naming_todo_1() {
+    let server = untouched_server();
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = run_checker(
+        None,
+        &["--server", server.to_str().unwrap(), "--size", "8M"],
+    );
+    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.code(), Some(1));
+    run.assert_says("it panicked at skeleton/tests/untouched/server.rs:");
     run.assert_says("not yet implemented: TODO 1: create an epoll instance");
     run.assert_says("Total: 0/100, bonus not checked");
 }

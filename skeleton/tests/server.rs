@@ -1,7 +1,11 @@
-//! The skeleton server: untouched, it must build and stop at once at the first TODO; at
-//! every stage it must handle the given parts (options, a busy port) properly.
+//! The skeleton server: as handed out, it must build and stop at once at the first TODO
+//! (proved on a copy, so that these tests stay green while the student works); at every
+//! stage it must handle the given parts (options, a busy port) properly.
 
+use std::fs;
 use std::net::{Ipv4Addr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use assert_cmd::Command;
@@ -15,29 +19,37 @@ fn server() -> Command {
     command
 }
 
-/// Whether TODO 1 is still as handed out. In the lab's own repository (the one with
-/// solution/) it must be; a student who has done it gets a note that the test about the
-/// untouched skeleton is skipped, since the server now gets further.
-fn todo_1_untouched() -> bool {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let source = std::fs::read_to_string(root.join("src/bin/server.rs")).unwrap();
-    let untouched = source.contains("\"TODO 1: create an epoll instance and add the listener");
-    assert!(
-        untouched || !root.join("../solution").is_dir(),
-        "the skeleton must be handed out with TODO 1 not done"
-    );
-    if !untouched {
-        eprintln!("skipped: TODO 1 is done in this copy of the lab");
-    }
-    untouched
+/// The server exactly as handed out (the example `untouched-server`, built from
+/// tests/untouched/server.rs with the profile of these tests): the given code, whatever
+/// stage the student's own server has reached.
+fn untouched_server() -> Command {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    let path = BUILT.get_or_init(|| {
+        let mut cargo = std::process::Command::new(env!("CARGO"));
+        cargo.current_dir(env!("CARGO_MANIFEST_DIR")).args([
+            "build",
+            "--quiet",
+            "--example",
+            "untouched-server",
+        ]);
+        if !cfg!(debug_assertions) {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("running cargo");
+        assert!(status.success(), "the untouched server does not build");
+        // The server binary of these tests sits in the same profile directory.
+        Path::new(env!("CARGO_BIN_EXE_server")).with_file_name("examples/untouched-server")
+    });
+    let mut command = Command::new(path);
+    command
+        .timeout(Duration::from_secs(10))
+        .env("RUST_BACKTRACE", "0");
+    command
 }
 
 #[test]
-fn untouched_skeleton_stops_at_once_naming_todo_1() {
-    if !todo_1_untouched() {
-        return;
-    }
-    server()
+fn untouched_server_stops_at_once_naming_todo_1() {
+    untouched_server()
         .args(["--port", "0"])
         .assert()
         .code(101)
@@ -47,6 +59,31 @@ fn untouched_skeleton_stops_at_once_naming_todo_1() {
         .stderr(predicate::str::contains(
             "not yet implemented: TODO 1: create an epoll instance and add the listener",
         ));
+}
+
+/// In the lab's own repository (the one with solution/), the copy must be the skeleton as
+/// it is handed out, so that the test above proves the shipped skeleton. A student's copy
+/// skips this: there the skeleton is their work in progress.
+#[test]
+fn untouched_copy_is_the_shipped_skeleton() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if !root.join("../solution").is_dir() {
+        eprintln!("skipped: there is no solution/ in this copy of the lab");
+        return;
+    }
+    let shipped = fs::read_to_string(root.join("src/bin/server.rs")).unwrap();
+    let copy = fs::read_to_string(root.join("tests/untouched/server.rs")).unwrap();
+    let (header, body) = copy
+        .split_once("\n\n")
+        .expect("a header comment, a blank line, then the server");
+    assert!(
+        header.lines().all(|line| line.starts_with("// ")),
+        "{header}"
+    );
+    assert!(
+        body == shipped,
+        "tests/untouched/server.rs (after its header) must be src/bin/server.rs as handed out"
+    );
 }
 
 #[test]

@@ -11,8 +11,7 @@ use lab::MIB;
 use crate::checks::evidence::{Cut, InTurn, WrongCount};
 use crate::checks::watch::Unaccepted;
 use crate::checks::{
-    REPORT_WAIT, Session, error_lines, idle_cpu, received_counts, wait_for_reports,
-    wait_until_idle,
+    REPORT_WAIT, Session, error_lines, idle_cpu, received_counts, wait_for_reports, wait_until_idle,
 };
 use crate::inspect;
 use crate::supervise::ServerUnderTest;
@@ -69,7 +68,9 @@ fn serve_in_turn(
         seen.connections += count;
         if paused {
             server.wait_for_queue(count);
-            server.resume(RESUME_GRACE).map_err(Cut::StoppedAfterPause)?;
+            server
+                .resume(RESUME_GRACE)
+                .map_err(Cut::StoppedAfterPause)?;
         }
         let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {
             seen.forked |= !look.children.is_empty();
@@ -97,7 +98,9 @@ fn serve_in_turn(
     // because later a bonus mistake (an unread signalfd) can keep it from ever sleeping.
     seen.paused_in = Some(wait_until_idle(server.pid, Duration::from_secs(3)));
     server.pause().map_err(Cut::ServerStopped)?;
-    server.resume(RESUME_GRACE).map_err(Cut::StoppedAfterPause)?;
+    server
+        .resume(RESUME_GRACE)
+        .map_err(Cut::StoppedAfterPause)?;
     turn(server, first, 1, false)?;
     wait_until_idle(server.pid, Duration::from_secs(1));
     server.pause().map_err(Cut::StoppedAfterPause)?;

@@ -497,7 +497,9 @@ mod tests {
             (
                 "never idle in epoll_wait",
                 with(|seen| seen.paused_in = Some(Activity::Blocked("hrtimer_nanosleep".into()))),
-                Some("blocked in the kernel's hrtimer_nanosleep (/proc/42/wchan). With nothing to do it must block in epoll_wait (TODO 2)"),
+                Some(
+                    "blocked in the kernel's hrtimer_nanosleep (/proc/42/wchan). With nothing to do it must block in epoll_wait (TODO 2)",
+                ),
             ),
             (
                 "died after SIGSTOP and SIGCONT",

@@ -229,7 +229,9 @@ fn wait_until_idle(pid: i32, timeout: Duration) -> inspect::Activity {
     eventually(timeout, || {
         activity = inspect::activity(pid);
         let idle = activity == inspect::Activity::EpollWait
-            && inspect::children(pid).iter().all(inspect::Process::is_zombie);
+            && inspect::children(pid)
+                .iter()
+                .all(inspect::Process::is_zombie);
         looks = if idle { looks + 1 } else { 0 };
         looks == 2
     });

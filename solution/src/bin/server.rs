@@ -5,6 +5,11 @@
 //! (TODOs 1 to 4) builds that loop; task 2 (TODO 5) gives every upload a process of its
 //! own so that slow uploads no longer wait for each other; the bonus (TODOs 6 and 7)
 //! reaps those processes when they exit. The README explains each TODO.
+//!
+//! Errors: every function here returns `lab::Result`. Pass a failure up with a few words
+//! on what failed, as the given code does: `.context("creating the epoll instance")?`
+//! (the `lab::Context` trait, for nix's and std's errors alike). A bare `?` on a nix or
+//! io error does not compile: "`?` couldn't convert the error to `Failure`".
 
 use std::collections::HashMap;
 use std::io::{self, Write};
@@ -63,6 +68,7 @@ fn create_event_loop(listener: &TcpListener) -> lab::Result<Epoll> {
     // TODO 1: create an epoll instance (`Epoll::new` with
     // `nix::sys::epoll::EpollCreateFlags::EPOLL_CLOEXEC`) and add the listening socket to
     // it with `lab::w_epoll::add`, so that a client knocking on the listener wakes the loop.
+    // Errors go up with `.context("...")?` (see the top of this file).
     let epoll =
         Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).context("creating the epoll instance")?;
     w_epoll::add(&epoll, listener)?;
@@ -137,6 +143,12 @@ fn receive(client: &TcpStream, buf_size: u32) -> lab::Result<()> {
     // 1 if not); it must never return into the loop. The parent prints
     // `<< Process <pid> created to handle client <fd> >>` and returns at once; its caller
     // then closes the parent's copy of the socket, the child keeps its own.
+    // `fork` is an `unsafe fn`: call it as `unsafe { fork() }` under a `// SAFETY:` comment
+    // that says why it is sound here. nix's documentation warns that in a program with
+    // several threads the child may only call async-signal-safe functions (no `println!`,
+    // no allocation), since another thread may have held a lock at the fork that nobody
+    // will release. This server has exactly one thread, so the child may print and
+    // allocate like any code.
     io::stdout()
         .flush()
         .context("flushing stdout before fork")?;
@@ -184,7 +196,8 @@ fn reap_children(exits: &SignalFd) -> lab::Result<()> {
     // TODO 7 (bonus): read the pending signals from `exits` until there are none (several
     // exits can arrive as one signal), then call `nix::sys::wait::waitpid(None,
     // Some(WaitPidFlag::WNOHANG))` until it reports no more exited children (`StillAlive`,
-    // or ECHILD: no children at all).
+    // or ECHILD: no children at all). A child killed by a signal (`WaitStatus::Signaled`)
+    // gets `<< Process <pid> was killed by <signal> >>`, for example `... by SIGKILL >>`.
     while exits
         .read_signal()
         .context("reading the SIGCHLD signalfd")?
