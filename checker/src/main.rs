@@ -117,14 +117,15 @@ fn workspace_root() -> PathBuf {
 
 /// What is being graded.
 struct Target {
-    binary: PathBuf,
+    /// The server binary; `None` if it does not compile (cargo has shown why).
+    binary: Option<PathBuf>,
     /// The file to point students at in hints, if it is one of the lab's.
     source: Option<&'static str>,
     log_dir: PathBuf,
 }
 
-/// Builds the server to grade; `None` if it does not compile (already reported).
-fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<Option<Target>> {
+/// Builds the server to grade.
+fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<Target> {
     let (package, bin, source) = match &options.server {
         Some(path) => {
             if !path.is_file() {
@@ -137,11 +138,11 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
                 .log_dir
                 .clone()
                 .unwrap_or_else(|| PathBuf::from("."));
-            return Ok(Some(Target {
-                binary: path.clone(),
+            return Ok(Target {
+                binary: Some(path.clone()),
                 source: None,
                 log_dir,
-            }));
+            });
         }
         None if options.solution => ("solution", "solution-server", "solution/src/bin/server.rs"),
         None => ("skeleton", "server", "skeleton/src/bin/server.rs"),
@@ -154,25 +155,19 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<O
         .hint("this copy of the lab comes without the reference solution"));
     }
     say!("Grading {package}: {source}");
-    match compile::build(root, package, bin, Stdio::inherit()) {
-        Ok(binary) => {
-            say!("{}", report::build_line(style, true));
-            let log_dir = options
-                .log_dir
-                .clone()
-                .unwrap_or_else(|| root.join(package));
-            Ok(Some(Target {
-                binary,
-                source: Some(source),
-                log_dir,
-            }))
-        }
-        Err(reason) => {
-            say!("{}", report::build_line(style, false));
-            say!("\n{reason}\nTotal: 0/100");
-            Ok(None)
-        }
+    let binary = compile::build(root, package, bin, Stdio::inherit());
+    say!("{}", report::build_line(style, binary.is_ok()));
+    if let Err(reason) = &binary {
+        say!("\n{reason}\nTotal: 0/100");
     }
+    Ok(Target {
+        binary: binary.ok(),
+        source: Some(source),
+        log_dir: options
+            .log_dir
+            .clone()
+            .unwrap_or_else(|| root.join(package)),
+    })
 }
 
 /// The file the clients upload: the shared test-file.txt when it fits, else a new one.
@@ -234,9 +229,7 @@ fn grade(options: &Options) -> lab::Result<bool> {
     let started = Instant::now();
     let style = Style::for_stdout();
     let root = workspace_root();
-    let Some(target) = prepare_target(options, &root, style)? else {
-        return Ok(false);
-    };
+    let target = prepare_target(options, &root, style)?;
     fs::create_dir_all(&target.log_dir)
         .with_context(|| format!("creating {}", target.log_dir.display()))?;
     let log_dir = target
@@ -248,12 +241,20 @@ fn grade(options: &Options) -> lab::Result<bool> {
     fs::write(&server_log, "").with_context(|| format!("writing {}", server_log.display()))?;
     let client_log = fs::File::create(&client_log_path)
         .with_context(|| format!("writing {}", client_log_path.display()))?;
+    let Some(binary) = &target.binary else {
+        // The logs of an earlier run would tell a story that is no longer true.
+        let note = "----- checker: the server does not compile, so no server or client ran -----\n";
+        for log in [&server_log, &client_log_path] {
+            fs::write(log, note).with_context(|| format!("writing {}", log.display()))?;
+        }
+        return Ok(false);
+    };
     let test_file = prepare_test_file(&root, &log_dir, options.size)?;
     let file = test_file.path();
 
     let progress = Progress::new();
     let session = Session {
-        binary: &target.binary,
+        binary,
         port: options.port,
         file: &file,
         size: options.size,

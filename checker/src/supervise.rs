@@ -20,8 +20,9 @@ use nix::unistd::Pid;
 
 use crate::inspect;
 
-/// The process groups of the servers currently running, for the interrupt handler.
-static RUNNING: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+/// The process groups of the servers currently running, each with its log, for the
+/// interrupt handler.
+static RUNNING: Mutex<Vec<(i32, PathBuf)>> = Mutex::new(Vec::new());
 
 /// Temporary directories to remove if the checker is interrupted: the normal paths
 /// remove them when their owner is dropped, which an exit from the handler skips.
@@ -37,7 +38,7 @@ pub fn remove_on_interrupt(dir: &Path) {
 
 /// The registry of running groups. A panic elsewhere must not stop the cleanup, so a
 /// poisoned lock is taken all the same.
-fn running_groups() -> MutexGuard<'static, Vec<i32>> {
+fn running_groups() -> MutexGuard<'static, Vec<(i32, PathBuf)>> {
     RUNNING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -58,8 +59,9 @@ pub fn stop_on_interrupt() -> io::Result<()> {
             let signal = signals.wait().unwrap_or(Signal::SIGTERM);
             // Holding the lock until exit also keeps any new server from being started.
             let running = running_groups();
-            for &group in running.iter() {
-                let _ = killpg(Pid::from_raw(group), Signal::SIGKILL);
+            for (group, log) in running.iter() {
+                let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
+                note_stop(log, &format!("the checker was interrupted by {signal}"));
             }
             let temporary = TEMPORARY
                 .lock()
@@ -78,7 +80,21 @@ const SECTION_MARK: &str = "----- checker: ";
 
 /// Whether a line of the server log is the header the checker writes before each server.
 pub fn is_section_header(line: &str) -> bool {
-    line.starts_with(SECTION_MARK)
+    line.starts_with(SECTION_MARK) && !line.starts_with(STOPPED_MARK)
+}
+
+/// How the line begins that says the checker stopped a server itself.
+const STOPPED_MARK: &str = "----- checker: stopped the server";
+
+/// Says in the server log that the checker stopped the server, and why: its output
+/// would otherwise just end, as if it had crashed.
+fn note_stop(log: &Path, why: &str) {
+    if let Ok(mut log) = OpenOptions::new().append(true).open(log) {
+        let _ = writeln!(
+            log,
+            "{STOPPED_MARK} and its children (SIGKILL to its process group): {why} -----"
+        );
+    }
 }
 
 /// A server started by the checker, with its output going to a log file.
@@ -93,6 +109,9 @@ pub struct ServerUnderTest {
     status: Option<ExitStatus>,
     /// Set just before the checker stops the server itself.
     pub stopped_by_checker: Arc<AtomicBool>,
+    /// Why the scenario ended early, if it did: what the log says when the checker stops
+    /// the server.
+    pub verdict: Option<&'static str>,
 }
 
 impl ServerUnderTest {
@@ -127,7 +146,7 @@ impl ServerUnderTest {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id() as i32;
-        running.push(pid);
+        running.push((pid, log.to_owned()));
         Ok(ServerUnderTest {
             child,
             pid,
@@ -136,6 +155,7 @@ impl ServerUnderTest {
             log_start,
             status: None,
             stopped_by_checker: Arc::new(AtomicBool::new(false)),
+            verdict: None,
         })
     }
 
@@ -159,7 +179,7 @@ impl ServerUnderTest {
         let mut running = running_groups();
         let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
         self.status = self.child.wait().ok();
-        running.retain(|&group| group != self.pid);
+        running.retain(|(group, _)| *group != self.pid);
     }
 
     /// Waits until the server listens on its port, by looking for its listening socket in
@@ -266,13 +286,11 @@ impl Drop for ServerUnderTest {
         if self.status.is_none() {
             self.stopped_by_checker.store(true, Ordering::SeqCst);
             self.stop_group();
-            if let Ok(mut log) = OpenOptions::new().append(true).open(&self.log) {
-                let _ = writeln!(
-                    log,
-                    "----- checker stopped this server and its children (SIGKILL): \
-                     this part of the checks is over -----"
-                );
-            }
+            let why = match self.verdict {
+                Some(what) => format!("verdict reached, {what}; the report says more"),
+                None => "this part of the checks is over".into(),
+            };
+            note_stop(&self.log, &why);
         }
     }
 }

@@ -24,11 +24,10 @@ const CHILDREN_END: Duration = Duration::from_secs(2);
 /// Gathers the evidence; clients are numbered from `first`.
 pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     let size = session.size;
-    let uploads_word = if clients == 1 { "upload" } else { "uploads" };
-    let title = format!(
-        "{clients} whole {uploads_word} of {} at once",
-        human_size(size)
-    );
+    let title = match clients {
+        1 => format!("one whole upload of {}", human_size(size)),
+        _ => format!("{clients} whole uploads of {} at once", human_size(size)),
+    };
     session.client_log.note(&title);
     let mut seen = AtOnce {
         clients,
@@ -75,7 +74,8 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     }
     seen.reports = received_counts(&server.output());
     seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
-    if seen.cut.is_some() || seen.not_accepted.is_some() {
+    if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
+        server.verdict = Some(cut.summary());
         return seen;
     }
 

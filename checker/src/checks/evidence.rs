@@ -53,6 +53,22 @@ pub enum Cut {
     },
 }
 
+impl Cut {
+    /// A few words for the server log, where the checker says why it stopped the server.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Cut::ServerStopped(_) | Cut::StoppedAfterPause(_) => "the server stopped",
+            Cut::NoProgress { .. } => "timed out: no client reached its milestone",
+            Cut::Stalled { .. } => "timed out: no data moved",
+            Cut::NotAccepted { .. } => "connections were left waiting to be accepted",
+            Cut::NotWatched { .. } => "accepted clients were not watched",
+            Cut::OneAtATime { .. } => "the clients were served one at a time",
+            Cut::ClientFailed { .. } => "a client failed",
+            Cut::ReportsMissing { .. } => "timed out waiting for the server's reports",
+        }
+    }
+}
+
 /// A child process of the server, as seen at one moment.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChildSeen {

@@ -35,6 +35,7 @@ pub fn gather(session: &Session, first: usize) -> InTurn {
     seen.pid = pid;
     seen.log_start = Some(server.log_start);
     seen.cut = serve_in_turn(session, &mut server, first, &mut seen).err();
+    server.verdict = seen.cut.as_ref().map(Cut::summary);
     seen.server_alive = server.check_running().is_ok();
     if seen.cut.is_none() && seen.server_alive {
         seen.idle_cpu = idle_cpu(pid);

@@ -178,11 +178,11 @@ pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
     }
     if seen.handled != seen.connections || seen.reported != seen.connections {
         return Err(format!(
-            "{}, but the server handled {} (`wants to send a file`) and reported {} uploads: \
+            "{}, but the server handled {} (`wants to send a file`) and reported {}: \
              each connection must be handled once, then removed from epoll and closed (TODO 4)",
             plural(seen.connections, "connection", "connections"),
             seen.handled,
-            seen.reported
+            plural(seen.reported, "upload", "uploads")
         ));
     }
     // Error lines while the server itself kept running came from its children: that is

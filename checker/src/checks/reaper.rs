@@ -41,6 +41,7 @@ pub fn gather(session: &Session, first: usize) -> Reaping {
     seen.log_start = Some(server.log_start);
     let hold = Hold::new(64 * 1024);
     seen.cut = late_client(session, &mut server, first, &hold, &mut seen).err();
+    server.verdict = seen.cut.as_ref().map(Cut::summary);
     hold.release();
     if seen.cut.is_some() {
         return seen;
