@@ -8,18 +8,26 @@ use std::process::{Command, Stdio};
 /// Builds binary `bin` of package `package` in the workspace at `root`, with the checker's
 /// own profile. Cargo's progress and the compiler's messages go to `messages` (the
 /// checker's stderr, so a student sees compile errors as usual).
+///
+/// The packages in `unify_with` join the selection (only `bin` is built): cargo picks
+/// the features of shared dependencies from the selected packages, so selecting the
+/// checker too makes them the features `cargo run -p checker` already compiled, and
+/// nothing is compiled a second time.
 /// Returns the path of the executable, or why there is none.
-pub fn build(root: &Path, package: &str, bin: &str, messages: Stdio) -> Result<PathBuf, String> {
+pub fn build(
+    root: &Path,
+    package: &str,
+    unify_with: &[&str],
+    bin: &str,
+    messages: Stdio,
+) -> Result<PathBuf, String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(root).args([
-        "build",
-        "--package",
-        package,
-        "--bin",
-        bin,
-        "--message-format=json-render-diagnostics",
-    ]);
+    command.current_dir(root).args(["build", "--package", package]);
+    for other in unify_with {
+        command.args(["--package", other]);
+    }
+    command.args(["--bin", bin, "--message-format=json-render-diagnostics"]);
     if !cfg!(debug_assertions) {
         command.arg("--release");
     }
@@ -71,7 +79,7 @@ mod tests {
     #[test]
     fn the_exact_binary_built_is_found() {
         let dir = package("fn main() {}\n");
-        let binary = build(dir.path(), "demo", "demo", Stdio::null()).unwrap();
+        let binary = build(dir.path(), "demo", &[], "demo", Stdio::null()).unwrap();
         assert!(
             binary.starts_with(dir.path().join("target")),
             "{}",
@@ -83,7 +91,7 @@ mod tests {
     #[test]
     fn a_compile_error_is_reported_as_not_compiling() {
         let dir = package("fn main() { let x: u32 = \"text\"; }\n");
-        let failure = build(dir.path(), "demo", "demo", Stdio::null()).unwrap_err();
+        let failure = build(dir.path(), "demo", &[], "demo", Stdio::null()).unwrap_err();
         assert_eq!(
             failure,
             "the demo package does not compile: fix the errors cargo printed above"

@@ -155,7 +155,7 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<T
         .hint("this copy of the lab comes without the reference solution"));
     }
     say!("Grading {package}: {source}");
-    let binary = compile::build(root, package, bin, Stdio::inherit());
+    let binary = compile::build(root, package, &["checker"], bin, Stdio::inherit());
     say!("{}", report::build_line(style, binary.is_ok()));
     if let Err(reason) = &binary {
         say!("\n{reason}\nTotal: 0/100");
