@@ -4,15 +4,15 @@
 #
 #   scripts/time-uploads.sh [SERVER] [CLIENTS] [-- SERVER OPTIONS...]
 #
-#   scripts/time-uploads.sh                                  one upload, reference server
-#   scripts/time-uploads.sh target/debug/solution-server 2   two uploads at once
-#   scripts/time-uploads.sh target/debug/solution-server 1 -- --buf-size 65536
+#   scripts/time-uploads.sh                                  one upload, your server
+#   scripts/time-uploads.sh target/debug/server 2            two uploads at once
+#   scripts/time-uploads.sh target/debug/server 1 -- --buf-size 65536
 #
 # Needs test-file.txt (cargo run -p gen-testfile) and built binaries (cargo build).
 set -euo pipefail
 set -m # background jobs get process groups of their own, so the server's can be stopped whole
 
-server=${1:-target/debug/solution-server}
+server=${1:-target/debug/server}
 clients=${2:-1}
 shift $(($# < 2 ? $# : 2))
 [[ ${1:-} == -- ]] && shift

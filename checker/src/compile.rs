@@ -23,7 +23,9 @@ pub fn build(
 ) -> Result<PathBuf, String> {
     let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let mut command = Command::new(cargo);
-    command.current_dir(root).args(["build", "--package", package]);
+    command
+        .current_dir(root)
+        .args(["build", "--package", package]);
     for other in unify_with {
         command.args(["--package", other]);
     }

@@ -25,7 +25,7 @@ use std::process::{ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use gen_testfile::{DEFAULT_SIZE, human_size, parse_size, write_random_file};
 use lab::{Context, Failure};
 
@@ -38,14 +38,17 @@ const EXAMPLES: &str = "\
 Examples:
   cargo run -p checker                      grade your server (skeleton/)
   cargo run -p checker -- --task 1          only the task 1 checks
-  cargo run -p checker -- --solution        grade the reference solution
   cargo run -p checker -- --server ./my-server --size 8M --clients 4";
+
+/// The example that only a copy of the lab with solution/ can run.
+const SOLUTION_EXAMPLE: &str = "
+  cargo run -p checker -- --solution        grade the reference solution";
 
 /// Grades a lab server end to end: builds it, runs real uploads against it, and judges it
 /// from byte counts and from what /proc shows (epoll registrations, child processes, open
 /// descriptors, zombies).
 #[derive(Debug, Parser)]
-#[command(version, after_help = EXAMPLES)]
+#[command(version)]
 struct Options {
     /// Grade the reference solution instead of the skeleton.
     #[arg(long, conflicts_with = "server")]
@@ -95,8 +98,22 @@ fn parse_upload_size(text: &str) -> Result<u64, String> {
     }
 }
 
+/// The options, with `--solution` shown in the help only where there is a solution/ (a
+/// student's copy has none).
+fn parse_options() -> Options {
+    let with_solution = workspace_root().join("solution").is_dir();
+    let command = Options::command()
+        .mut_arg("solution", |arg| arg.hide(!with_solution))
+        .after_help(if with_solution {
+            format!("{EXAMPLES}{SOLUTION_EXAMPLE}")
+        } else {
+            EXAMPLES.to_owned()
+        });
+    Options::from_arg_matches(&command.get_matches()).unwrap_or_else(|error| error.exit())
+}
+
 fn main() -> ExitCode {
-    let options = Options::parse();
+    let options = parse_options();
     let outcome = supervise::stop_on_interrupt()
         .context("setting up Ctrl-C handling")
         .and_then(|()| grade(&options));

@@ -533,8 +533,15 @@ fn help_shows_examples() {
     let output = checker(Path::new("/")).arg("--help").output().unwrap();
     let help = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success());
-    assert!(
+    assert!(help.contains("cargo run -p checker -- --task 1"), "{help}");
+    // A student's copy has no solution/: its help never offers to grade one.
+    let solution = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../solution")
+        .is_dir();
+    assert_eq!(
         help.contains("cargo run -p checker -- --solution"),
+        solution,
         "{help}"
     );
+    assert_eq!(help.contains("--solution "), solution, "{help}");
 }

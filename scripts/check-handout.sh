@@ -1,0 +1,75 @@
+#!/usr/bin/env bash
+# Makes a handout in a temporary directory and checks it as a student would meet it: no
+# answers in it or in its history, a README that names only what is there, a lock file
+# that builds --locked, and `cargo test --workspace --locked` green at every stage of the
+# work, with the checker grading each stage as it should. INSTRUCTORS.md says more.
+#
+#   scripts/check-handout.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+dir=$work/lab
+fail() {
+    echo "check-handout: $*" >&2
+    exit 1
+}
+step() { echo "check-handout: $*"; }
+
+"$root/scripts/handout.sh" "$dir"
+
+step "no solution, no instructor material, in the tree or its history"
+for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout.sh; do
+    [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
+done
+[[ $(git -C "$dir" rev-list --all | wc -l) -eq 1 ]] || fail "the handout's history has more than one commit"
+if git -C "$dir" log --all --name-only --format= | grep -E '^(solution/|INSTRUCTORS\.md)'; then
+    fail "the handout's history holds the files above"
+fi
+
+step "no answer code: fork, signalfd and waitpid appear only in comments"
+answers=$(git -C "$dir" grep -nE 'fork\(|SignalFd::(new|with_flags)|waitpid\(' -- '*.rs' |
+    grep -vE '^[^:]+:[0-9]+:[[:space:]]*//' || true)
+[[ -z $answers ]] || fail "answer code in the handout:"$'\n'"$answers"
+
+step "the README names only what the handout has"
+readme=$dir/README.md
+if grep -nE 'solution|faulty|fixture|INSTRUCTORS' "$readme"; then
+    fail "the README mentions instructor material (lines above)"
+fi
+for package in $(grep -oE 'cargo run -p [a-z-]+' "$readme" | awk '{ print $4 }' | sort -u); do
+    grep -qx "name = \"$package\"" "$dir"/*/Cargo.toml || fail "the README runs package $package, which the handout lacks"
+done
+paths=$(grep -oE '(^|[^A-Za-z0-9_./-])(skeleton|checker|gen-testfile|scripts)/[A-Za-z0-9_./*-]*' "$readme" |
+    sed -E 's/^[^a-z]//; s/[.]+$//' | sort -u)
+for path in $paths; do
+    compgen -G "$dir/$path" >/dev/null || fail "the README names $path, which the handout lacks"
+done
+
+# Every stage shares one target directory, so only the server is compiled again.
+export CARGO_TARGET_DIR=$work/target
+cd "$dir"
+server=skeleton/src/bin/server.rs
+stage() {
+    local name=$1 todos=$2 total=$3
+    step "stage $name (TODOs done: ${todos:-none}): cargo test, then the checker"
+    if [[ -n $todos ]]; then
+        awk -v todos="$todos" -f "$root/scripts/fill-todos.awk" \
+            "$root/solution/src/bin/server.rs" "$root/$server" >"$server"
+    fi
+    cargo test --workspace --locked --quiet >"$work/test.log" 2>&1 ||
+        { cat "$work/test.log"; fail "cargo test --workspace --locked failed at stage $name"; }
+    local report
+    report=$(cargo run --locked --quiet -p checker -- --size 8M 2>&1) || true
+    grep -qx "$total" <<<"$report" ||
+        { echo "$report"; fail "stage $name: the checker did not say \"$total\""; }
+}
+stage untouched "" "Total: 0/100, bonus not checked"
+[[ -z $(git status --porcelain) ]] ||
+    fail "building, testing and grading left changes that git shows: $(git status --porcelain)"
+stage "task 1" "1 2 3 4" "Total: 50/100, bonus not checked"
+stage "task 2" "1 2 3 4 5" "Total: 100/100, bonus failed"
+stage bonus "1 2 3 4 5 6 7" "Total: 100/100, bonus passed"
+
+step "the handout is sound"
