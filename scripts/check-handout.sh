@@ -41,11 +41,6 @@ fi
 for package in $(grep -oE 'cargo run -p [a-z-]+' "$readme" | awk '{ print $4 }' | sort -u); do
     grep -qx "name = \"$package\"" "$dir"/*/Cargo.toml || fail "the README runs package $package, which the handout lacks"
 done
-paths=$(grep -oE '(^|[^A-Za-z0-9_./-])(skeleton|checker|gen-testfile|scripts)/[A-Za-z0-9_./*-]*' "$readme" |
-    sed -E 's/^[^a-z]//; s/[.]+$//' | sort -u)
-for path in $paths; do
-    compgen -G "$dir/$path" >/dev/null || fail "the README names $path, which the handout lacks"
-done
 
 # Every stage shares one target directory, so only the server is compiled again.
 export CARGO_TARGET_DIR=$work/target
@@ -66,6 +61,15 @@ stage() {
         { echo "$report"; fail "stage $name: the checker did not say \"$total\""; }
 }
 stage untouched "" "Total: 0/100, bonus not checked"
+
+step "every path the README names exists, now that the lab was built and graded once"
+paths=$(grep -oE '(^|[^A-Za-z0-9_./-])(skeleton|checker|gen-testfile|scripts|target)/[A-Za-z0-9_./*-]*' "$readme" |
+    sed -E 's/^[^a-z]//; s/[.]+$//' | sort -u)
+for path in $paths; do
+    # The README's target/ is the one cargo uses here.
+    compgen -G "${path/#target\//$CARGO_TARGET_DIR/}" >/dev/null ||
+        fail "the README names $path, which the handout lacks"
+done
 [[ -z $(git status --porcelain) ]] ||
     fail "building, testing and grading left changes that git shows: $(git status --porcelain)"
 stage "task 1" "1 2 3 4" "Total: 50/100, bonus not checked"

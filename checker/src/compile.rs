@@ -67,11 +67,14 @@ mod tests {
     use super::*;
     use std::fs;
 
-    /// A one-package workspace in a temporary directory whose binary `demo` has `main_rs`.
-    fn package(main_rs: &str) -> tempfile::TempDir {
+    /// A one-package workspace in a temporary directory whose binary `name` has `main_rs`.
+    /// Each test names its package differently: with CARGO_TARGET_DIR set, all of them
+    /// build into one target directory.
+    fn package(name: &str, main_rs: &str) -> tempfile::TempDir {
         let dir = tempfile::TempDir::new().unwrap();
-        let manifest =
-            "[package]\nname = \"demo\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n";
+        let manifest = format!(
+            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"
+        );
         fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
         fs::create_dir(dir.path().join("src")).unwrap();
         fs::write(dir.path().join("src/main.rs"), main_rs).unwrap();
@@ -80,23 +83,22 @@ mod tests {
 
     #[test]
     fn the_exact_binary_built_is_found() {
-        let dir = package("fn main() {}\n");
-        let binary = build(dir.path(), "demo", &[], "demo", Stdio::null()).unwrap();
-        assert!(
-            binary.starts_with(dir.path().join("target")),
-            "{}",
-            binary.display()
-        );
-        assert!(binary.ends_with("demo") && binary.is_file());
+        let dir = package("demo-found", "fn main() {}\n");
+        let binary = build(dir.path(), "demo-found", &[], "demo-found", Stdio::null()).unwrap();
+        let target = env::var_os("CARGO_TARGET_DIR")
+            .map_or_else(|| dir.path().join("target"), PathBuf::from);
+        assert!(binary.starts_with(&target), "{}", binary.display());
+        assert!(binary.ends_with("demo-found") && binary.is_file());
     }
 
     #[test]
     fn a_compile_error_is_reported_as_not_compiling() {
-        let dir = package("fn main() { let x: u32 = \"text\"; }\n");
-        let failure = build(dir.path(), "demo", &[], "demo", Stdio::null()).unwrap_err();
+        let dir = package("demo-broken", "fn main() { let x: u32 = \"text\"; }\n");
+        let failure =
+            build(dir.path(), "demo-broken", &[], "demo-broken", Stdio::null()).unwrap_err();
         assert_eq!(
             failure,
-            "the demo package does not compile: fix the errors cargo printed above"
+            "the demo-broken package does not compile: fix the errors cargo printed above"
         );
     }
 }
