@@ -41,7 +41,7 @@ sed -i -e '/^# `s\[ko\]\*`/,/^members = /c\members = ["gen-testfile", "checker",
     "$dir/Cargo.toml"
 grep -q '^members = \["gen-testfile", "checker", "skeleton"\]$' "$dir/Cargo.toml" ||
     fail "could not rewrite the workspace members in Cargo.toml"
-awk 'BEGIN { RS = ""; ORS = "\n\n" } !/^\[\[package\]\]\nname = "solution"\n/' \
+awk 'BEGIN { RS = "" } !/^\[\[package\]\]\nname = "solution"\n/ { printf "%s%s\n", (kept++ ? "\n" : ""), $0 }' \
     "$root/Cargo.lock" >"$dir/Cargo.lock"
 (cd "$dir" && cargo tree --quiet --locked --workspace >/dev/null) ||
     fail "the handout's Cargo.lock is not complete for its workspace (see cargo's message)"
