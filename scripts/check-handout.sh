@@ -72,6 +72,19 @@ for path in $paths; do
 done
 [[ -z $(git status --porcelain) ]] ||
     fail "building, testing and grading left changes that git shows: $(git status --porcelain)"
+step "a server that does not compile: graded 0, and both logs of the last run replaced"
+echo 'fn broken() -> u32 { "text" }' >>"$server"
+status=0
+report=$(cargo run --locked --quiet -p checker -- --size 8M 2>&1) || status=$?
+[[ $status -eq 1 ]] || { echo "$report"; fail "a compile error: exit status $status, not 1"; }
+grep -q "the skeleton package does not compile" <<<"$report" && grep -qx "Total: 0/100" <<<"$report" ||
+    { echo "$report"; fail "a compile error is not reported as such"; }
+for log in skeleton/server_output.log skeleton/client_output.log; do
+    grep -qx -- "----- checker: the server does not compile, so no server or client ran -----" "$log" ||
+        fail "$log still tells of an earlier run: $(head -3 "$log")"
+done
+git checkout --quiet -- "$server"
+
 stage "task 1" "1 2 3 4" "Total: 50/100, bonus not checked"
 stage "task 2" "1 2 3 4 5" "Total: 100/100, bonus failed"
 stage bonus "1 2 3 4 5 6 7" "Total: 100/100, bonus passed"
