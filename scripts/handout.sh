@@ -30,7 +30,7 @@ mkdir -p "$dir"
 # What students never get: the reference and the fixture (solution/), this guide, the
 # lab's CI and the scripts that make and check handouts.
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|INSTRUCTORS\.md$|\.ci/|scripts/(handout|check-handout)\.sh$)' |
+    grep -zvE '^(solution/|INSTRUCTORS\.md$|\.ci/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 
