@@ -1,64 +1,119 @@
 //! Building the server under test with cargo, and finding the exact binary it built.
 
 use std::env;
-use std::io::{BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::thread;
 
-/// Builds binary `bin` of package `package` in the workspace at `root`, with the checker's
-/// own profile. Cargo's progress and the compiler's messages go to `messages` (the
-/// checker's stderr, so a student sees compile errors as usual).
-///
-/// The packages in `unify_with` join the selection (only `bin` is built): cargo picks
-/// the features of shared dependencies from the selected packages, so selecting the
-/// checker too makes them the features `cargo run -p checker` already compiled, and
-/// nothing is compiled a second time.
-/// Returns the path of the executable, or why there is none.
-pub fn build(
-    root: &Path,
-    package: &str,
-    unify_with: &[&str],
-    bin: &str,
-    messages: Stdio,
-) -> Result<PathBuf, String> {
-    let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    let mut command = Command::new(cargo);
-    command
-        .current_dir(root)
-        .args(["build", "--package", package]);
-    for other in unify_with {
-        command.args(["--package", other]);
-    }
-    command.args(["--bin", bin, "--message-format=json-render-diagnostics"]);
-    if !cfg!(debug_assertions) {
-        command.arg("--release");
-    }
-    let mut cargo = command
-        .stdout(Stdio::piped())
-        .stderr(messages)
-        .spawn()
-        .map_err(|e| format!("cannot run cargo: {e}"))?;
-    let json = BufReader::new(cargo.stdout.take().expect("piped stdout"));
-    let mut executable = None;
-    for line in json.lines().map_while(Result::ok) {
-        let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if message["reason"] == "compiler-artifact"
-            && message["target"]["name"] == bin
-            && let Some(path) = message["executable"].as_str()
-        {
-            executable = Some(PathBuf::from(path));
+use crate::report;
+
+/// Why there is no binary to grade.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuildFailure {
+    /// The code does not compile: the compiler's errors, as it rendered them.
+    DoesNotCompile(Vec<String>),
+    /// Cargo failed without a compiler error: the build environment's trouble (no cargo, no
+    /// network for a crate, a lock file that needs updating), not the graded code's.
+    Environment(String),
+}
+
+/// What to build, and where.
+pub struct Build<'a> {
+    /// The workspace.
+    pub root: &'a Path,
+    pub package: &'a str,
+    /// Packages that join the selection (only `bin` is built): cargo picks the features of
+    /// shared dependencies from the selected packages, so selecting the checker too makes
+    /// them the features `cargo run -p checker` already compiled, and nothing is compiled
+    /// a second time.
+    pub unify_with: &'a [&'a str],
+    pub bin: &'a str,
+    /// A target directory other than cargo's own choice.
+    pub target_dir: Option<&'a Path>,
+}
+
+impl Build<'_> {
+    /// Builds the binary with the checker's own profile. With `show`, cargo's progress
+    /// and the compiler's messages go to the checker's stderr as they come, so a student
+    /// sees compile errors as usual. Returns the path of the executable, or why there is
+    /// none.
+    pub fn run(&self, show: bool) -> Result<PathBuf, BuildFailure> {
+        let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let mut command = Command::new(cargo);
+        command
+            .current_dir(self.root)
+            .args(["build", "--package", self.package]);
+        for other in self.unify_with {
+            command.args(["--package", other]);
         }
-    }
-    let status = cargo
-        .wait()
-        .map_err(|e| format!("cargo did not finish: {e}"))?;
-    match executable {
-        Some(path) if status.success() => Ok(path),
-        _ => Err(format!(
-            "the {package} package does not compile: fix the errors cargo printed above"
-        )),
+        command.args([
+            "--bin",
+            self.bin,
+            "--message-format=json-diagnostic-rendered-ansi",
+        ]);
+        if let Some(dir) = self.target_dir {
+            command.arg("--target-dir").arg(dir);
+        }
+        if !cfg!(debug_assertions) {
+            command.arg("--release");
+        }
+        let mut cargo = command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| BuildFailure::Environment(format!("cannot run cargo: {e}")))?;
+        // Cargo's own lines (progress, its errors) come on stderr; a thread passes them on
+        // while the compiler's messages are read here.
+        let stderr = cargo.stderr.take().expect("piped stderr");
+        let cargo_lines = thread::spawn(move || {
+            let mut lines = Vec::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if show {
+                    eprintln!("{line}");
+                }
+                lines.push(line);
+            }
+            lines
+        });
+        let json = BufReader::new(cargo.stdout.take().expect("piped stdout"));
+        let (mut executable, mut errors) = (None, Vec::new());
+        for line in json.lines().map_while(Result::ok) {
+            let Ok(message) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            match message["reason"].as_str() {
+                Some("compiler-message") => {
+                    let rendered = message["message"]["rendered"].as_str().unwrap_or_default();
+                    if show {
+                        let _ = io::stderr().write_all(rendered.as_bytes());
+                    }
+                    if message["message"]["level"] == "error" {
+                        errors.push(report::strip_ansi(rendered));
+                    }
+                }
+                Some("compiler-artifact") if message["target"]["name"] == self.bin => {
+                    executable = message["executable"].as_str().map(PathBuf::from);
+                }
+                _ => {}
+            }
+        }
+        let cargo_lines = cargo_lines.join().unwrap_or_default();
+        let status = cargo
+            .wait()
+            .map_err(|e| BuildFailure::Environment(format!("cargo did not finish: {e}")))?;
+        match executable {
+            Some(path) if status.success() => Ok(path),
+            _ if !errors.is_empty() => Err(BuildFailure::DoesNotCompile(errors)),
+            _ => Err(BuildFailure::Environment(format!(
+                "cargo build failed without a compiler error ({status}): {}",
+                cargo_lines
+                    .iter()
+                    .rev()
+                    .find(|line| line.trim_start().starts_with("error"))
+                    .map_or("see cargo's messages above", String::as_str)
+            ))),
+        }
     }
 }
 
@@ -81,10 +136,21 @@ mod tests {
         dir
     }
 
+    /// A build of the binary `name` of the package `name` in `dir`.
+    fn demo<'a>(dir: &'a tempfile::TempDir, name: &'a str) -> Build<'a> {
+        Build {
+            root: dir.path(),
+            package: name,
+            unify_with: &[],
+            bin: name,
+            target_dir: None,
+        }
+    }
+
     #[test]
     fn the_exact_binary_built_is_found() {
         let dir = package("demo-found", "fn main() {}\n");
-        let binary = build(dir.path(), "demo-found", &[], "demo-found", Stdio::null()).unwrap();
+        let binary = demo(&dir, "demo-found").run(false).unwrap();
         let target = env::var_os("CARGO_TARGET_DIR")
             .map_or_else(|| dir.path().join("target"), PathBuf::from);
         assert!(binary.starts_with(&target), "{}", binary.display());
@@ -94,11 +160,28 @@ mod tests {
     #[test]
     fn a_compile_error_is_reported_as_not_compiling() {
         let dir = package("demo-broken", "fn main() { let x: u32 = \"text\"; }\n");
-        let failure =
-            build(dir.path(), "demo-broken", &[], "demo-broken", Stdio::null()).unwrap_err();
-        assert_eq!(
-            failure,
-            "the demo-broken package does not compile: fix the errors cargo printed above"
+        let failure = demo(&dir, "demo-broken").run(false).unwrap_err();
+        let BuildFailure::DoesNotCompile(errors) = failure else {
+            panic!("{failure:?}");
+        };
+        assert_eq!(errors.len(), 1, "{errors:?}");
+        assert!(
+            errors[0].starts_with("error[E0308]: mismatched types"),
+            "{errors:?}"
+        );
+    }
+
+    #[test]
+    fn a_missing_package_is_the_environments_trouble() {
+        let dir = package("demo-alone", "fn main() {}\n");
+        let build = Build {
+            package: "no-such-package",
+            ..demo(&dir, "demo-alone")
+        };
+        let failure = build.run(false).unwrap_err();
+        assert!(
+            matches!(&failure, BuildFailure::Environment(why) if why.contains("no-such-package")),
+            "{failure:?}"
         );
     }
 }

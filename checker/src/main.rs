@@ -3,11 +3,11 @@
 
 /// Prints a line on stdout. A closed stdout (`checker | head`) is ignored: it is no reason
 /// to stop halfway, let alone to leave a server running.
+/// The line also goes into the report that `--json` writes.
 macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
+    ($($arg:tt)*) => {
+        $crate::report::say(&format!($($arg)*))
+    };
 }
 
 mod checks;
@@ -16,12 +16,13 @@ mod compile;
 mod grade;
 mod inspect;
 mod report;
+mod submission;
 mod supervise;
 
 use std::fs;
 
 use std::path::{Path, PathBuf};
-use std::process::{ExitCode, Stdio};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -31,14 +32,20 @@ use lab::{Context, Failure};
 
 use crate::checks::{Selection, Session};
 use crate::clients::ClientLog;
-use crate::grade::{Score, Verdict};
+use crate::compile::{Build, BuildFailure};
+use crate::grade::{Outcome, Score, Verdict};
 use crate::report::{Progress, Style};
+use crate::submission::Scratch;
 
 const EXAMPLES: &str = "\
 Examples:
   cargo run -p checker                      grade your server (skeleton/)
   cargo run -p checker -- --task 1          only the task 1 checks
-  cargo run -p checker -- --server ./my-server --size 8M --clients 4";
+  cargo run -p checker -- --server ./my-server --size 8M --clients 4
+  cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/
+
+Exit status: 0 every graded check passed, 1 some check failed (or the server does not
+compile), 2 bad usage, 3 the checker itself could not grade (no verdict on the server).";
 
 /// The example that only a copy of the lab with solution/ can run.
 const SOLUTION_EXAMPLE: &str = "
@@ -51,12 +58,21 @@ const SOLUTION_EXAMPLE: &str = "
 #[command(version)]
 struct Options {
     /// Grade the reference solution instead of the skeleton.
-    #[arg(long, conflicts_with = "server")]
+    #[arg(long, conflicts_with_all = ["server", "submission"])]
     solution: bool,
 
     /// Grade this server binary instead (it must accept --port).
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", conflicts_with = "submission")]
     server: Option<PathBuf>,
+
+    /// Grade this student's server.rs instead: it is built as the skeleton's server in a
+    /// scratch copy of the lab (your skeleton/ is not touched).
+    #[arg(long, value_name = "FILE")]
+    submission: Option<PathBuf>,
+
+    /// Also write the result as JSON, in the shape Gradescope's autograder reads.
+    #[arg(long, value_name = "PATH")]
+    json: Option<PathBuf>,
 
     /// Which checks to run.
     #[arg(long, value_enum, default_value_t = Task::All)]
@@ -71,7 +87,7 @@ struct Options {
     clients: u16,
 
     /// Where to write server_output.log and client_output.log [default: the graded
-    /// package's directory, or the current one with --server].
+    /// package's directory, or the current one with --server or --submission].
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
 
@@ -112,15 +128,45 @@ fn parse_options() -> Options {
     Options::from_arg_matches(&command.get_matches()).unwrap_or_else(|error| error.exit())
 }
 
+/// Why the checker gives no grade.
+enum Trouble {
+    /// The command line asks for something impossible (exit status 2).
+    Usage(Failure),
+    /// The checker itself could not grade: its environment, a busy port, a log it cannot
+    /// write (exit status 3). That is no verdict on the server.
+    Checker(Failure),
+}
+
+impl From<Failure> for Trouble {
+    fn from(failure: Failure) -> Self {
+        Trouble::Checker(failure)
+    }
+}
+
 fn main() -> ExitCode {
     let options = parse_options();
+    // A result file from an earlier run must never pass for this run's.
+    if let Some(json) = &options.json {
+        let _ = fs::remove_file(json);
+    }
     let outcome = supervise::stop_on_interrupt()
         .context("setting up Ctrl-C handling")
+        .map_err(Trouble::Checker)
         .and_then(|()| grade(&options));
     match outcome {
         Ok(true) => ExitCode::SUCCESS,
         Ok(false) => ExitCode::FAILURE,
-        Err(failure) => lab::exit_status("checker", Err(failure)),
+        Err(Trouble::Usage(failure)) => {
+            lab::exit_status("checker", Err(failure));
+            ExitCode::from(2)
+        }
+        Err(Trouble::Checker(failure)) => {
+            lab::exit_status(
+                "checker",
+                Err(failure.hint("the checker could not grade: this is no verdict on the server")),
+            );
+            ExitCode::from(3)
+        }
     }
 }
 
@@ -134,57 +180,95 @@ fn workspace_root() -> PathBuf {
 
 /// What is being graded.
 struct Target {
-    /// The server binary; `None` if it does not compile (cargo has shown why).
-    binary: Option<PathBuf>,
+    /// The server binary, or the compiler's errors (cargo has shown them).
+    binary: Result<PathBuf, Vec<String>>,
     /// The file to point students at in hints, if it is one of the lab's.
-    source: Option<&'static str>,
+    source: Option<String>,
     log_dir: PathBuf,
+    /// The scratch copy a submission is built and run in.
+    _scratch: Option<Scratch>,
 }
 
 /// Builds the server to grade.
-fn prepare_target(options: &Options, root: &Path, style: Style) -> lab::Result<Target> {
-    let (package, bin, source) = match &options.server {
-        Some(path) => {
-            if !path.is_file() {
-                return Err(
-                    Failure::new(format!("--server {}", path.display()), "no such file")
-                        .hint("give the path of a server binary, for example target/debug/server"),
-                );
-            }
-            let log_dir = options
-                .log_dir
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("."));
-            return Ok(Target {
-                binary: Some(path.clone()),
-                source: None,
-                log_dir,
-            });
+fn prepare_target(options: &Options, root: &Path, style: Style) -> Result<Target, Trouble> {
+    let log_dir_or = |default: PathBuf| options.log_dir.clone().unwrap_or(default);
+    if let Some(path) = &options.server {
+        if !path.is_file() {
+            return Err(Trouble::Usage(
+                Failure::new(format!("--server {}", path.display()), "no such file")
+                    .hint("give the path of a server binary, for example target/debug/server"),
+            ));
         }
-        None if options.solution => ("solution", "solution-server", "solution/src/bin/server.rs"),
-        None => ("skeleton", "server", "skeleton/src/bin/server.rs"),
+        return Ok(Target {
+            binary: Ok(path.clone()),
+            source: None,
+            log_dir: log_dir_or(PathBuf::from(".")),
+            _scratch: None,
+        });
+    }
+    if let Some(path) = &options.submission {
+        if !path.is_file() {
+            return Err(Trouble::Usage(submission::missing(path)));
+        }
+        say!("Grading submission: {}", path.display());
+        let scratch = Scratch::new(root, path)?;
+        let binary = built(scratch.build(root), style)?;
+        return Ok(Target {
+            binary,
+            source: Some(path.display().to_string()),
+            log_dir: log_dir_or(PathBuf::from(".")),
+            _scratch: Some(scratch),
+        });
+    }
+    let (package, bin, source) = if options.solution {
+        ("solution", "solution-server", "solution/src/bin/server.rs")
+    } else {
+        ("skeleton", "server", submission::SERVER_SOURCE)
     };
     if !root.join(package).is_dir() {
-        return Err(Failure::new(
-            format!("--{package}"),
-            format!("there is no {package}/ in {}", root.display()),
-        )
-        .hint("this copy of the lab comes without the reference solution"));
+        return Err(Trouble::Usage(
+            Failure::new(
+                format!("--{package}"),
+                format!("there is no {package}/ in {}", root.display()),
+            )
+            .hint("this copy of the lab comes without the reference solution"),
+        ));
     }
     say!("Grading {package}: {source}");
-    let binary = compile::build(root, package, &["checker"], bin, Stdio::inherit());
-    say!("{}", report::build_line(style, binary.is_ok()));
-    if let Err(reason) = &binary {
-        say!("\n{reason}\nTotal: 0/100");
-    }
+    let build = Build {
+        root,
+        package,
+        unify_with: &["checker"],
+        bin,
+        target_dir: None,
+    };
     Ok(Target {
-        binary: binary.ok(),
-        source: Some(source),
-        log_dir: options
-            .log_dir
-            .clone()
-            .unwrap_or_else(|| root.join(package)),
+        binary: built(build.run(true), style)?,
+        source: Some(source.to_owned()),
+        log_dir: log_dir_or(root.join(package)),
+        _scratch: None,
     })
+}
+
+/// Reports how the build went. A build that failed for the environment's reasons is the
+/// checker's trouble, not the server's grade.
+fn built(
+    build: Result<PathBuf, BuildFailure>,
+    style: Style,
+) -> Result<Result<PathBuf, Vec<String>>, Trouble> {
+    match build {
+        Ok(binary) => {
+            say!("{}", report::build_line(style, true));
+            Ok(Ok(binary))
+        }
+        Err(BuildFailure::DoesNotCompile(errors)) => {
+            say!("{}", report::build_line(style, false));
+            Ok(Err(errors))
+        }
+        Err(BuildFailure::Environment(why)) => {
+            Err(Trouble::Checker(Failure::new("building the server", why)))
+        }
+    }
 }
 
 /// The file the clients upload: the shared test-file.txt when it fits, else a new one.
@@ -242,10 +326,19 @@ fn prepare_test_file(root: &Path, log_dir: &Path, size: u64) -> lab::Result<Test
 
 /// Runs the selected checks and prints the report. Returns whether every graded check
 /// passed.
-fn grade(options: &Options) -> lab::Result<bool> {
+fn grade(options: &Options) -> Result<bool, Trouble> {
     let started = Instant::now();
     let style = Style::for_stdout();
     let root = workspace_root();
+    if let Some(port) = options.port {
+        supervise::port_is_free(port)?;
+    }
+    let selection = match options.task {
+        Task::One => Selection::TaskOne,
+        Task::Two => Selection::TaskTwo,
+        Task::Bonus => Selection::Bonus,
+        Task::All => Selection::All,
+    };
     let target = prepare_target(options, &root, style)?;
     fs::create_dir_all(&target.log_dir)
         .with_context(|| format!("creating {}", target.log_dir.display()))?;
@@ -258,13 +351,31 @@ fn grade(options: &Options) -> lab::Result<bool> {
     fs::write(&server_log, "").with_context(|| format!("writing {}", server_log.display()))?;
     let client_log = fs::File::create(&client_log_path)
         .with_context(|| format!("writing {}", client_log_path.display()))?;
-    let Some(binary) = &target.binary else {
-        // The logs of an earlier run would tell a story that is no longer true.
-        let note = "----- checker: the server does not compile, so no server or client ran -----\n";
-        for log in [&server_log, &client_log_path] {
-            fs::write(log, note).with_context(|| format!("writing {}", log.display()))?;
+    let binary = match &target.binary {
+        Ok(binary) => binary,
+        Err(errors) => {
+            // The logs of an earlier run would tell a story that is no longer true.
+            let note =
+                "----- checker: the server does not compile, so no server or client ran -----\n";
+            for log in [&server_log, &client_log_path] {
+                fs::write(log, note).with_context(|| format!("writing {}", log.display()))?;
+            }
+            let what = target.source.as_deref().unwrap_or("the server");
+            say!("\n{what} does not compile: fix the errors cargo printed above\nTotal: 0/100");
+            let why = format!(
+                "not checked: the server does not compile\n\n{}",
+                errors.join("\n")
+            );
+            let verdicts: Vec<Verdict> = checks::selected(selection)
+                .into_iter()
+                .map(|check| Verdict {
+                    check,
+                    outcome: Outcome::NotChecked(why.clone()),
+                })
+                .collect();
+            write_json(options, &verdicts, started, errors)?;
+            return Ok(false);
         }
-        return Ok(false);
     };
     let test_file = prepare_test_file(&root, &log_dir, options.size)?;
     let file = test_file.path();
@@ -290,13 +401,13 @@ fn grade(options: &Options) -> lab::Result<bool> {
             n => say!("Uploading {size} from {n} clients at once..."),
         }
     }
-    let selection = match options.task {
-        Task::One => Selection::TaskOne,
-        Task::Two => Selection::TaskTwo,
-        Task::Bonus => Selection::Bonus,
-        Task::All => Selection::All,
-    };
     let graded = checks::run(&session, selection, clients);
+    if let Some(trouble) = supervise::checker_trouble() {
+        return Err(Trouble::Checker(Failure::new(
+            "running the server",
+            trouble,
+        )));
+    }
     for verdict in &graded.verdicts {
         say!("{}", report::check_line(style, verdict));
     }
@@ -305,12 +416,34 @@ fn grade(options: &Options) -> lab::Result<bool> {
         .failed_log_start
         .map(|start| section_tail(&server_log, start))
         .unwrap_or_default();
-    Ok(summarize(
+    let passed = summarize(
         &graded.verdicts,
         &target,
         &tail,
         (&server_log, &client_log_path),
-    ))
+    );
+    write_json(options, &graded.verdicts, started, &[])?;
+    Ok(passed)
+}
+
+/// Writes the `--json` result, if asked for: the verdicts, the whole report, and the
+/// compiler's errors if there are any.
+fn write_json(
+    options: &Options,
+    verdicts: &[Verdict],
+    started: Instant,
+    compiler_errors: &[String],
+) -> lab::Result<()> {
+    let Some(path) = &options.json else {
+        return Ok(());
+    };
+    let mut output = report::text();
+    for error in compiler_errors {
+        output.push('\n');
+        output.push_str(error);
+    }
+    let json = report::gradescope(verdicts, started.elapsed(), &output);
+    fs::write(path, format!("{json:#}\n")).with_context(|| format!("writing {}", path.display()))
 }
 
 /// Prints the total and the details of failures; returns whether every graded check passed.
@@ -331,7 +464,7 @@ fn summarize(
     let task_one_done = outcome(&grade::WHOLE_UPLOAD) == Some("passed")
         && outcome(&grade::KEEPS_SERVING) == Some("passed");
     if task_one_done && outcome(&grade::CONCURRENT) == Some("failed") {
-        match target.source {
+        match &target.source {
             Some(file) => say!("Task 1 is done. Next: task 2, TODO 5 in {file}."),
             None => say!("Task 1 is done. Next: task 2 (TODO 5)."),
         }

@@ -5,11 +5,88 @@ use std::cell::RefCell;
 use std::env;
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use lab::MIB;
+use serde_json::{Value, json};
 
 use crate::clients::Uploads;
-use crate::grade::{Verdict, Weight};
+use crate::grade::{Outcome, Score, Verdict, Weight};
+
+/// Everything the report has said so far, without colours, for `--json`.
+static REPORT: Mutex<String> = Mutex::new(String::new());
+
+/// Prints a line of the report on stdout and keeps it for `--json`. A closed stdout
+/// (`checker | head`) is ignored: it is no reason to stop halfway, let alone to leave a
+/// server running.
+pub fn say(line: &str) {
+    let _ = writeln!(io::stdout(), "{line}");
+    let mut report = REPORT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    report.push_str(&strip_ansi(line));
+    report.push('\n');
+}
+
+/// The report so far, as plain text.
+pub fn text() -> String {
+    REPORT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+/// The result in the shape Gradescope's autograder reads (`results.json`): the score, the
+/// time taken, the report, and one test per check. The bonus is a test worth nothing.
+pub fn gradescope(verdicts: &[Verdict], took: Duration, output: &str) -> Value {
+    let tests: Vec<Value> = verdicts
+        .iter()
+        .map(|verdict| {
+            let status = if verdict.passed() { "passed" } else { "failed" };
+            let said = match &verdict.outcome {
+                Outcome::Passed => "passed".to_owned(),
+                Outcome::Failed(reason) => reason.clone(),
+                Outcome::NotChecked(reason) => format!("not checked: {reason}"),
+            };
+            let output = match verdict.check.weight {
+                Weight::Bonus => format!("the bonus, not counted in the score: {said}"),
+                Weight::Points(_) => said,
+            };
+            json!({
+                "name": verdict.check.name,
+                "score": verdict.points(),
+                "max_score": verdict.max_points(),
+                "status": status,
+                "output": output,
+            })
+        })
+        .collect();
+    json!({
+        "score": Score::of(verdicts).points,
+        "execution_time": took.as_secs_f64(),
+        "output": output,
+        "tests": tests,
+    })
+}
+
+/// The text of a line coloured for a terminal: every `ESC [ ... letter` left out.
+pub fn strip_ansi(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+}
 
 /// Colours for a terminal, none otherwise or when NO_COLOR is set.
 #[derive(Clone, Copy)]

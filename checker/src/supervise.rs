@@ -28,6 +28,39 @@ static RUNNING: Mutex<Vec<(i32, PathBuf)>> = Mutex::new(Vec::new());
 /// remove them when their owner is dropped, which an exit from the handler skips.
 static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
 
+/// The checker's own trouble while running servers (a log it cannot write, a server it
+/// cannot start, no free port): the run then gives no grade.
+static TROUBLE: Mutex<Option<String>> = Mutex::new(None);
+
+/// Records the checker's own trouble (the first is kept) and returns it.
+pub fn note_trouble(trouble: String) -> String {
+    TROUBLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(|| trouble.clone());
+    trouble
+}
+
+/// The checker's own trouble, if it had any.
+pub fn checker_trouble() -> Option<String> {
+    TROUBLE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone()
+}
+
+/// Checks that `port` (given with --port) is free on 127.0.0.1: a port held by another
+/// program is no fault of the server under test.
+pub fn port_is_free(port: u16) -> lab::Result<()> {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
+        .map(drop)
+        .map_err(|e| {
+            lab::Failure::new(format!("checking that port {port} is free"), e).hint(
+                "another program holds it: choose another port with --port, or leave --port out",
+            )
+        })
+}
+
 /// Makes the interrupt handler remove `dir` too.
 pub fn remove_on_interrupt(dir: &Path) {
     TEMPORARY

@@ -22,11 +22,12 @@ use std::time::{Duration, Instant};
 
 use crate::clients::{ClientLog, Plan, Uploads};
 use crate::grade::{
-    CONCURRENT, KEEPS_SERVING, NO_ZOMBIES, Outcome, PROCESS_PER_CLIENT, Verdict, WHOLE_UPLOAD,
+    CONCURRENT, Check, KEEPS_SERVING, NO_ZOMBIES, Outcome, PROCESS_PER_CLIENT, Verdict,
+    WHOLE_UPLOAD,
 };
 use crate::inspect;
 use crate::report::Progress;
-use crate::supervise::{ServerUnderTest, free_port};
+use crate::supervise::{self, ServerUnderTest, free_port};
 
 /// How long the server may take to print its report after a client has sent everything.
 const REPORT_WAIT: Duration = Duration::from_secs(15);
@@ -56,6 +57,22 @@ pub enum Selection {
 pub struct Graded {
     pub verdicts: Vec<Verdict>,
     pub failed_log_start: Option<u64>,
+}
+
+/// The checks that `selection` reports, in the order of the grading table.
+pub fn selected(selection: Selection) -> Vec<&'static Check> {
+    match selection {
+        Selection::TaskOne => vec![&WHOLE_UPLOAD, &KEEPS_SERVING],
+        Selection::TaskTwo => vec![&CONCURRENT, &PROCESS_PER_CLIENT],
+        Selection::Bonus => vec![&NO_ZOMBIES],
+        Selection::All => vec![
+            &WHOLE_UPLOAD,
+            &KEEPS_SERVING,
+            &CONCURRENT,
+            &PROCESS_PER_CLIENT,
+            &NO_ZOMBIES,
+        ],
+    }
 }
 
 /// Runs the scenarios that `selection` needs and returns their verdicts. "Keeps serving" runs first in every selection: it is quick, and it
@@ -120,11 +137,14 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Graded {
 
 impl Session<'_> {
     fn start_server(&self, title: &str) -> Result<ServerUnderTest, String> {
+        // Failing to find a port or to start the server is the checker's own trouble.
         let port = match self.port {
             Some(port) => port,
-            None => free_port().map_err(|e| format!("cannot find a free port: {e}"))?,
+            None => free_port()
+                .map_err(|e| supervise::note_trouble(format!("cannot find a free port: {e}")))?,
         };
-        let mut server = ServerUnderTest::start(self.binary, port, self.server_log, title)?;
+        let mut server = ServerUnderTest::start(self.binary, port, self.server_log, title)
+            .map_err(supervise::note_trouble)?;
         server.wait_until_listening(Duration::from_secs(5))?;
         Ok(server)
     }

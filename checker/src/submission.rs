@@ -1,0 +1,92 @@
+//! Grading one student's `server.rs`: the file is built as the skeleton's server in a
+//! scratch copy of the lab, so the instructor's own `skeleton/` is never touched, not even
+//! for a moment. The copies share one target directory, `target/submissions`, so a second
+//! submission compiles only its server.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use lab::{Context, Failure};
+use tempfile::TempDir;
+
+use crate::compile::{Build, BuildFailure};
+use crate::supervise;
+
+/// Where a student's file goes in the scratch copy: the path their panics and compiler
+/// errors name, as in their own copy of the lab.
+pub const SERVER_SOURCE: &str = "skeleton/src/bin/server.rs";
+
+/// A scratch copy of the lab holding one submission, removed when dropped.
+pub struct Scratch {
+    dir: TempDir,
+}
+
+impl Scratch {
+    /// Copies the workspace at `root` (its manifests and the checker, skeleton and
+    /// gen-testfile packages; no build output, logs or test file) into a temporary
+    /// directory, with `submission` as the skeleton's server.
+    pub fn new(root: &Path, submission: &Path) -> lab::Result<Self> {
+        let source = fs::read(submission)
+            .with_context(|| format!("reading the submission {}", submission.display()))?;
+        let dir = tempfile::Builder::new()
+            .prefix("checker-submission-")
+            .tempdir()
+            .context("creating a scratch copy of the lab")?;
+        supervise::remove_on_interrupt(dir.path());
+        for file in ["Cargo.toml", "Cargo.lock"] {
+            fs::copy(root.join(file), dir.path().join(file))
+                .with_context(|| format!("copying {file} into the scratch copy"))?;
+        }
+        for package in ["checker", "skeleton", "gen-testfile"] {
+            copy_tree(&root.join(package), &dir.path().join(package))
+                .with_context(|| format!("copying {package}/ into the scratch copy"))?;
+        }
+        fs::write(dir.path().join(SERVER_SOURCE), source)
+            .context("writing the submission into the scratch copy")?;
+        Ok(Scratch { dir })
+    }
+
+    /// Builds the submission's server and moves the binary into the scratch copy, where no
+    /// other checker run can replace it.
+    pub fn build(&self, root: &Path) -> Result<PathBuf, BuildFailure> {
+        let built = Build {
+            root: self.dir.path(),
+            package: "skeleton",
+            unify_with: &["checker"],
+            bin: "server",
+            target_dir: Some(&root.join("target").join("submissions")),
+        }
+        .run(true)?;
+        let binary = self.dir.path().join("server");
+        fs::copy(&built, &binary)
+            .map_err(|e| BuildFailure::Environment(format!("copying {}: {e}", built.display())))?;
+        Ok(binary)
+    }
+}
+
+/// Copies the directory `from` to `to`, leaving out build output and the checker's logs.
+fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name_text = name.to_string_lossy();
+        if name_text == "target" || name_text.ends_with("_output.log") {
+            continue;
+        }
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_tree(&entry.path(), &to.join(&name))?;
+        } else if kind.is_file() {
+            fs::copy(entry.path(), to.join(&name))?;
+        }
+    }
+    Ok(())
+}
+
+/// The error for a `--submission` that is no file.
+pub fn missing(path: &Path) -> Failure {
+    Failure::new(format!("--submission {}", path.display()), "no such file")
+        .hint("give the path of a student's server.rs")
+}
