@@ -1,7 +1,7 @@
 //! Building the server under test with cargo, and finding the exact binary it built.
 
 use std::env;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
@@ -47,11 +47,14 @@ impl Build<'_> {
         for other in self.unify_with {
             command.args(["--package", other]);
         }
-        command.args([
-            "--bin",
-            self.bin,
-            "--message-format=json-diagnostic-rendered-ansi",
-        ]);
+        // The compiler's messages in colour only for a terminal, as cargo itself does.
+        let colour = show && io::stderr().is_terminal() && env::var_os("NO_COLOR").is_none();
+        let format = if colour {
+            "--message-format=json-diagnostic-rendered-ansi"
+        } else {
+            "--message-format=json"
+        };
+        command.args(["--bin", self.bin, format]);
         if let Some(dir) = self.target_dir {
             command.arg("--target-dir").arg(dir);
         }

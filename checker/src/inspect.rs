@@ -202,6 +202,18 @@ pub fn children(pid: i32) -> Vec<Process> {
         .collect()
 }
 
+/// How many descendants `pid` has: children, their children, and so on.
+pub fn descendants(pid: i32) -> usize {
+    let mut count = 0;
+    let mut next = vec![pid];
+    while let Some(parent) = next.pop() {
+        let children = listed_children(parent).unwrap_or_else(|| children_by_parent(parent));
+        count += children.len();
+        next.extend(children);
+    }
+    count
+}
+
 /// The children the kernel lists for each thread of `pid` in /proc/PID/task/TID/children:
 /// a few small reads, cheap enough for every tick of the checker's watch. `None` on a
 /// kernel built without that file.

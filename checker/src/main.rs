@@ -24,7 +24,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use gen_testfile::{DEFAULT_SIZE, human_size, parse_size, write_random_file};
@@ -94,6 +94,12 @@ struct Options {
     /// Port for the server [default: a free one].
     #[arg(long)]
     port: Option<u16>,
+
+    /// The most the checks may take, in seconds, after the build; then the server is
+    /// stopped and the checks not yet done fail [default: 120, more for many clients or
+    /// large uploads].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    timeout: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -340,6 +346,7 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
         Task::All => Selection::All,
     };
     let target = prepare_target(options, &root, style)?;
+    supervise::stop_after(time_limit(options));
     fs::create_dir_all(&target.log_dir)
         .with_context(|| format!("creating {}", target.log_dir.display()))?;
     let log_dir = target
@@ -424,6 +431,16 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
     );
     write_json(options, &graded.verdicts, started, &[])?;
     Ok(passed)
+}
+
+/// The run's time limit: `--timeout`, or two minutes, more when the uploads are larger
+/// than the default two of 100 MiB (20 s per 100 MiB uploaded, plus a minute).
+fn time_limit(options: &Options) -> Duration {
+    let seconds = options.timeout.unwrap_or_else(|| {
+        let uploaded = u64::from(options.clients) * options.size;
+        120.max(60 + 20 * uploaded / DEFAULT_SIZE)
+    });
+    Duration::from_secs(seconds)
 }
 
 /// Writes the `--json` result, if asked for: the verdicts, the whole report, and the

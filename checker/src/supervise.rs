@@ -15,8 +15,10 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use nix::sys::signal::{SigSet, Signal, kill, killpg};
-use nix::unistd::Pid;
+use nix::sys::prctl;
+use nix::sys::resource::{Resource, setrlimit};
+use nix::sys::signal::{SigHandler, SigSet, Signal, kill, killpg, signal};
+use nix::unistd::{Pid, getppid};
 
 use crate::inspect;
 
@@ -59,6 +61,57 @@ pub fn port_is_free(port: u16) -> lab::Result<()> {
                 "another program holds it: choose another port with --port, or leave --port out",
             )
         })
+}
+
+/// The most processes a server may have at once, itself and all its descendants: a
+/// server forks one child per upload, and the checker never runs more than 32 at once.
+pub const MAX_PROCESSES: usize = 64;
+
+/// The most a server may write to its log: a few lines per client are plenty.
+pub const MAX_LOG: u64 = 16 * lab::MIB;
+
+/// When the whole run must be over, and how long it was given (--timeout).
+static DEADLINE: Mutex<Option<Duration>> = Mutex::new(None);
+
+/// Set once the run's time limit has passed.
+static TIMED_OUT: AtomicBool = AtomicBool::new(false);
+
+/// Gives the rest of the run `limit`: then every running server group is stopped, and no
+/// new server starts. A server that never ends (or reads a little every few seconds)
+/// cannot make a run last for hours.
+pub fn stop_after(limit: Duration) {
+    *DEADLINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(limit);
+    let _ = thread::Builder::new()
+        .name("deadline".into())
+        .spawn(move || {
+            thread::sleep(limit);
+            let running = running_groups();
+            TIMED_OUT.store(true, Ordering::SeqCst);
+            for (group, log) in running.iter() {
+                let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
+                note_stop(log, &time_limit_reason(limit));
+            }
+        });
+}
+
+fn time_limit_reason(limit: Duration) -> String {
+    format!(
+        "the run reached its time limit of {} s (--timeout)",
+        limit.as_secs()
+    )
+}
+
+/// Why the run can go on no longer, once its time limit has passed.
+pub fn timed_out() -> Option<String> {
+    if !TIMED_OUT.load(Ordering::SeqCst) {
+        return None;
+    }
+    let limit = DEADLINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some(time_limit_reason(limit.unwrap_or_default()))
 }
 
 /// Makes the interrupt handler remove `dir` too.
@@ -111,6 +164,37 @@ pub fn stop_on_interrupt() -> io::Result<()> {
 /// How the checker's own lines in the server log begin.
 const SECTION_MARK: &str = "----- checker: ";
 
+/// Watches the process tree of the server `pid` every 50 ms while it runs; one with more
+/// than [`MAX_PROCESSES`] processes is stopped, group and all, and `overrun` says why.
+fn guard_processes(pid: i32, log: PathBuf, overrun: Arc<Mutex<Option<String>>>) {
+    let _ = thread::Builder::new()
+        .name("process guard".into())
+        .spawn(move || {
+            loop {
+                thread::sleep(Duration::from_millis(50));
+                let count = 1 + inspect::descendants(pid);
+                // Signalled only while the group is registered: the server is not reaped
+                // yet, so the group id is still its own.
+                let running = running_groups();
+                if !running.iter().any(|(group, _)| *group == pid) {
+                    return;
+                }
+                if count > MAX_PROCESSES {
+                    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+                    let why = format!(
+                        "it had {count} processes at once, more than the {MAX_PROCESSES} the \
+                         checker allows (a child that forks again, or children that never exit?)"
+                    );
+                    note_stop(&log, &why);
+                    *overrun
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(why);
+                    return;
+                }
+            }
+        });
+}
+
 /// Whether a line of the server log is the header the checker writes before each server.
 pub fn is_section_header(line: &str) -> bool {
     line.starts_with(SECTION_MARK) && !line.starts_with(STOPPED_MARK)
@@ -118,6 +202,19 @@ pub fn is_section_header(line: &str) -> bool {
 
 /// How the line begins that says the checker stopped a server itself.
 const STOPPED_MARK: &str = "----- checker: stopped the server";
+
+/// Says in the log that the server's part of it ends at the limit, on a line of its own.
+fn note_cut(log: &Path) {
+    let ends_a_line = std::fs::read(log).map_or(true, |text| text.ends_with(b"\n"));
+    if let Ok(mut log) = OpenOptions::new().append(true).open(log) {
+        let _ = write!(
+            log,
+            "{}{SECTION_MARK}the log is cut here: the server wrote {} MiB, the most the checker keeps -----\n",
+            if ends_a_line { "" } else { "\n" },
+            MAX_LOG / lab::MIB
+        );
+    }
+}
 
 /// Says in the server log that the checker stopped the server, and why: its output
 /// would otherwise just end, as if it had crashed.
@@ -145,11 +242,20 @@ pub struct ServerUnderTest {
     /// Why the scenario ended early, if it did: what the log says when the checker stops
     /// the server.
     pub verdict: Option<&'static str>,
+    /// Set by the guard when the server broke one of the checker's limits, and which.
+    overrun: Arc<Mutex<Option<String>>>,
+    /// Whether the log says already that it was cut at [`MAX_LOG`].
+    cut_noted: AtomicBool,
 }
 
 impl ServerUnderTest {
     /// Starts `binary --port PORT` in a new process group, with stdout and stderr appended
     /// to `log` after a header line that says which run this is.
+    ///
+    /// The server dies with the checker, even one killed with SIGKILL (a parent-death
+    /// signal, set before exec); its children end when their clients, the checker's
+    /// threads, are gone. Its log may grow by [`MAX_LOG`] at most, and a guard stops it if
+    /// it has more than [`MAX_PROCESSES`] processes.
     pub fn start(binary: &Path, port: u16, log: &Path, title: &str) -> Result<Self, String> {
         let log_error =
             |e: io::Error| format!("cannot write the server log {}: {e}", log.display());
@@ -168,7 +274,28 @@ impl ServerUnderTest {
         let stderr = output.try_clone().map_err(log_error)?;
 
         let mut running = running_groups();
-        let child = Command::new(binary)
+        let checker = process::id();
+        let log_limit = log_start + MAX_LOG;
+        let mut command = Command::new(binary);
+        // SAFETY: the closure runs in the forked child before exec, so it may only make
+        // async-signal-safe calls; prctl, getppid, setrlimit and sigaction are plain system
+        // calls, and it allocates nothing.
+        unsafe {
+            command.pre_exec(move || {
+                prctl::set_pdeathsig(Signal::SIGKILL)?;
+                // The checker may have died before the line above: then nobody would stop
+                // this server.
+                if getppid().as_raw() as u32 != checker {
+                    return Err(io::Error::other("the checker is gone"));
+                }
+                // Past the limit, writing to the log fails (EFBIG) instead of killing the
+                // writer with SIGXFSZ: the server panics in println!, which its log says.
+                setrlimit(Resource::RLIMIT_FSIZE, log_limit, log_limit)?;
+                signal(Signal::SIGXFSZ, SigHandler::SigIgn)?;
+                Ok(())
+            });
+        }
+        let child = command
             .args(["--port", &port.to_string()])
             .process_group(0)
             // The log is for reading the server's own lines; a backtrace would bury them.
@@ -180,6 +307,8 @@ impl ServerUnderTest {
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id() as i32;
         running.push((pid, log.to_owned()));
+        let overrun = Arc::new(Mutex::new(None));
+        guard_processes(pid, log.to_owned(), Arc::clone(&overrun));
         Ok(ServerUnderTest {
             child,
             pid,
@@ -189,6 +318,8 @@ impl ServerUnderTest {
             status: None,
             stopped_by_checker: Arc::new(AtomicBool::new(false)),
             verdict: None,
+            overrun,
+            cut_noted: AtomicBool::new(false),
         })
     }
 
@@ -273,10 +404,29 @@ impl ServerUnderTest {
 
     /// Says how the server stopped, with its panic message if it panicked.
     pub fn describe_exit(&self, status: ExitStatus) -> String {
+        let overrun = self
+            .overrun
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone();
+        if let Some(why) = overrun.or_else(timed_out) {
+            return format!("the checker stopped the server: {why}");
+        }
         let how = match status.code() {
             Some(code) => format!("exit status {code}"),
             None => format!("{status}"),
         };
+        let written = std::fs::metadata(&self.log).map_or(0, |meta| meta.len());
+        if written >= self.log_start + MAX_LOG {
+            if !self.cut_noted.swap(true, Ordering::SeqCst) {
+                note_cut(&self.log);
+            }
+            return format!(
+                "the server stopped ({how}) when its output reached {} MiB, the most the checker \
+                 keeps: print a few lines per client, never one per read",
+                MAX_LOG / lab::MIB
+            );
+        }
         let output = self.output();
         if let Some(message) = panic_message(&output) {
             return format!("the server stopped ({how}): it panicked {message}");

@@ -137,6 +137,9 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Graded {
 
 impl Session<'_> {
     fn start_server(&self, title: &str) -> Result<ServerUnderTest, String> {
+        if let Some(why) = supervise::timed_out() {
+            return Err(format!("not run: {why} before this part of the checks"));
+        }
         // Failing to find a port or to start the server is the checker's own trouble.
         let port = match self.port {
             Some(port) => port,

@@ -26,6 +26,9 @@
 //! | `unread-signalfd`    | reaps, but never reads the signalfd                         | 7    |
 //! | `sigchld-unblocked`  | makes the signalfd without blocking SIGCHLD first           | 6    |
 //! | `left-in-epoll`      | task 1 only, and a finished client stays in epoll, open     | 4    |
+//! | `forks-grandchildren`| each child forks 80 more processes that sleep               | 5    |
+//! | `prints-every-read`  | each child prints a debug line for every read               |      |
+//! | `slow-reads`         | each child reads 256 KiB every 3 s: slow, never stalled 5 s |      |
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -41,7 +44,7 @@ use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::signal::{SigSet, Signal};
 use nix::sys::signalfd::{SfdFlags, SignalFd};
-use nix::sys::wait::{WaitPidFlag, waitpid};
+use nix::sys::wait::{WaitPidFlag, WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 /// Every fault by its name; `none` is the reference.
@@ -67,6 +70,9 @@ const FAULTS: &[(&str, Fault)] = &[
     ("unread-signalfd", Fault::UnreadSignalfd),
     ("sigchld-unblocked", Fault::SigchldUnblocked),
     ("left-in-epoll", Fault::LeftInEpoll),
+    ("forks-grandchildren", Fault::ForksGrandchildren),
+    ("prints-every-read", Fault::PrintsEveryRead),
+    ("slow-reads", Fault::SlowReads),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,6 +98,9 @@ enum Fault {
     UnreadSignalfd,
     SigchldUnblocked,
     LeftInEpoll,
+    ForksGrandchildren,
+    PrintsEveryRead,
+    SlowReads,
 }
 
 impl Fault {
@@ -250,7 +259,20 @@ fn receive_in_child(client: &TcpStream, buf_size: u32, fault: Fault) -> lab::Res
     // SAFETY: this server has one thread, so the child may run ordinary code after fork.
     match unsafe { fork() }.context("forking")? {
         ForkResult::Child => {
-            let complete = lab::receive_upload(client, buf_size).is_some();
+            let complete = match fault {
+                Fault::ForksGrandchildren => {
+                    for _ in 0..80 {
+                        // SAFETY: as above, one thread.
+                        if let Ok(ForkResult::Child) = unsafe { fork() } {
+                            thread::sleep(Duration::from_secs(60));
+                            process::exit(0);
+                        }
+                    }
+                    lab::receive_upload(client, buf_size).is_some()
+                }
+                Fault::PrintsEveryRead | Fault::SlowReads => receive_noisily(client, fault),
+                _ => lab::receive_upload(client, buf_size).is_some(),
+            };
             if matches!(fault, Fault::ChildReturns | Fault::ChildReturnsDies) {
                 return Ok(());
             }
@@ -267,6 +289,31 @@ fn receive_in_child(client: &TcpStream, buf_size: u32, fault: Fault) -> lab::Res
             Ok(())
         }
     }
+}
+
+/// A receive loop with a debug line per read (`prints-every-read`), or one that reads 256
+/// KiB and then sleeps 3 s (`slow-reads`).
+fn receive_noisily(mut client: &TcpStream, fault: Fault) -> bool {
+    let fd = client.as_raw_fd();
+    let (mut buffer, mut total) = (vec![0; 256 * 1024], 0);
+    let size = if fault == Fault::SlowReads {
+        buffer.len()
+    } else {
+        10
+    };
+    loop {
+        match client.read(&mut buffer[..size]) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(_) => return false,
+        }
+        match fault {
+            Fault::SlowReads => thread::sleep(Duration::from_secs(3)),
+            _ => println!("debug: client {fd}: read {size} bytes, {total} bytes so far"),
+        }
+    }
+    println!("Received {total} bytes from [Client {fd}]");
+    true
 }
 
 fn watch_child_exits(epoll: &Epoll, fault: Fault) -> lab::Result<SignalFd> {
@@ -291,10 +338,14 @@ fn reap_children(exits: &SignalFd, fault: Fault) -> lab::Result<()> {
     };
     loop {
         match waitpid(None::<Pid>, flags) {
-            Ok(status) => match status.pid() {
-                Some(pid) => println!("<< Process {pid} exited with status {status:?} >>"),
-                None => return Ok(()),
-            },
+            Ok(WaitStatus::Exited(pid, code)) => {
+                println!("<< Process {pid} exited with status {code} >>")
+            }
+            Ok(WaitStatus::Signaled(pid, signal, _)) => {
+                println!("<< Process {pid} was killed by {signal} >>")
+            }
+            Ok(WaitStatus::StillAlive) => return Ok(()),
+            Ok(_) => continue,
             Err(Errno::ECHILD) => return Ok(()),
             Err(error) => return Err(Failure::new("reaping children", error)),
         }

@@ -1,0 +1,197 @@
+//! What the checker's integration tests share: running the checker with a marker that
+//! finds every process of a run afterwards, the fixture and untouched servers, and reading
+//! a report. Each test binary uses part of it.
+#![allow(dead_code)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::{Mutex, OnceLock};
+
+use tempfile::TempDir;
+
+/// Checker runs take turns: their verdicts depend on uploads running side by side, and
+/// this machine has two cores.
+pub static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+/// Whether this copy of the lab has the reference solution. Students get the lab without
+/// solution/, and the tests that grade it say so and pass.
+pub fn has_solution() -> bool {
+    let present = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../solution")
+        .is_dir();
+    if !present {
+        eprintln!("skipped: there is no solution/ in this copy of the lab");
+    }
+    present
+}
+
+/// The workspace the checker belongs to.
+pub fn workspace() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the checker lives in the workspace")
+}
+
+/// Builds `target` (cargo's arguments after `build`) once per test binary, with the
+/// profile of these tests, and returns where the executable is, relative to the checker's.
+pub fn built(once: &'static OnceLock<PathBuf>, target: &[&str], file: &str) -> &'static Path {
+    once.get_or_init(|| {
+        let mut cargo = Command::new(env!("CARGO"));
+        cargo
+            .current_dir(workspace())
+            .args(["build", "--quiet"])
+            .args(target);
+        if !cfg!(debug_assertions) {
+            cargo.arg("--release");
+        }
+        let status = cargo.status().expect("running cargo");
+        assert!(status.success(), "{target:?} does not build");
+        // The checker binary of these tests sits in the same profile directory.
+        Path::new(env!("CARGO_BIN_EXE_checker")).with_file_name(file)
+    })
+}
+
+/// The fixture server, built from solution/; `None` (and a note that the test is
+/// skipped) in a copy without solution/.
+pub fn fixture() -> Option<&'static Path> {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    has_solution().then(|| {
+        built(
+            &BUILT,
+            &["--package", "solution", "--bin", "faulty-server"],
+            "faulty-server",
+        )
+    })
+}
+
+/// The server exactly as handed out (skeleton/tests/untouched/server.rs), whatever stage
+/// the skeleton itself has reached.
+pub fn untouched_server() -> &'static Path {
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    built(
+        &BUILT,
+        &["--package", "skeleton", "--example", "untouched-server"],
+        "examples/untouched-server",
+    )
+}
+
+/// A finished checker run.
+pub struct Run {
+    pub output: Output,
+    pub stdout: String,
+    pub log_dir: TempDir,
+}
+
+impl Run {
+    /// The status (`passed`, `failed` or `not checked`) of the check named `check`.
+    pub fn verdict(&self, check: &str) -> &str {
+        let line = self
+            .stdout
+            .lines()
+            .find(|line| line.starts_with(&format!("{check} .")))
+            .unwrap_or_else(|| panic!("no line for `{check}` in:\n{}", self.stdout));
+        let status = line[check.len()..].trim_start_matches([' ', '.']);
+        status.split(" ...").next().unwrap_or(status)
+    }
+
+    /// The verdicts of the five checks, in the report's order.
+    pub fn verdicts(&self) -> [&str; 5] {
+        [
+            "task 1: receives a whole upload",
+            "task 1: keeps serving",
+            "task 2: concurrent uploads",
+            "task 2: a process per client",
+            "bonus: no zombies",
+        ]
+        .map(|check| self.verdict(check))
+    }
+
+    pub fn assert_says(&self, text: &str) {
+        assert!(
+            self.stdout.contains(text),
+            "expected {text:?} in:\n{}",
+            self.stdout
+        );
+    }
+
+    pub fn assert_does_not_say(&self, text: &str) {
+        assert!(
+            !self.stdout.contains(text),
+            "did not expect {text:?} in:\n{}",
+            self.stdout
+        );
+    }
+
+    pub fn code(&self) -> Option<i32> {
+        self.output.status.code()
+    }
+}
+
+/// The checker binary, with a marker in its environment that its server inherits, so
+/// that leftovers can be found afterwards (by looking, never by signalling).
+pub fn checker(marker: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_checker"));
+    command.env("CHECKER_TEST_RUN", marker).env("NO_COLOR", "1");
+    command
+}
+
+/// Processes whose environment holds `marker`.
+pub fn processes_marked(marker: &Path) -> Vec<i32> {
+    let wanted = format!("CHECKER_TEST_RUN={}", marker.display());
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let environ = fs::read(entry.path().join("environ")).ok()?;
+            environ
+                .split(|&byte| byte == 0)
+                .any(|var| var == wanted.as_bytes())
+                .then_some(pid)
+        })
+        .collect()
+}
+
+/// Runs the checker with `args`, the fixture fault `fault` (if any) and a log directory
+/// of its own; checks that nothing of the run is left.
+pub fn run_checker(fault: Option<(&Path, &str)>, args: &[&str]) -> Run {
+    let log_dir = TempDir::new().unwrap();
+    let mut command = checker(log_dir.path());
+    command.args(args).arg("--log-dir").arg(log_dir.path());
+    if let Some((fixture, fault)) = fault {
+        command
+            .arg("--server")
+            .arg(fixture)
+            .env("FAULTY_SERVER_FAULT", fault)
+            .env("FAULTY_SERVER_CLAIM", "8388608");
+    }
+    let output = command
+        .stderr(Stdio::piped())
+        .output()
+        .expect("running the checker");
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let left = processes_marked(log_dir.path());
+    assert!(left.is_empty(), "processes left behind: {left:?}\n{stdout}");
+    Run {
+        output,
+        stdout,
+        log_dir,
+    }
+}
+
+/// The status words, short.
+pub const P: &str = "passed";
+pub const F: &str = "failed";
+pub const N: &str = "not checked";
+
+/// Grades the fixture with `fault`; `None` in a copy without solution/.
+pub fn run_faulty(fault: &str) -> Option<Run> {
+    let fixture = fixture()?;
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some(run_checker(Some((fixture, fault)), &["--size", "8M"]))
+}

@@ -1,0 +1,367 @@
+//! Grading for instructors: `--submission`, `--json`, the exit statuses an autograder
+//! relies on, and the limits on what one submission may do to the grading machine.
+
+mod common;
+
+use std::fs;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::Path;
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+use tempfile::TempDir;
+
+use common::*;
+
+/// The server as handed out, as a student's file.
+fn untouched_source() -> String {
+    let copy = workspace().join("skeleton/tests/untouched/server.rs");
+    fs::read_to_string(copy).unwrap()
+}
+
+/// Runs the checker on `args` after taking the turn; checks that nothing is left.
+fn run(fault: Option<&str>, args: &[&str]) -> Option<Run> {
+    let fixture = match fault {
+        Some(_) => Some(fixture()?),
+        None => None,
+    };
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    Some(run_checker(fixture.zip(fault), args))
+}
+
+/// The JSON a run wrote, checked for the shape Gradescope reads: the top level's score
+/// is the sum of the tests' scores, and each test has its fields.
+fn results(path: &Path) -> Value {
+    let text = fs::read_to_string(path).unwrap();
+    let json: Value = serde_json::from_str(&text).unwrap();
+    let tests = json["tests"].as_array().expect("tests");
+    let sum: u64 = tests
+        .iter()
+        .map(|test| test["score"].as_u64().unwrap())
+        .sum();
+    assert_eq!(json["score"].as_u64(), Some(sum), "{text}");
+    assert!(json["execution_time"].as_f64().unwrap() > 0.0, "{text}");
+    assert!(
+        json["output"].as_str().unwrap().contains("Total: "),
+        "{text}"
+    );
+    for test in tests {
+        assert!(test["name"].is_string(), "{text}");
+        assert!(test["max_score"].is_u64(), "{text}");
+        assert!(["passed", "failed"].contains(&test["status"].as_str().unwrap()));
+        assert!(test["output"].is_string(), "{text}");
+    }
+    json
+}
+
+#[test]
+fn json_holds_every_check_and_adds_up_to_the_printed_total() {
+    let dir = TempDir::new().unwrap();
+    let json_path = dir.path().join("result.json");
+    let Some(run) = run(
+        Some("serial"),
+        &["--size", "8M", "--json", json_path.to_str().unwrap()],
+    ) else {
+        return;
+    };
+    run.assert_says("Total: 50/100, bonus not checked");
+    let json = results(&json_path);
+    assert_eq!(json["score"], 50);
+    let tests: Vec<(&str, u64, u64, &str)> = json["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|test| {
+            (
+                test["name"].as_str().unwrap(),
+                test["score"].as_u64().unwrap(),
+                test["max_score"].as_u64().unwrap(),
+                test["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tests,
+        [
+            ("task 1: receives a whole upload", 25, 25, "passed"),
+            ("task 1: keeps serving", 25, 25, "passed"),
+            ("task 2: concurrent uploads", 0, 25, "failed"),
+            ("task 2: a process per client", 0, 25, "failed"),
+            ("bonus: no zombies", 0, 0, "failed"),
+        ]
+    );
+    let outputs: Vec<&str> = json["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|test| test["output"].as_str().unwrap())
+        .collect();
+    assert!(outputs[2].contains("one client at a time"), "{outputs:?}");
+    assert!(
+        outputs[4].starts_with("the bonus, not counted in the score: not checked: "),
+        "{outputs:?}"
+    );
+    assert_eq!(json["output"].as_str().unwrap(), run.stdout);
+}
+
+#[test]
+fn submission_is_graded_in_a_scratch_copy_and_the_skeleton_is_untouched() {
+    let dir = TempDir::new().unwrap();
+    let submission = dir.path().join("alice.rs");
+    fs::write(&submission, untouched_source()).unwrap();
+    let skeleton = workspace().join("skeleton/src/bin/server.rs");
+    let before = (
+        fs::read(&skeleton).unwrap(),
+        fs::metadata(&skeleton).unwrap().modified().unwrap(),
+    );
+    let json_path = dir.path().join("alice.json");
+    let run = run(
+        None,
+        &[
+            "--submission",
+            submission.to_str().unwrap(),
+            "--json",
+            json_path.to_str().unwrap(),
+            "--size",
+            "8M",
+        ],
+    )
+    .unwrap();
+    assert!(
+        run.stdout.starts_with(&format!(
+            "Grading submission: {}\nbuilds ",
+            submission.display()
+        )),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.code(), Some(1));
+    // The student's panic names the file as in their own copy of the lab.
+    run.assert_says("it panicked at skeleton/src/bin/server.rs:");
+    run.assert_says("not yet implemented: TODO 1");
+    assert_eq!(results(&json_path)["score"], 0);
+    let after = (
+        fs::read(&skeleton).unwrap(),
+        fs::metadata(&skeleton).unwrap().modified().unwrap(),
+    );
+    assert!(before == after, "the skeleton was touched");
+}
+
+#[test]
+fn submission_that_does_not_compile_scores_0_with_the_compilers_errors() {
+    let dir = TempDir::new().unwrap();
+    let submission = dir.path().join("bob.rs");
+    fs::write(
+        &submission,
+        untouched_source() + "fn broken() -> u32 { \"text\" }\n",
+    )
+    .unwrap();
+    let json_path = dir.path().join("bob.json");
+    let run = run(
+        None,
+        &[
+            "--submission",
+            submission.to_str().unwrap(),
+            "--json",
+            json_path.to_str().unwrap(),
+        ],
+    )
+    .unwrap();
+    assert_eq!(run.code(), Some(1), "{}", run.stdout);
+    run.assert_says("builds ...................................... failed");
+    run.assert_says(&format!("{} does not compile", submission.display()));
+    run.assert_says("\nTotal: 0/100\n");
+    let stderr = String::from_utf8_lossy(&run.output.stderr);
+    assert!(
+        stderr.contains("error[E0308]: mismatched types"),
+        "{stderr}"
+    );
+    let json = results(&json_path);
+    assert_eq!(json["score"], 0);
+    assert_eq!(json["tests"].as_array().unwrap().len(), 5);
+    let output = json["output"].as_str().unwrap();
+    assert!(output.contains("does not compile"), "{output}");
+    assert!(
+        output.contains("error[E0308]: mismatched types"),
+        "{output}"
+    );
+    assert!(output.contains("skeleton/src/bin/server.rs"), "{output}");
+    // Both logs of the run say so, rather than nothing or an earlier story.
+    for log in ["server_output.log", "client_output.log"] {
+        let text = fs::read_to_string(run.log_dir.path().join(log)).unwrap();
+        assert_eq!(
+            text,
+            "----- checker: the server does not compile, so no server or client ran -----\n"
+        );
+    }
+}
+
+/// Exit status 3: the checker could not grade, which is no verdict on the server.
+#[test]
+fn checker_trouble_exits_3_and_writes_no_result() {
+    let dir = TempDir::new().unwrap();
+    let json_path = dir.path().join("result.json");
+    fs::write(&json_path, "stale").unwrap();
+    let json_arg = json_path.to_str().unwrap().to_owned();
+    let server = untouched_server().to_str().unwrap().to_owned();
+    let trouble = |args: &[&str], env: Option<(&str, &str)>, message: &str| {
+        let mut command = checker(dir.path());
+        command.args(args).args(["--json", &json_arg]);
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("the checker could not grade: this is no verdict on the server"),
+            "{stderr}"
+        );
+        assert!(!json_path.exists(), "{args:?} left a result file");
+    };
+    // A port held by another program.
+    let holder = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    trouble(
+        &["--server", &server, "--port", &port],
+        None,
+        &format!("checking that port {port} is free"),
+    );
+    // A log it cannot write.
+    trouble(
+        &["--server", &server, "--log-dir", "/dev/null/logs"],
+        None,
+        "creating /dev/null/logs",
+    );
+    // A build environment without cargo.
+    trouble(&[], Some(("CARGO", "/no/such/cargo")), "cannot run cargo");
+    fs::write(&json_path, "stale").unwrap();
+    trouble(
+        &["--submission", &server_source_path(&dir)],
+        Some(("CARGO", "/no/such/cargo")),
+        "cannot run cargo",
+    );
+}
+
+/// A submission file in `dir`.
+fn server_source_path(dir: &TempDir) -> String {
+    let path = dir.path().join("carol.rs");
+    fs::write(&path, untouched_source()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// An autograder can give points per task from the exit status of `--task`: 0 exactly
+/// when the task's checks pass.
+#[test]
+fn task_runs_exit_0_exactly_when_their_checks_pass() {
+    for (fault, task, code) in [
+        ("serial", "1", 0),
+        ("serial", "2", 1),
+        ("never-reaps", "2", 0),
+        ("never-reaps", "bonus", 1),
+        ("none", "bonus", 0),
+    ] {
+        let Some(run) = run(Some(fault), &["--size", "8M", "--task", task]) else {
+            return;
+        };
+        assert_eq!(
+            run.code(),
+            Some(code),
+            "{fault} --task {task}:\n{}",
+            run.stdout
+        );
+    }
+}
+
+#[test]
+fn server_with_too_many_processes_is_stopped_and_fails() {
+    let Some(run) = run(Some("forks-grandchildren"), &["--size", "8M"]) else {
+        return;
+    };
+    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    run.assert_says("more than the 64 the checker allows");
+}
+
+#[test]
+fn flooded_log_is_cut_at_16_mib_and_says_so() {
+    let Some(run) = run(Some("prints-every-read"), &["--size", "8M"]) else {
+        return;
+    };
+    assert_eq!(run.verdicts()[0], F, "{}", run.stdout);
+    run.assert_says("when its output reached 16 MiB");
+    run.assert_says("never one per read");
+    let log = fs::read(run.log_dir.path().join("server_output.log")).unwrap();
+    let log = String::from_utf8_lossy(&log);
+    assert!(
+        log.contains("\n----- checker: the log is cut here: the server wrote 16 MiB"),
+        "no cut line"
+    );
+    // Each server's part of the log is cut: two at most, a few lines over.
+    assert!(
+        log.len() < 2 * 16 * 1024 * 1024 + 64 * 1024,
+        "{} bytes",
+        log.len()
+    );
+}
+
+#[test]
+fn slow_server_is_stopped_at_the_time_limit() {
+    let started = Instant::now();
+    let Some(run) = run(Some("slow-reads"), &["--size", "8M", "--timeout", "6"]) else {
+        return;
+    };
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    assert_eq!(run.code(), Some(1), "{}", run.stdout);
+    run.assert_says("the run reached its time limit of 6 s (--timeout)");
+    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+}
+
+/// Nothing outlives the checker, even when it is killed with SIGKILL and can clean up
+/// nothing: the server dies with it, and its children end when their clients do.
+#[test]
+fn killed_checker_leaves_nothing_running() {
+    let Some(fixture) = fixture() else {
+        return;
+    };
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let dir = TempDir::new().unwrap();
+    let mut checker = checker(dir.path())
+        .args(["--size", "100M", "--log-dir"])
+        .arg(dir.path())
+        .arg("--server")
+        .arg(fixture)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let checker_pid = checker.id() as i32;
+    // Wait until the server runs and has forked a child for an upload.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while processes_marked(dir.path()).len() < 3 && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let seen = processes_marked(dir.path());
+    assert!(seen.len() >= 3, "no server with a child was seen: {seen:?}");
+    kill(Pid::from_raw(checker_pid), Signal::SIGKILL).unwrap();
+    checker.wait().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !processes_marked(dir.path()).is_empty() && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(20));
+    }
+    let left = processes_marked(dir.path());
+    assert!(left.is_empty(), "left running after SIGKILL: {left:?}");
+}
