@@ -207,9 +207,9 @@ const STOPPED_MARK: &str = "----- checker: stopped the server";
 fn note_cut(log: &Path) {
     let ends_a_line = std::fs::read(log).map_or(true, |text| text.ends_with(b"\n"));
     if let Ok(mut log) = OpenOptions::new().append(true).open(log) {
-        let _ = write!(
+        let _ = writeln!(
             log,
-            "{}{SECTION_MARK}the log is cut here: the server wrote {} MiB, the most the checker keeps -----\n",
+            "{}{SECTION_MARK}the log is cut here: the server wrote {} MiB, the most the checker keeps -----",
             if ends_a_line { "" } else { "\n" },
             MAX_LOG / lab::MIB
         );
