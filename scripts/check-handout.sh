@@ -20,7 +20,8 @@ step() { echo "check-handout: $*"; }
 "$root/scripts/handout.sh" "$dir"
 
 step "no solution, no instructor material, in the tree or its history"
-for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout.sh scripts/fill-todos.awk; do
+for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout.sh \
+    scripts/fill-todos.awk scripts/grade-class.sh scripts/check-grade-class.sh; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
 [[ $(git -C "$dir" rev-list --all | wc -l) -eq 1 ]] || fail "the handout's history has more than one commit"

@@ -28,9 +28,9 @@ fi
 mkdir -p "$dir"
 
 # What students never get: the reference and the fixture (solution/), this guide, the
-# lab's CI and the scripts that make and check handouts.
+# lab's CI and the instructors' scripts (handouts, grading a class).
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|INSTRUCTORS\.md$|\.ci/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk)$)' |
+    grep -zvE '^(solution/|INSTRUCTORS\.md$|\.ci/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|grade-class\.sh|check-grade-class\.sh)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 

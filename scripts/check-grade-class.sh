@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Grades a small class with grade-class.sh and checks every row: the untouched skeleton,
+# a task-1 server, a task-2 server, a bonus server (a folder NAME/server.rs), one that
+# does not compile and one that listens and never accepts. Afterwards this tree must be
+# as it was and no process of the run may be left. INSTRUCTORS.md says more.
+#
+#   scripts/check-grade-class.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() {
+    echo "check-grade-class: $*" >&2
+    exit 1
+}
+cd "$root"
+before=$(git status --porcelain --untracked-files=no)
+
+class=$work/class
+mkdir -p "$class/bonus"
+solution=solution/src/bin/server.rs
+skeleton=skeleton/tests/untouched/server.rs
+cp "$skeleton" "$class/untouched.rs"
+awk -v todos="1 2 3 4" -f scripts/fill-todos.awk "$solution" "$skeleton" >"$class/task1.rs"
+awk -v todos="1 2 3 4 5" -f scripts/fill-todos.awk "$solution" "$skeleton" >"$class/task2.rs"
+cp "$solution" "$class/bonus/server.rs"
+{ cat "$skeleton"; echo 'fn broken() -> u32 { "text" }'; } >"$class/broken.rs"
+# Listens, prints the usual first line, and then never accepts anyone.
+sed 's/^    let listener = lab::listen(options.port)?;$/&\n    if options.port > 0 {\n        println!("Server listening on 127.0.0.1:{}", options.port);\n        loop {\n            std::thread::sleep(std::time::Duration::from_secs(3600));\n        }\n    }/' \
+    "$skeleton" >"$class/never-accepts.rs"
+grep -q 'from_secs(3600)' "$class/never-accepts.rs" || fail "could not write the never-accepting submission"
+
+# Every process of the run carries this marker, so that leftovers can be found.
+marker="grade-class-check-$$"
+status=0
+CHECK_GRADE_CLASS="$marker" scripts/grade-class.sh "$class" "$work/out" --size 8M || status=$?
+[[ $status -eq 0 ]] || fail "grade-class.sh exited $status"
+
+expect() {
+    grep -qx -- "$1" <(cut -d, -f1-4 "$work/out/grades.csv") ||
+        { cat "$work/out/grades.csv"; fail "no row \"$1\""; }
+}
+all="task 1: receives a whole upload;task 1: keeps serving;task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
+expect "submission,score,bonus,failed_checks"
+expect "bonus,100,passed,"
+expect "broken,0,,does not compile"
+expect "never-accepts,0,not checked,$all"
+expect "task1,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
+expect "task2,100,failed,bonus: no zombies"
+expect "untouched,0,not checked,$all"
+[[ $(wc -l <"$work/out/grades.csv") -eq 7 ]] || fail "grades.csv has other rows: $(cat "$work/out/grades.csv")"
+for name in bonus broken never-accepts task1 task2 untouched; do
+    for file in report.txt results.json server_output.log client_output.log; do
+        [[ -f $work/out/$name/$file ]] || fail "$name has no $file"
+    done
+done
+
+[[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "grading changed this tree"
+sleep 1
+for environ in /proc/[0-9]*/environ; do
+    if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "CHECK_GRADE_CLASS=$marker"; then
+        fail "a process of the run is still there: ${environ%/environ}"
+    fi
+done
+echo "check-grade-class: six submissions graded as expected, nothing left behind"

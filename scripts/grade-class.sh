@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Grades every submission in SUBMISSIONS, one at a time, into OUT:
+#
+#   scripts/grade-class.sh SUBMISSIONS OUT [CHECKER OPTIONS...]
+#
+# A submission is SUBMISSIONS/NAME.rs, or a folder SUBMISSIONS/NAME/ holding server.rs.
+# OUT/grades.csv gets one row per submission (submission,score,bonus,failed_checks,seconds)
+# and OUT/NAME/ its report, JSON and both logs. A submission that does not compile, hangs
+# or misbehaves costs only its own row. Options after OUT go to the checker, for example
+# --size 8M. INSTRUCTORS.md says more.
+set -euo pipefail
+
+if [[ $# -lt 2 || $1 == -* || $2 == -* ]]; then
+    echo "usage: scripts/grade-class.sh SUBMISSIONS OUT [CHECKER OPTIONS...]" >&2
+    exit 2
+fi
+submissions=$1
+out=$2
+shift 2
+root=$(cd "$(dirname "$0")/.." && pwd)
+fail() {
+    echo "grade-class: $*" >&2
+    exit 1
+}
+[[ -d $submissions ]] || fail "$submissions is no directory of submissions"
+mkdir -p "$out" || fail "cannot create $out"
+out=$(cd "$out" && pwd)
+
+# The submissions, by name: NAME.rs files and NAME/ folders with a server.rs.
+names=()
+files=()
+for entry in "$submissions"/*; do
+    if [[ -f $entry && $entry == *.rs ]]; then
+        names+=("$(basename "$entry" .rs)")
+        files+=("$entry")
+    elif [[ -d $entry && -f $entry/server.rs ]]; then
+        names+=("$(basename "$entry")")
+        files+=("$entry/server.rs")
+    fi
+done
+count=${#names[@]}
+[[ $count -gt 0 ]] || fail "no NAME.rs or NAME/server.rs in $submissions"
+
+# The checker is built once, then run as a binary: grading must not rebuild it each time.
+(cd "$root" && cargo build --quiet -p checker) || fail "the checker does not build"
+checker=$(cd "$root" && cargo metadata --format-version 1 --no-deps |
+    sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/checker
+[[ -x $checker ]] || fail "the checker is not at $checker"
+
+csv=$out/grades.csv
+echo "submission,score,bonus,failed_checks,seconds" >"$csv"
+started=$(date +%s)
+troubled=0
+for ((i = 0; i < count; i++)); do
+    name=${names[i]}
+    dir=$out/$name
+    rm -rf "$dir"
+    mkdir -p "$dir"
+    echo "grade-class: [$((i + 1))/$count] $name"
+    begin=$(date +%s.%N)
+    status=0
+    NO_COLOR=1 "$checker" --submission "${files[i]}" --json "$dir/results.json" \
+        --log-dir "$dir" "$@" >"$dir/report.txt" 2>"$dir/errors.txt" || status=$?
+    seconds=$(awk -v begin="$begin" -v end="$(date +%s.%N)" 'BEGIN { printf "%.1f", end - begin }')
+    if [[ $status -ge 2 ]]; then
+        # No verdict: the checker could not grade (3) or was misused (2). The row says so
+        # instead of a score, and the run goes on with the next submission.
+        troubled=$((troubled + 1))
+        why=$(grep -m1 '^checker: ' "$dir/errors.txt" | tr ',' ';' || true)
+        echo "$name,,,not graded (exit $status): ${why:-see $dir/errors.txt},$seconds" >>"$csv"
+        echo "grade-class:   not graded (exit $status), see $dir/errors.txt"
+        continue
+    fi
+    total=$(grep -m1 '^Total: ' "$dir/report.txt" || true)
+    score=$(sed -n 's/^Total: \([0-9]*\)\/.*/\1/p' <<<"$total")
+    bonus=$(sed -n 's/.*, bonus \(.*\)$/\1/p' <<<"$total")
+    failed=$(grep -E '^(task|bonus).* \.+ (failed|not checked) ' "$dir/report.txt" |
+        sed -E 's/ \.+ .*//' | paste -sd ';' - || true)
+    if grep -q ' does not compile' "$dir/report.txt"; then
+        failed="does not compile"
+    fi
+    echo "$name,${score:-0},${bonus:-},${failed},$seconds" >>"$csv"
+    echo "grade-class:   ${total:-no total} (${seconds} s)"
+done
+
+elapsed=$(($(date +%s) - started))
+echo
+echo "grade-class: graded $((count - troubled)) of $count submissions in ${elapsed} s; grades in $csv"
+column -s, -t <"$csv" 2>/dev/null || cat "$csv"
+if [[ $troubled -gt 0 ]]; then
+    echo "grade-class: $troubled could not be graded; run them again" >&2
+    exit 3
+fi
