@@ -34,7 +34,7 @@ use crate::checks::{Selection, Session};
 use crate::clients::ClientLog;
 use crate::compile::{Build, BuildFailure};
 use crate::grade::{Outcome, Score, Verdict};
-use crate::report::{Progress, Style};
+use crate::report::Progress;
 use crate::submission::Scratch;
 
 const EXAMPLES: &str = "\
@@ -196,7 +196,7 @@ struct Target {
 }
 
 /// Builds the server to grade.
-fn prepare_target(options: &Options, root: &Path, style: Style) -> Result<Target, Trouble> {
+fn prepare_target(options: &Options, root: &Path) -> Result<Target, Trouble> {
     let log_dir_or = |default: PathBuf| options.log_dir.clone().unwrap_or(default);
     if let Some(path) = &options.server {
         if !path.is_file() {
@@ -218,7 +218,7 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> Result<Target
         }
         say!("Grading submission: {}", path.display());
         let scratch = Scratch::new(root, path)?;
-        let binary = built(scratch.build(root), style)?;
+        let binary = built(scratch.build(root))?;
         return Ok(Target {
             binary,
             source: Some(path.display().to_string()),
@@ -249,7 +249,7 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> Result<Target
         target_dir: None,
     };
     Ok(Target {
-        binary: built(build.run(true), style)?,
+        binary: built(build.run(true))?,
         source: Some(source.to_owned()),
         log_dir: log_dir_or(root.join(package)),
         _scratch: None,
@@ -258,17 +258,14 @@ fn prepare_target(options: &Options, root: &Path, style: Style) -> Result<Target
 
 /// Reports how the build went. A build that failed for the environment's reasons is the
 /// checker's trouble, not the server's grade.
-fn built(
-    build: Result<PathBuf, BuildFailure>,
-    style: Style,
-) -> Result<Result<PathBuf, Vec<String>>, Trouble> {
+fn built(build: Result<PathBuf, BuildFailure>) -> Result<Result<PathBuf, Vec<String>>, Trouble> {
     match build {
         Ok(binary) => {
-            say!("{}", report::build_line(style, true));
+            say!("{}", report::build_line(true));
             Ok(Ok(binary))
         }
         Err(BuildFailure::DoesNotCompile(errors)) => {
-            say!("{}", report::build_line(style, false));
+            say!("{}", report::build_line(false));
             Ok(Err(errors))
         }
         Err(BuildFailure::Environment(why)) => {
@@ -334,7 +331,6 @@ fn prepare_test_file(root: &Path, log_dir: &Path, size: u64) -> lab::Result<Test
 /// passed.
 fn grade(options: &Options) -> Result<bool, Trouble> {
     let started = Instant::now();
-    let style = Style::for_stdout();
     let root = workspace_root();
     if let Some(port) = options.port {
         supervise::port_is_free(port)?;
@@ -345,7 +341,7 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
         Task::Bonus => Selection::Bonus,
         Task::All => Selection::All,
     };
-    let target = prepare_target(options, &root, style)?;
+    let target = prepare_target(options, &root)?;
     supervise::stop_after(time_limit(options));
     fs::create_dir_all(&target.log_dir)
         .with_context(|| format!("creating {}", target.log_dir.display()))?;
@@ -416,7 +412,7 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
         )));
     }
     for verdict in &graded.verdicts {
-        say!("{}", report::check_line(style, verdict));
+        say!("{}", report::check_line(verdict));
     }
     drop(test_file);
     let tail = graded

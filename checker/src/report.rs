@@ -2,13 +2,13 @@
 //! live progress while uploads run (only on a terminal).
 
 use std::cell::RefCell;
-use std::env;
-use std::io::{self, IsTerminal, Write};
+use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use lab::MIB;
+use anstyle::AnsiColor;
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{Value, json};
 
 use crate::clients::Uploads;
@@ -21,7 +21,7 @@ static REPORT: Mutex<String> = Mutex::new(String::new());
 /// (`checker | head`) is ignored: it is no reason to stop halfway, let alone to leave a
 /// server running.
 pub fn say(line: &str) {
-    let _ = writeln!(io::stdout(), "{line}");
+    let _ = writeln!(anstream::stdout(), "{line}");
     let mut report = REPORT
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -70,57 +70,24 @@ pub fn gradescope(verdicts: &[Verdict], took: Duration, output: &str) -> Value {
     })
 }
 
-/// The text of a line coloured for a terminal: every `ESC [ ... letter` left out.
+/// The text of a line coloured for a terminal, without its escapes.
 pub fn strip_ansi(text: &str) -> String {
-    let mut plain = String::with_capacity(text.len());
-    let mut chars = text.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
+    anstream::adapter::strip_str(text).to_string()
 }
 
-/// Colours for a terminal, none otherwise or when NO_COLOR is set.
-#[derive(Clone, Copy)]
-pub struct Style {
-    color: bool,
-}
-
-impl Style {
-    pub fn for_stdout() -> Self {
-        let no_color = env::var_os("NO_COLOR").is_some_and(|value| !value.is_empty());
-        Style {
-            color: io::stdout().is_terminal() && !no_color,
-        }
-    }
-
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.color {
-            format!("\x1b[{code}m{text}\x1b[0m")
-        } else {
-            text.to_owned()
-        }
-    }
-
-    fn status(&self, status: &str) -> String {
-        match status {
-            "passed" => self.paint("32", status),
-            "failed" => self.paint("31;1", status),
-            _ => self.paint("33", status),
-        }
-    }
+/// How each status word looks. The escapes are always written; `anstream` drops them
+/// when stdout is no terminal or NO_COLOR is set.
+fn status(status: &str) -> String {
+    let style = match status {
+        "passed" => AnsiColor::Green.on_default(),
+        "failed" => AnsiColor::Red.on_default().bold(),
+        _ => AnsiColor::Yellow.on_default(),
+    };
+    format!("{style}{status}{style:#}")
 }
 
 /// The line of one check: `<name> ........ passed ... 25/25`.
-pub fn check_line(style: Style, verdict: &Verdict) -> String {
+pub fn check_line(verdict: &Verdict) -> String {
     let score = match verdict.check.weight {
         Weight::Bonus => "bonus".to_owned(),
         Weight::Points(points) => format!("{}/{points}", verdict.points()),
@@ -128,16 +95,16 @@ pub fn check_line(style: Style, verdict: &Verdict) -> String {
     format!(
         "{} {} ... {score}",
         dotted(verdict.check.name),
-        style.status(verdict.outcome.status())
+        status(verdict.outcome.status())
     )
 }
 
 /// The line of the build gate.
-pub fn build_line(style: Style, passed: bool) -> String {
+pub fn build_line(passed: bool) -> String {
     format!(
         "{} {}",
         dotted("builds"),
-        style.status(if passed { "passed" } else { "failed" })
+        status(if passed { "passed" } else { "failed" })
     )
 }
 
@@ -171,54 +138,60 @@ pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String], logs: (&
     say!("Client log: {}", logs.1.display());
 }
 
-/// Live progress of the uploads on a terminal: one line, redrawn in place when it changes.
+/// Live progress of the uploads on a terminal: a bar per client with its bytes and rate.
+/// Nothing is drawn when stdout is no terminal; the report's plain lines say it all.
 pub struct Progress {
-    live: bool,
-    shown: RefCell<String>,
+    bars: MultiProgress,
+    /// The bar of each client of the uploads under way, by the client's number.
+    shown: RefCell<Vec<(usize, ProgressBar)>>,
 }
 
 impl Progress {
     pub fn new() -> Self {
         Progress {
-            live: io::stdout().is_terminal(),
+            bars: MultiProgress::with_draw_target(ProgressDrawTarget::stdout()),
             shown: RefCell::default(),
         }
     }
 
     /// Whether progress is drawn (stdout is a terminal).
     pub fn is_live(&self) -> bool {
-        self.live
+        !self.bars.is_hidden()
     }
 
     pub fn show(&self, uploads: &Uploads) {
-        if !self.live {
+        if !self.is_live() {
             return;
         }
-        let of = uploads.bytes.div_ceil(MIB);
-        let clients: Vec<_> = uploads
-            .uploads
-            .iter()
-            .map(|upload| {
-                format!(
-                    "client {}: {:>3}/{of} MiB",
-                    upload.number,
-                    upload.sent() / MIB
-                )
-            })
-            .collect();
-        let line = format!("  uploading  {}", clients.join("   "));
-        if *self.shown.borrow() != line {
-            let _ = write!(io::stdout(), "\r\x1b[K{line}");
-            let _ = io::stdout().flush();
-            *self.shown.borrow_mut() = line;
+        let mut shown = self.shown.borrow_mut();
+        for upload in &uploads.uploads {
+            let bar = match shown.iter().find(|(number, _)| *number == upload.number) {
+                Some((_, bar)) => bar.clone(),
+                None => {
+                    let bar = self.bars.add(ProgressBar::new(uploads.bytes));
+                    bar.set_style(bar_style());
+                    bar.set_prefix(format!("client {}", upload.number));
+                    shown.push((upload.number, bar.clone()));
+                    bar
+                }
+            };
+            bar.set_position(upload.sent());
         }
     }
 
     pub fn clear(&self) {
-        if self.live {
-            let _ = write!(io::stdout(), "\r\x1b[K");
-            let _ = io::stdout().flush();
-            self.shown.borrow_mut().clear();
+        for (_, bar) in self.shown.borrow_mut().drain(..) {
+            bar.finish_and_clear();
+            self.bars.remove(&bar);
         }
     }
+}
+
+/// `  client 4 [#########-----------]  12.0 MiB/100.0 MiB  9.8 MiB/s`
+fn bar_style() -> ProgressStyle {
+    ProgressStyle::with_template(
+        "  {prefix:>9} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec}",
+    )
+    .expect("a valid template")
+    .progress_chars("#>-")
 }
