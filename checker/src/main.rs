@@ -15,6 +15,7 @@ mod clients;
 mod compile;
 mod grade;
 mod inspect;
+mod picture;
 mod report;
 mod submission;
 mod supervise;
@@ -34,6 +35,7 @@ use crate::checks::{Selection, Session};
 use crate::clients::ClientLog;
 use crate::compile::{Build, BuildFailure};
 use crate::grade::{Outcome, Score, Verdict};
+use crate::picture::Recorder;
 use crate::report::Progress;
 use crate::submission::Scratch;
 
@@ -384,6 +386,7 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
     let file = test_file.path();
 
     let progress = Progress::new();
+    let recorder = Recorder::default();
     let session = Session {
         binary,
         port: options.port,
@@ -392,6 +395,7 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
         server_log: &server_log,
         client_log: Arc::new(ClientLog::new(client_log, started)),
         progress: &progress,
+        recorder: &recorder,
     };
     let clients = match options.task {
         Task::One => 1,
@@ -419,12 +423,15 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
         .failed_log_start
         .map(|start| section_tail(&server_log, start))
         .unwrap_or_default();
-    let passed = summarize(
-        &graded.verdicts,
-        &target,
-        &tail,
-        (&server_log, &client_log_path),
-    );
+    let passed = summarize(&graded.verdicts, &target, &tail);
+    say!("\nServer log: {}", server_log.display());
+    say!("Client log: {}", client_log_path.display());
+    // Drawn after the verdicts, from what the scenarios recorded: no wait in the checks.
+    let picture = log_dir.join("uploads.svg");
+    match recorder.draw(&picture) {
+        Ok(()) => say!("Uploads picture: {}", picture.display()),
+        Err(why) => say!("Uploads picture: none ({why})"),
+    }
     write_json(options, &graded.verdicts, started, &[])?;
     Ok(passed)
 }
@@ -460,12 +467,7 @@ fn write_json(
 }
 
 /// Prints the total and the details of failures; returns whether every graded check passed.
-fn summarize(
-    verdicts: &[Verdict],
-    target: &Target,
-    server_tail: &[String],
-    logs: (&Path, &Path),
-) -> bool {
+fn summarize(verdicts: &[Verdict], target: &Target, server_tail: &[String]) -> bool {
     let score = Score::of(verdicts);
     say!("{}", score.total_line());
     let outcome = |check: &grade::Check| {
@@ -482,7 +484,7 @@ fn summarize(
             None => say!("Task 1 is done. Next: task 2 (TODO 5)."),
         }
     }
-    report::print_failures(verdicts, server_tail, logs);
+    report::print_failures(verdicts, server_tail);
     score.all_passed
 }
 

@@ -3,7 +3,7 @@
 
 use std::cell::RefCell;
 use std::io::Write;
-use std::path::Path;
+
 use std::sync::Mutex;
 use std::time::Duration;
 
@@ -113,9 +113,8 @@ fn dotted(name: &str) -> String {
     format!("{name} {}", ".".repeat(44usize.saturating_sub(name.len())))
 }
 
-/// Prints the details of every failed check, the last lines of the server log and where
-/// both logs are.
-pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String], logs: (&Path, &Path)) {
+/// Prints the details of every failed check and the last lines of the server log.
+pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String]) {
     let failed: Vec<_> = verdicts
         .iter()
         .filter(|verdict| !verdict.passed())
@@ -134,8 +133,6 @@ pub fn print_failures(verdicts: &[Verdict], server_log_tail: &[String], logs: (&
             say!("  | {line}");
         }
     }
-    say!("\nServer log: {}", logs.0.display());
-    say!("Client log: {}", logs.1.display());
 }
 
 /// Live progress of the uploads on a terminal: a bar per client with its bytes and rate.

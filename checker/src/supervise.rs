@@ -380,13 +380,15 @@ impl ServerUnderTest {
         self.check_running()
     }
 
-    /// Resumes a paused server (SIGCONT) and watches it for `grace`: a server that
-    /// cannot stand being interrupted ends right then. Fails with how it ended.
-    pub fn resume(&mut self, grace: Duration) -> Result<(), String> {
+    /// Resumes a paused server (SIGCONT) and watches it for `grace`, calling `meanwhile`
+    /// every 10 ms: a server that cannot stand being interrupted ends right then. Fails
+    /// with how it ended.
+    pub fn resume(&mut self, grace: Duration, mut meanwhile: impl FnMut()) -> Result<(), String> {
         let _ = kill(Pid::from_raw(self.pid), Signal::SIGCONT);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             self.check_running()?;
+            meanwhile();
             thread::sleep(Duration::from_millis(10));
         }
         self.check_running()

@@ -75,7 +75,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     seen.reports = received_counts(&server.output());
     seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
     if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
-        server.verdict = Some(cut.summary());
+        session.stop_with_verdict(&mut server, cut);
         return seen;
     }
 

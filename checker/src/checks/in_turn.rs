@@ -35,7 +35,9 @@ pub fn gather(session: &Session, first: usize) -> InTurn {
     seen.pid = pid;
     seen.log_start = Some(server.log_start);
     seen.cut = serve_in_turn(session, &mut server, first, &mut seen).err();
-    server.verdict = seen.cut.as_ref().map(Cut::summary);
+    if let Some(cut) = &seen.cut {
+        session.stop_with_verdict(&mut server, cut);
+    }
     seen.server_alive = server.check_running().is_ok();
     if seen.cut.is_none() && seen.server_alive {
         seen.idle_cpu = idle_cpu(pid);
@@ -69,8 +71,9 @@ fn serve_in_turn(
         seen.connections += count;
         if paused {
             server.wait_for_queue(count);
+            // The uploads go on meanwhile, and the picture records them.
             server
-                .resume(RESUME_GRACE)
+                .resume(RESUME_GRACE, || session.recorder.sample(&uploads))
                 .map_err(Cut::StoppedAfterPause)?;
         }
         let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {
@@ -100,7 +103,7 @@ fn serve_in_turn(
     seen.paused_in = Some(wait_until_idle(server.pid, Duration::from_secs(3)));
     server.pause().map_err(Cut::ServerStopped)?;
     server
-        .resume(RESUME_GRACE)
+        .resume(RESUME_GRACE, || {})
         .map_err(Cut::StoppedAfterPause)?;
     turn(server, first, 1, false)?;
     wait_until_idle(server.pid, Duration::from_secs(1));

@@ -20,12 +20,14 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use crate::checks::evidence::Cut;
 use crate::clients::{ClientLog, Plan, Uploads};
 use crate::grade::{
     CONCURRENT, Check, KEEPS_SERVING, NO_ZOMBIES, Outcome, PROCESS_PER_CLIENT, Verdict,
     WHOLE_UPLOAD,
 };
 use crate::inspect;
+use crate::picture::Recorder;
 use crate::report::Progress;
 use crate::supervise::{self, ServerUnderTest, free_port};
 
@@ -41,6 +43,7 @@ pub struct Session<'a> {
     pub server_log: &'a Path,
     pub client_log: Arc<ClientLog>,
     pub progress: &'a Progress,
+    pub recorder: &'a Recorder,
 }
 
 /// Which checks a run reports.
@@ -149,7 +152,14 @@ impl Session<'_> {
         let mut server = ServerUnderTest::start(self.binary, port, self.server_log, title)
             .map_err(supervise::note_trouble)?;
         server.wait_until_listening(Duration::from_secs(5))?;
+        self.recorder.begin(title);
         Ok(server)
+    }
+
+    /// Ends a scenario early with a verdict: the log and the picture say where.
+    fn stop_with_verdict(&self, server: &mut ServerUnderTest, cut: &Cut) {
+        server.verdict = Some(cut.summary());
+        self.recorder.stopped(cut.summary());
     }
 
     /// What each client uploads: the first `bytes` of the test file.

@@ -41,7 +41,9 @@ pub fn gather(session: &Session, first: usize) -> Reaping {
     seen.log_start = Some(server.log_start);
     let hold = Hold::new(64 * 1024);
     seen.cut = late_client(session, &mut server, first, &hold, &mut seen).err();
-    server.verdict = seen.cut.as_ref().map(Cut::summary);
+    if let Some(cut) = &seen.cut {
+        session.stop_with_verdict(&mut server, cut);
+    }
     hold.release();
     if seen.cut.is_some() {
         return seen;

@@ -119,6 +119,7 @@ impl Session<'_> {
         let pid = server.pid;
         let cut = loop {
             self.progress.show(uploads);
+            self.recorder.sample(uploads);
             let ended = uploads.ended();
             if let Err(stopped) = server.check_running() {
                 break Some(Cut::ServerStopped(stopped));
@@ -174,6 +175,7 @@ impl Session<'_> {
             thread::sleep(TICK);
         };
         self.progress.clear();
+        self.recorder.sample(uploads);
         watched.cut = cut.or_else(|| client_failure(server, uploads));
         watched
     }

@@ -1,0 +1,174 @@
+//! The checker's pictures: `uploads.svg` must show what the lab teaches. Side by side, a
+//! task 2 server's uploads rise together; a server that serves one client at a time draws a
+//! staircase, one client climbing while the other stays flat.
+
+mod common;
+
+use std::fs;
+use std::path::Path;
+
+use common::*;
+
+/// One panel of `uploads.svg`: its caption and the lines of its clients, each as the
+/// points of its polyline (SVG pixels, y grows downwards).
+struct Panel {
+    caption: String,
+    lines: Vec<Vec<(f64, f64)>>,
+    /// Text drawn in the panel (the clients' labels, the checker's marks).
+    texts: Vec<String>,
+    /// Red marks: where the checker stopped the server.
+    marks: usize,
+}
+
+impl Panel {
+    /// How far each line climbs, in pixels.
+    fn climbs(&self) -> Vec<f64> {
+        self.lines
+            .iter()
+            .map(|line| {
+                let ys = line.iter().map(|point| point.1);
+                ys.clone().fold(f64::MIN, f64::max) - ys.fold(f64::MAX, f64::min)
+            })
+            .collect()
+    }
+}
+
+/// The panels of an uploads picture, in the order the scenarios ran. A line of a client
+/// is a polyline of stroke width 2 (the axes are drawn 1 wide).
+fn panels(svg: &Path) -> Vec<Panel> {
+    let text = fs::read_to_string(svg).unwrap();
+    let document = roxmltree::Document::parse(&text).expect("the SVG parses");
+    let mut panels: Vec<Panel> = Vec::new();
+    for node in document.descendants().filter(|node| node.is_element()) {
+        match node.tag_name().name() {
+            "text" => {
+                let said = node.text().unwrap_or_default().trim().to_owned();
+                let caption = said.starts_with("keeps serving:")
+                    || said.contains(" whole upload")
+                    || said.starts_with("bonus:");
+                if caption {
+                    panels.push(Panel {
+                        caption: said,
+                        lines: Vec::new(),
+                        texts: Vec::new(),
+                        marks: 0,
+                    });
+                } else if let Some(panel) = panels.last_mut() {
+                    panel.texts.push(said);
+                }
+            }
+            "polyline" if node.attribute("stroke-width") == Some("2") => {
+                let points = node
+                    .attribute("points")
+                    .unwrap_or_default()
+                    .split_whitespace()
+                    .map(|pair| {
+                        let (x, y) = pair.split_once(',').unwrap();
+                        (x.parse().unwrap(), y.parse().unwrap())
+                    })
+                    .collect();
+                panels
+                    .last_mut()
+                    .expect("a line before any caption")
+                    .lines
+                    .push(points);
+            }
+            "rect" if node.attribute("fill") == Some("#FF0000") => {
+                if let Some(panel) = panels.last_mut() {
+                    panel.marks += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+    panels
+}
+
+/// The picture of a run, after checking that the report names it after the logs.
+fn picture(run: &Run) -> std::path::PathBuf {
+    let svg = run.log_dir.path().join("uploads.svg");
+    let canonical = svg.canonicalize().expect("uploads.svg is written");
+    run.assert_says(&format!(
+        "Client log: {}\nUploads picture: {}\n",
+        run.log_dir
+            .path()
+            .join("client_output.log")
+            .canonicalize()
+            .unwrap()
+            .display(),
+        canonical.display()
+    ));
+    let size = fs::metadata(&svg).unwrap().len();
+    assert!(size < 100 * 1024, "uploads.svg has {size} bytes");
+    svg
+}
+
+#[test]
+fn task_2_uploads_rise_together() {
+    let Some(run) = run_faulty("none") else {
+        return;
+    };
+    let panels = panels(&picture(&run));
+    let captions: Vec<&str> = panels.iter().map(|panel| panel.caption.as_str()).collect();
+    assert_eq!(captions.len(), 3, "{captions:?}");
+    assert!(captions[0].starts_with("keeps serving:"), "{captions:?}");
+    assert_eq!(captions[1], "2 whole uploads of 8 MiB at once");
+    assert!(captions[2].starts_with("bonus:"), "{captions:?}");
+    // One line per client: three in turn, two at once, three for the bonus.
+    let lines: Vec<usize> = panels.iter().map(|panel| panel.lines.len()).collect();
+    assert_eq!(lines, [3, 2, 3]);
+    assert!(
+        panels[1].texts.contains(&"client 4".to_owned()),
+        "{:?}",
+        panels[1].texts
+    );
+    assert!(
+        panels[1].texts.contains(&"client 5".to_owned()),
+        "{:?}",
+        panels[1].texts
+    );
+    let climbs = panels[1].climbs();
+    let (low, high) = (climbs[0].min(climbs[1]), climbs[0].max(climbs[1]));
+    assert!(
+        low > 0.8 * high,
+        "the two uploads did not rise together: {climbs:?}"
+    );
+    assert!(
+        panels.iter().all(|panel| panel.marks == 0),
+        "no stop marks expected"
+    );
+}
+
+#[test]
+fn serial_uploads_draw_a_staircase() {
+    let Some(run) = run_faulty("serial") else {
+        return;
+    };
+    let panels = panels(&picture(&run));
+    // The bonus is not checked on this server: no third panel.
+    assert_eq!(
+        panels.len(),
+        2,
+        "{:?}",
+        panels.iter().map(|p| &p.caption).collect::<Vec<_>>()
+    );
+    let at_once = &panels[1];
+    assert_eq!(at_once.lines.len(), 2);
+    let climbs = at_once.climbs();
+    let (flat, climbing) = (climbs[0].min(climbs[1]), climbs[0].max(climbs[1]));
+    assert!(
+        climbing > 10.0 * flat.max(1.0),
+        "expected one line to climb while the other stays flat: {climbs:?}"
+    );
+    // The checker stopped that server with its verdict, and the picture marks where.
+    assert_eq!(at_once.marks, 1);
+    assert!(
+        at_once
+            .texts
+            .iter()
+            .any(|text| text
+                == "the checker stopped the server: the clients were served one at a time"),
+        "{:?}",
+        at_once.texts
+    );
+}
