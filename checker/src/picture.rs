@@ -98,7 +98,7 @@ fn thinned(points: &[(f64, u64)]) -> Vec<(f64, f64)> {
         .map(|&(at, bytes)| (at, bytes as f64 / MIB as f64))
         .collect();
     if let Some(&(at, bytes)) = points.last()
-        && (points.len() - 1) % step != 0
+        && !(points.len() - 1).is_multiple_of(step)
     {
         kept.push((at, bytes as f64 / MIB as f64));
     }
