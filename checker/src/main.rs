@@ -93,6 +93,16 @@ struct Options {
     #[arg(long, value_name = "DIR")]
     log_dir: Option<PathBuf>,
 
+    /// Instead of grading, measure: `buf-size` uploads the file once per read size
+    /// (the server's --buf-size) and prints and draws the throughput of each.
+    #[arg(long, value_enum, value_name = "WHAT")]
+    experiment: Option<Experiment>,
+
+    /// The read sizes for `--experiment buf-size`, in bytes or with K or M
+    /// [default: 10,100,1K,4K,16K,64K].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_read_size, requires = "experiment")]
+    buf_sizes: Vec<u64>,
+
     /// Port for the server [default: a free one].
     #[arg(long)]
     port: Option<u16>,
@@ -112,6 +122,21 @@ enum Task {
     Two,
     Bonus,
     All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Experiment {
+    /// Throughput against the number of bytes per read.
+    BufSize,
+}
+
+fn parse_read_size(text: &str) -> Result<u64, String> {
+    match parse_size(text) {
+        Ok(0) => Err("a read size must be at least 1 byte".to_owned()),
+        Ok(size) if size > u64::from(u32::MAX) => Err("a read size must be under 4G".to_owned()),
+        Ok(size) => Ok(size),
+        Err(error) => Err(error.to_string()),
+    }
 }
 
 fn parse_upload_size(text: &str) -> Result<u64, String> {
@@ -397,6 +422,9 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
         progress: &progress,
         recorder: &recorder,
     };
+    if options.experiment == Some(Experiment::BufSize) {
+        return Ok(measure_buf_sizes(options, &session, &log_dir));
+    }
     let clients = match options.task {
         Task::One => 1,
         _ => usize::from(options.clients),
@@ -434,6 +462,64 @@ fn grade(options: &Options) -> Result<bool, Trouble> {
     }
     write_json(options, &graded.verdicts, started, &[])?;
     Ok(passed)
+}
+
+/// Runs `--experiment buf-size`, prints its table and draws it; returns whether every
+/// upload went through.
+fn measure_buf_sizes(options: &Options, session: &Session, log_dir: &Path) -> bool {
+    let sizes = if options.buf_sizes.is_empty() {
+        checks::experiment::DEFAULT_SIZES.to_vec()
+    } else {
+        options.buf_sizes.clone()
+    };
+    say!(
+        "Uploading {} once per read size: {}",
+        human_size(options.size),
+        sizes
+            .iter()
+            .map(|&size| human_size(size))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let rows = match checks::experiment::buf_size(session, &sizes) {
+        Ok(rows) => rows,
+        Err(why) => {
+            say!("\nThe experiment needs a server that receives whole uploads (task 1): {why}");
+            return false;
+        }
+    };
+    say!(
+        "\n{:>10}  {:>9}  {:>9}  {:>16}",
+        "read size",
+        "seconds",
+        "MiB/s",
+        "reads per upload"
+    );
+    for row in &rows {
+        say!(
+            "{:>10}  {:>9.3}  {:>9.1}  {:>16}",
+            human_size(row.read_size),
+            row.seconds,
+            row.throughput,
+            row.reads
+        );
+    }
+    if let (Some(first), Some(last)) = (rows.first(), rows.last())
+        && rows.len() > 1
+    {
+        say!(
+            "\nReads of {} are {:.0} times as fast as reads of {}: each read is a system call, whatever its size.",
+            human_size(last.read_size),
+            last.throughput / first.throughput,
+            human_size(first.read_size)
+        );
+    }
+    let picture = log_dir.join("buf-size.svg");
+    match picture::draw_buf_sizes(&rows, &picture) {
+        Ok(()) => say!("Picture: {}", picture.display()),
+        Err(why) => say!("Picture: none ({why})"),
+    }
+    true
 }
 
 /// The run's time limit: `--timeout`, or two minutes, more when the uploads are larger

@@ -1,5 +1,6 @@
 //! The checker's pictures, drawn after the verdicts from what it recorded anyway: the
-//! uploads over time (`uploads.svg`), one panel per server the run started.
+//! uploads over time (`uploads.svg`), one panel per server the run started; and the
+//! read-size experiment (`buf-size.svg`).
 //!
 //! Drawn with plotters' SVG backend and its own text layout: the SVG names a font family
 //! and leaves the glyphs to the viewer, so no font or system library is needed.
@@ -8,9 +9,11 @@ use std::cell::RefCell;
 use std::path::Path;
 use std::time::Instant;
 
+use gen_testfile::human_size;
 use lab::MIB;
 use plotters::prelude::*;
 
+use crate::checks::experiment::Row;
 use crate::clients::Uploads;
 
 /// The most points kept per line: enough for the shape, and the file stays small.
@@ -162,6 +165,70 @@ fn draw_uploads(traces: &[&Trace], path: &Path) -> Result<(), Box<dyn std::error
                 ("sans-serif", 13).into_font().color(&RED),
             )))?;
         }
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// Draws the read-size experiment into the SVG file `path`: throughput against read
+/// size, both on logarithmic axes, a point per size.
+pub fn draw_buf_sizes(rows: &[Row], path: &Path) -> Result<(), String> {
+    draw_rows(rows, path).map_err(|e| format!("drawing {}: {e}", path.display()))
+}
+
+fn draw_rows(rows: &[Row], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (720, 420)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let sizes = rows.iter().map(|row| row.read_size as f64);
+    let rates = rows.iter().map(|row| row.throughput);
+    let (smallest, largest) = (
+        sizes.clone().fold(f64::MAX, f64::min),
+        sizes.fold(1.0, f64::max),
+    );
+    let (slowest, fastest) = (
+        rates.clone().fold(f64::MAX, f64::min),
+        rates.fold(0.001, f64::max),
+    );
+    let mut chart = ChartBuilder::on(&root)
+        .caption(
+            "One upload, once per read size: the cost is a system call per read",
+            ("sans-serif", 16),
+        )
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(64)
+        .build_cartesian_2d(
+            (smallest / 2.0..largest * 4.0).log_scale(),
+            (slowest / 2.0..fastest * 2.0).log_scale(),
+        )?;
+    chart
+        .configure_mesh()
+        .x_desc("bytes per read (--buf-size)")
+        .y_desc("MiB/s")
+        .x_label_formatter(&|bytes| human_size(bytes.round() as u64))
+        .y_label_formatter(&|rate| format!("{rate:.0}"))
+        .light_line_style(WHITE)
+        .draw()?;
+    let points: Vec<(f64, f64)> = rows
+        .iter()
+        .map(|row| (row.read_size as f64, row.throughput))
+        .collect();
+    let colour = Palette99::pick(0).to_rgba();
+    chart.draw_series(LineSeries::new(
+        points.iter().copied(),
+        colour.stroke_width(2),
+    ))?;
+    chart.draw_series(
+        points
+            .iter()
+            .map(|&point| Circle::new(point, 4, colour.filled())),
+    )?;
+    for row in rows {
+        chart.draw_series(std::iter::once(Text::new(
+            format!("{:.1} MiB/s", row.throughput),
+            (row.read_size as f64 * 1.1, row.throughput * 0.8),
+            ("sans-serif", 12).into_font().color(&BLACK),
+        )))?;
     }
     root.present()?;
     Ok(())

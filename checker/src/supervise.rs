@@ -256,7 +256,13 @@ impl ServerUnderTest {
     /// signal, set before exec); its children end when their clients, the checker's
     /// threads, are gone. Its log may grow by [`MAX_LOG`] at most, and a guard stops it if
     /// it has more than [`MAX_PROCESSES`] processes.
-    pub fn start(binary: &Path, port: u16, log: &Path, title: &str) -> Result<Self, String> {
+    pub fn start(
+        binary: &Path,
+        port: u16,
+        args: &[String],
+        log: &Path,
+        title: &str,
+    ) -> Result<Self, String> {
         let log_error =
             |e: io::Error| format!("cannot write the server log {}: {e}", log.display());
         let mut output = OpenOptions::new()
@@ -297,6 +303,7 @@ impl ServerUnderTest {
         }
         let child = command
             .args(["--port", &port.to_string()])
+            .args(args)
             .process_group(0)
             // The log is for reading the server's own lines; a backtrace would bury them.
             .env("RUST_BACKTRACE", "0")

@@ -172,3 +172,66 @@ fn serial_uploads_draw_a_staircase() {
         at_once.texts
     );
 }
+
+#[test]
+fn buf_size_experiment_has_a_row_per_size_and_gets_faster_with_bigger_reads() {
+    let Some(fixture) = fixture() else {
+        return;
+    };
+    let _turn = ONE_RUN_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let run = run_checker(
+        Some((fixture, "none")),
+        &[
+            "--experiment",
+            "buf-size",
+            "--size",
+            "8M",
+            "--buf-sizes",
+            "10,100,1000",
+        ],
+    );
+    assert_eq!(run.code(), Some(0), "{}", run.stdout);
+    let table: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with("read size"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    let sizes: Vec<String> = table.iter().map(|row| row[..2].join(" ")).collect();
+    assert_eq!(
+        sizes,
+        ["10 bytes", "100 bytes", "1000 bytes"],
+        "{}",
+        run.stdout
+    );
+    let reads: Vec<&str> = table.iter().map(|row| row[4]).collect();
+    assert_eq!(reads, ["838861", "83887", "8389"], "{}", run.stdout);
+    let rates: Vec<f64> = table.iter().map(|row| row[3].parse().unwrap()).collect();
+    assert!(
+        rates.windows(2).all(|pair| pair[0] < pair[1]),
+        "throughput must rise with the read size: {rates:?}\n{}",
+        run.stdout
+    );
+    let svg = run.log_dir.path().join("buf-size.svg");
+    run.assert_says(&format!(
+        "Picture: {}",
+        svg.canonicalize().unwrap().display()
+    ));
+    let text = fs::read_to_string(&svg).unwrap();
+    let document = roxmltree::Document::parse(&text).expect("the SVG parses");
+    // One line (2 wide; the axes are 1 wide) through a point per size.
+    let lines = document
+        .descendants()
+        .filter(|node| node.has_tag_name("polyline") && node.attribute("stroke-width") == Some("2"))
+        .count();
+    assert_eq!(lines, 1, "{text}");
+    let points = document
+        .descendants()
+        .filter(|node| node.has_tag_name("circle"))
+        .count();
+    assert_eq!(points, 3, "{text}");
+}

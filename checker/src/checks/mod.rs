@@ -10,6 +10,7 @@
 
 mod at_once;
 mod evidence;
+pub mod experiment;
 mod in_turn;
 mod judge;
 mod reaper;
@@ -140,6 +141,11 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Graded {
 
 impl Session<'_> {
     fn start_server(&self, title: &str) -> Result<ServerUnderTest, String> {
+        self.start_server_with(title, &[])
+    }
+
+    /// Starts a server for the scenario `title`, with `args` after `--port PORT`.
+    fn start_server_with(&self, title: &str, args: &[String]) -> Result<ServerUnderTest, String> {
         if let Some(why) = supervise::timed_out() {
             return Err(format!("not run: {why} before this part of the checks"));
         }
@@ -149,7 +155,7 @@ impl Session<'_> {
             None => free_port()
                 .map_err(|e| supervise::note_trouble(format!("cannot find a free port: {e}")))?,
         };
-        let mut server = ServerUnderTest::start(self.binary, port, self.server_log, title)
+        let mut server = ServerUnderTest::start(self.binary, port, args, self.server_log, title)
             .map_err(supervise::note_trouble)?;
         server.wait_until_listening(Duration::from_secs(5))?;
         self.recorder.begin(title);
