@@ -64,7 +64,7 @@ stage() {
 stage untouched "" "Total: 0/100, bonus not checked"
 
 step "every path the README names exists, now that the lab was built and graded once"
-paths=$(grep -oE '(^|[^A-Za-z0-9_./-])(skeleton|checker|gen-testfile|scripts|target)/[A-Za-z0-9_./*-]*' "$readme" |
+paths=$(grep -oE '(^|[^A-Za-z0-9_./-])(skeleton|checker|gen-testfile|scripts|docs|target)/[A-Za-z0-9_./*-]*' "$readme" |
     sed -E 's/^[^a-z]//; s/[.]+$//' | sort -u)
 for path in $paths; do
     # The README's target/ is the one cargo uses here.
