@@ -95,7 +95,7 @@ struct Options {
 
     /// Instead of grading, measure: `buf-size` uploads the file once per read size
     /// (the server's --buf-size) and prints and draws the throughput of each.
-    #[arg(long, value_enum, value_name = "WHAT")]
+    #[arg(long, value_enum, value_name = "WHAT", conflicts_with_all = ["json", "task", "clients"])]
     experiment: Option<Experiment>,
 
     /// The read sizes for `--experiment buf-size`, in bytes or with K or M

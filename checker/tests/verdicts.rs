@@ -349,6 +349,17 @@ fn bad_usage_is_refused() {
         "cannot be used with",
     );
     refuse(&["--timeout", "0"], 2, "--timeout");
+    refuse(
+        &["--experiment", "buf-size", "--json", "x.json"],
+        2,
+        "cannot be used with",
+    );
+    refuse(
+        &["--experiment", "buf-size", "--buf-sizes", "0"],
+        2,
+        "at least 1 byte",
+    );
+    refuse(&["--buf-sizes", "10"], 2, "--experiment");
     assert!(
         fs::read_dir(dir.path()).unwrap().next().is_none(),
         "a refused run wrote files"
