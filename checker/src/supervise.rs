@@ -22,9 +22,27 @@ use nix::unistd::{Pid, getppid};
 
 use crate::inspect;
 
-/// The process groups of the servers currently running, each with its log, for the
-/// interrupt handler.
-static RUNNING: Mutex<Vec<(i32, PathBuf)>> = Mutex::new(Vec::new());
+/// The process groups of the servers currently running, for the threads that may have to
+/// stop them: the interrupt handler, the deadline, the process guard.
+static RUNNING: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+
+/// A running server's process group, as the registry knows it.
+struct Registered {
+    group: i32,
+    log: PathBuf,
+    /// The server's own flag, which its clients read when their connection breaks.
+    stopped_by_checker: Arc<AtomicBool>,
+}
+
+impl Registered {
+    /// Stops the group and says why in the log. Called with the registry locked and the
+    /// server still registered, so not yet reaped: the group id is still its own.
+    fn stop(&self, why: &str) {
+        self.stopped_by_checker.store(true, Ordering::SeqCst);
+        let _ = killpg(Pid::from_raw(self.group), Signal::SIGKILL);
+        note_stop(&self.log, why);
+    }
+}
 
 /// Temporary directories to remove if the checker is interrupted: the normal paths
 /// remove them when their owner is dropped, which an exit from the handler skips.
@@ -89,9 +107,8 @@ pub fn stop_after(limit: Duration) {
             thread::sleep(limit);
             let running = running_groups();
             TIMED_OUT.store(true, Ordering::SeqCst);
-            for (group, log) in running.iter() {
-                let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
-                note_stop(log, &time_limit_reason(limit));
+            for server in running.iter() {
+                server.stop(&time_limit_reason(limit));
             }
         });
 }
@@ -124,7 +141,7 @@ pub fn remove_on_interrupt(dir: &Path) {
 
 /// The registry of running groups. A panic elsewhere must not stop the cleanup, so a
 /// poisoned lock is taken all the same.
-fn running_groups() -> MutexGuard<'static, Vec<(i32, PathBuf)>> {
+fn running_groups() -> MutexGuard<'static, Vec<Registered>> {
     RUNNING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -145,9 +162,8 @@ pub fn stop_on_interrupt() -> io::Result<()> {
             let signal = signals.wait().unwrap_or(Signal::SIGTERM);
             // Holding the lock until exit also keeps any new server from being started.
             let running = running_groups();
-            for (group, log) in running.iter() {
-                let _ = killpg(Pid::from_raw(*group), Signal::SIGKILL);
-                note_stop(log, &format!("the checker was interrupted by {signal}"));
+            for server in running.iter() {
+                server.stop(&format!("the checker was interrupted by {signal}"));
             }
             let temporary = TEMPORARY
                 .lock()
@@ -166,26 +182,23 @@ const SECTION_MARK: &str = "----- checker: ";
 
 /// Watches the process tree of the server `pid` every 50 ms while it runs; one with more
 /// than [`MAX_PROCESSES`] processes is stopped, group and all, and `overrun` says why.
-fn guard_processes(pid: i32, log: PathBuf, overrun: Arc<Mutex<Option<String>>>) {
+fn guard_processes(pid: i32, overrun: Arc<Mutex<Option<String>>>) {
     let _ = thread::Builder::new()
         .name("process guard".into())
         .spawn(move || {
             loop {
                 thread::sleep(Duration::from_millis(50));
                 let count = 1 + inspect::descendants(pid);
-                // Signalled only while the group is registered: the server is not reaped
-                // yet, so the group id is still its own.
                 let running = running_groups();
-                if !running.iter().any(|(group, _)| *group == pid) {
+                let Some(server) = running.iter().find(|server| server.group == pid) else {
                     return;
-                }
+                };
                 if count > MAX_PROCESSES {
-                    let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
                     let why = format!(
                         "it had {count} processes at once, more than the {MAX_PROCESSES} the \
                          checker allows (a child that forks again, or children that never exit?)"
                     );
-                    note_stop(&log, &why);
+                    server.stop(&why);
                     *overrun
                         .lock()
                         .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(why);
@@ -313,9 +326,14 @@ impl ServerUnderTest {
             .spawn()
             .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
         let pid = child.id() as i32;
-        running.push((pid, log.to_owned()));
+        let stopped_by_checker = Arc::new(AtomicBool::new(false));
+        running.push(Registered {
+            group: pid,
+            log: log.to_owned(),
+            stopped_by_checker: Arc::clone(&stopped_by_checker),
+        });
         let overrun = Arc::new(Mutex::new(None));
-        guard_processes(pid, log.to_owned(), Arc::clone(&overrun));
+        guard_processes(pid, Arc::clone(&overrun));
         Ok(ServerUnderTest {
             child,
             pid,
@@ -323,7 +341,7 @@ impl ServerUnderTest {
             log: log.to_owned(),
             log_start,
             status: None,
-            stopped_by_checker: Arc::new(AtomicBool::new(false)),
+            stopped_by_checker,
             verdict: None,
             overrun,
             cut_noted: AtomicBool::new(false),
@@ -350,7 +368,7 @@ impl ServerUnderTest {
         let mut running = running_groups();
         let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
         self.status = self.child.wait().ok();
-        running.retain(|(group, _)| *group != self.pid);
+        running.retain(|server| server.group != self.pid);
     }
 
     /// Waits until the server listens on its port, by looking for its listening socket in

@@ -23,18 +23,6 @@ fn untouched_source() -> String {
     fs::read_to_string(copy).unwrap()
 }
 
-/// Runs the checker on `args` after taking the turn; checks that nothing is left.
-fn run(fault: Option<&str>, args: &[&str]) -> Option<Run> {
-    let fixture = match fault {
-        Some(_) => Some(fixture()?),
-        None => None,
-    };
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    Some(run_checker(fixture.zip(fault), args))
-}
-
 /// The JSON a run wrote, checked for the shape Gradescope reads: the top level's score
 /// is the sum of the tests' scores, and each test has its fields.
 fn results(path: &Path) -> Value {
@@ -64,7 +52,7 @@ fn results(path: &Path) -> Value {
 fn json_holds_every_check_and_adds_up_to_the_printed_total() {
     let dir = TempDir::new().unwrap();
     let json_path = dir.path().join("result.json");
-    let Some(run) = run(
+    let Some(run) = run_in_turn(
         Some("serial"),
         &["--size", "8M", "--json", json_path.to_str().unwrap()],
     ) else {
@@ -121,7 +109,7 @@ fn submission_is_graded_in_a_scratch_copy_and_the_skeleton_is_untouched() {
         fs::metadata(&skeleton).unwrap().modified().unwrap(),
     );
     let json_path = dir.path().join("alice.json");
-    let run = run(
+    let run = run_in_turn(
         None,
         &[
             "--submission",
@@ -164,7 +152,7 @@ fn submission_that_does_not_compile_scores_0_with_the_compilers_errors() {
     )
     .unwrap();
     let json_path = dir.path().join("bob.json");
-    let run = run(
+    let run = run_in_turn(
         None,
         &[
             "--submission",
@@ -269,7 +257,7 @@ fn task_runs_exit_0_exactly_when_their_checks_pass() {
         ("never-reaps", "bonus", 1),
         ("none", "bonus", 0),
     ] {
-        let Some(run) = run(Some(fault), &["--size", "8M", "--task", task]) else {
+        let Some(run) = run_in_turn(Some(fault), &["--size", "8M", "--task", task]) else {
             return;
         };
         assert_eq!(
@@ -283,7 +271,7 @@ fn task_runs_exit_0_exactly_when_their_checks_pass() {
 
 #[test]
 fn server_with_too_many_processes_is_stopped_and_fails() {
-    let Some(run) = run(Some("forks-grandchildren"), &["--size", "8M"]) else {
+    let Some(run) = run_in_turn(Some("forks-grandchildren"), &["--size", "8M"]) else {
         return;
     };
     assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
@@ -292,7 +280,7 @@ fn server_with_too_many_processes_is_stopped_and_fails() {
 
 #[test]
 fn flooded_log_is_cut_at_16_mib_and_says_so() {
-    let Some(run) = run(Some("prints-every-read"), &["--size", "8M"]) else {
+    let Some(run) = run_in_turn(Some("prints-every-read"), &["--size", "8M"]) else {
         return;
     };
     assert_eq!(run.verdicts()[0], F, "{}", run.stdout);
@@ -315,7 +303,7 @@ fn flooded_log_is_cut_at_16_mib_and_says_so() {
 #[test]
 fn slow_server_is_stopped_at_the_time_limit() {
     let started = Instant::now();
-    let Some(run) = run(Some("slow-reads"), &["--size", "8M", "--timeout", "6"]) else {
+    let Some(run) = run_in_turn(Some("slow-reads"), &["--size", "8M", "--timeout", "6"]) else {
         return;
     };
     assert!(
@@ -335,9 +323,7 @@ fn killed_checker_leaves_nothing_running() {
     let Some(fixture) = fixture() else {
         return;
     };
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = take_turn();
     let dir = TempDir::new().unwrap();
     let mut checker = checker(dir.path())
         .args(["--size", "100M", "--log-dir"])

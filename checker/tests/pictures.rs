@@ -175,14 +175,8 @@ fn serial_uploads_draw_a_staircase() {
 
 #[test]
 fn buf_size_experiment_has_a_row_per_size_and_gets_faster_with_bigger_reads() {
-    let Some(fixture) = fixture() else {
-        return;
-    };
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = run_checker(
-        Some((fixture, "none")),
+    let Some(run) = run_in_turn(
+        Some("none"),
         &[
             "--experiment",
             "buf-size",
@@ -191,7 +185,9 @@ fn buf_size_experiment_has_a_row_per_size_and_gets_faster_with_bigger_reads() {
             "--buf-sizes",
             "10,100,1000",
         ],
-    );
+    ) else {
+        return;
+    };
     assert_eq!(run.code(), Some(0), "{}", run.stdout);
     let table: Vec<Vec<&str>> = run
         .stdout

@@ -30,10 +30,7 @@ fn shipped_skeleton_fails_at_once_naming_todo_1() {
     if !has_solution() {
         return;
     }
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = run_checker(None, &["--size", "8M"]);
+    let run = run_in_turn(None, &["--size", "8M"]).unwrap();
     assert!(
         run.stdout
             .starts_with("Grading skeleton: skeleton/src/bin/server.rs\nbuilds "),
@@ -50,13 +47,11 @@ fn shipped_skeleton_fails_at_once_naming_todo_1() {
 #[test]
 fn untouched_server_fails_at_once_naming_todo_1() {
     let server = untouched_server();
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = run_checker(
+    let run = run_in_turn(
         None,
         &["--server", server.to_str().unwrap(), "--size", "8M"],
-    );
+    )
+    .unwrap();
     assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
     assert_eq!(run.code(), Some(1));
     run.assert_says("it panicked at skeleton/tests/untouched/server.rs:");
@@ -69,10 +64,7 @@ fn solution_scores_100_with_the_bonus() {
     if !has_solution() {
         return;
     }
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = run_checker(None, &["--solution", "--size", "8M", "--clients", "3"]);
+    let run = run_in_turn(None, &["--solution", "--size", "8M", "--clients", "3"]).unwrap();
     assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
     run.assert_says("Total: 100/100, bonus passed");
     assert_eq!(run.code(), Some(0));
@@ -83,10 +75,7 @@ fn full_default_run_on_the_solution_passes() {
     if !has_solution() {
         return;
     }
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    let run = run_checker(None, &["--solution"]);
+    let run = run_in_turn(None, &["--solution"]).unwrap();
     assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
     assert_eq!(run.code(), Some(0));
     let clients = fs::read_to_string(run.log_dir.path().join("client_output.log")).unwrap();
@@ -242,9 +231,7 @@ fn two_checker_runs_at_once_do_not_disturb_each_other() {
     let Some(fixture) = fixture() else {
         return;
     };
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = take_turn();
     let runs: Vec<Run> = thread::scope(|scope| {
         let both: Vec<_> = (0..2)
             .map(|_| scope.spawn(|| run_checker(Some((fixture, "none")), &["--size", "2M"])))
@@ -269,9 +256,7 @@ fn interrupt_checker_with(signal: Signal) {
     let Some(fixture) = fixture() else {
         return;
     };
-    let _turn = ONE_RUN_AT_A_TIME
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let _turn = take_turn();
     let log_dir = TempDir::new().unwrap();
     let checker = checker(log_dir.path())
         .args(["--size", "8M", "--log-dir"])

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use gen_testfile::human_size;
 
+use crate::checks::judge::cut_reason;
 use crate::checks::watch::Unaccepted;
 use crate::checks::{REPORT_WAIT, Session, wait_for_reports};
 
@@ -38,31 +39,21 @@ pub fn buf_size(session: &Session, sizes: &[u64]) -> Result<Vec<Row>, String> {
         let watched = session.watch(&mut server, &uploads, Unaccepted::Cut, |_, _| {
             ControlFlow::Continue(())
         });
+        let failed = |why: String| format!("with reads of {}: {why}", human_size(read_size));
         if let Some(cut) = watched.cut {
-            return Err(format!(
-                "with reads of {}: {}",
-                human_size(read_size),
-                crate::checks::judge::cut_reason(&cut)
-            ));
+            return Err(failed(cut_reason(&cut)));
         }
-        let reported = wait_for_reports(&mut server, 1, REPORT_WAIT).map_err(|cut| {
-            format!(
-                "with reads of {}: {}",
-                human_size(read_size),
-                crate::checks::judge::cut_reason(&cut)
-            )
-        })?;
+        let reported = wait_for_reports(&mut server, 1, REPORT_WAIT)
+            .map_err(|cut| failed(cut_reason(&cut)))?;
         let seconds = started
             .elapsed()
             .max(Duration::from_micros(1))
             .as_secs_f64();
         if reported[0] != session.size {
-            return Err(format!(
-                "with reads of {}: the server reported {} bytes of {}",
-                human_size(read_size),
-                reported[0],
-                session.size
-            ));
+            return Err(failed(format!(
+                "the server reported {} bytes of {}",
+                reported[0], session.size
+            )));
         }
         rows.push(Row {
             read_size,

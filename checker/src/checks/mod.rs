@@ -79,8 +79,9 @@ pub fn selected(selection: Selection) -> Vec<&'static Check> {
     }
 }
 
-/// Runs the scenarios that `selection` needs and returns their verdicts. "Keeps serving" runs first in every selection: it is quick, and it
-/// is where the checker learns whether the server accepts every client.
+/// Runs the scenarios that `selection` needs and returns the verdicts on its checks.
+/// "Keeps serving" runs first in every selection: it is quick, and it is where the checker
+/// learns whether the server accepts every client.
 pub fn run(session: &Session, selection: Selection, clients: usize) -> Graded {
     let in_turn = in_turn::gather(session, 1);
     let keeps = Verdict {
@@ -116,15 +117,12 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Graded {
     let concurrent = verdict(&CONCURRENT, concurrent);
     let per_client = verdict(&PROCESS_PER_CLIENT, per_client);
     let bonus = bonus.map(|outcome| verdict(&NO_ZOMBIES, outcome));
-    let verdicts: Vec<Verdict> = match selection {
-        Selection::TaskOne => vec![whole, keeps],
-        Selection::TaskTwo => vec![concurrent, per_client],
-        Selection::Bonus => bonus.into_iter().collect(),
-        Selection::All => [whole, keeps, concurrent, per_client]
-            .into_iter()
-            .chain(bonus)
-            .collect(),
-    };
+    let wanted = selected(selection);
+    let verdicts: Vec<Verdict> = [whole, keeps, concurrent, per_client]
+        .into_iter()
+        .chain(bonus)
+        .filter(|verdict| wanted.iter().any(|check| check.name == verdict.check.name))
+        .collect();
     let failed_log_start = verdicts
         .iter()
         .find(|verdict| matches!(verdict.outcome, Outcome::Failed(_)))

@@ -6,13 +6,13 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 
 use tempfile::TempDir;
 
 /// Checker runs take turns: their verdicts depend on uploads running side by side, and
 /// this machine has two cores.
-pub static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
+static ONE_RUN_AT_A_TIME: Mutex<()> = Mutex::new(());
 
 /// Whether this copy of the lab has the reference solution. Students get the lab without
 /// solution/, and the tests that grade it say so and pass.
@@ -189,9 +189,23 @@ pub const N: &str = "not checked";
 
 /// Grades the fixture with `fault`; `None` in a copy without solution/.
 pub fn run_faulty(fault: &str) -> Option<Run> {
-    let fixture = fixture()?;
-    let _turn = ONE_RUN_AT_A_TIME
+    run_in_turn(Some(fault), &["--size", "8M"])
+}
+
+/// Waits for this test binary's turn to run the checker.
+pub fn take_turn() -> MutexGuard<'static, ()> {
+    ONE_RUN_AT_A_TIME
         .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    Some(run_checker(Some((fixture, fault)), &["--size", "8M"]))
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Runs the checker with `args` in turn, on the fixture with `fault` if one is named;
+/// `None` when that needs solution/ and this copy has none.
+pub fn run_in_turn(fault: Option<&str>, args: &[&str]) -> Option<Run> {
+    let fixture = match fault {
+        Some(_) => Some(fixture()?),
+        None => None,
+    };
+    let _turn = take_turn();
+    Some(run_checker(fixture.zip(fault), args))
 }
