@@ -183,8 +183,8 @@ impl Uploads {
                     Err(_) if stopped.load(Ordering::SeqCst) => log.line(
                         upload.number,
                         &format!(
-                            "ended after {} bytes: the checker stopped the server, \
-                             as this part of the checks was over",
+                            "ended after {} bytes: the checker stopped the server \
+                             (the server log says why)",
                             upload.sent()
                         ),
                     ),
