@@ -25,7 +25,7 @@ done
 log=$(mktemp)
 "$server" --port 0 "$@" >"$log" 2>&1 &
 group=$!
-trap 'kill -KILL -- -$group 2>/dev/null; wait $group 2>/dev/null; rm -f "$log"' EXIT
+trap 'kill -KILL -- -$group 2>/dev/null; wait $group 2>/dev/null || true; rm -f "$log"' EXIT
 trap 'exit 130' INT TERM HUP # through the EXIT trap, so the server never outlives the script
 
 until port=$(sed -n 's/^Server listening on 127\.0\.0\.1:\([0-9]*\)$/\1/p' "$log") && [[ -n $port ]]; do
