@@ -1,0 +1,135 @@
+//! "Keeps serving".
+
+use crate::checks::evidence::InTurn;
+use crate::checks::judge::{NOT_EPOLL, SPIN, cut_reason, plural, spinning, stale_message};
+use crate::inspect::Activity;
+
+/// Task 1, "keeps serving".
+pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
+    if let Some(cut) = &seen.cut {
+        return Err(cut_reason(cut));
+    }
+    if let Some(wrong) = seen.wrong_count {
+        return Err(format!(
+            "client {} sent {} bytes, but the server reported {}",
+            wrong.client, wrong.sent, wrong.reported
+        ));
+    }
+    if seen.idle_cpu > SPIN
+        && let Some(reason) = spinning(seen.pid, seen.idle_cpu, &seen.interest, seen.signals)
+    {
+        return Err(reason);
+    }
+    if seen.handled != seen.connections || seen.reported != seen.connections {
+        return Err(format!(
+            "{}, but the server handled {} (`wants to send a file`) and reported {}: \
+             each connection must be handled once, then removed from epoll and closed (TODO 4)",
+            plural(seen.connections, "connection", "connections"),
+            seen.handled,
+            plural(seen.reported, "upload", "uploads")
+        ));
+    }
+    // Error lines while the server itself kept running came from its children: that is
+    // judged in "a process per client".
+    if let Some(error) = seen.errors.first()
+        && !(seen.forked && seen.server_alive)
+    {
+        return Err(format!("the server printed an error: {error}"));
+    }
+    if !seen.interest.listener {
+        return Err(NOT_EPOLL.to_owned());
+    }
+    if !seen.interest.stale.is_empty() && seen.children_alive == 0 {
+        return Err(stale_message(seen.pid, &seen.interest.stale));
+    }
+    match &seen.paused_in {
+        Some(Activity::EpollWait) => Ok(()),
+        Some(other) => Err(format!(
+            "once started, the server never sat idle in epoll_wait: for 3 s it was {} \
+             (/proc/{}/wchan). With nothing to do it must block in epoll_wait (TODO 2)",
+            other.describe(),
+            seen.pid
+        )),
+        None => Err("the checker never paused the server while it sat idle".to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::checks::evidence::Cut;
+    use crate::checks::judge::table::*;
+
+    #[test]
+    fn keeps_serving_names_the_todo_of_each_defect() {
+        let with = |change: fn(&mut InTurn)| keeps_serving(&changed(served_in_turn(), change));
+        check_table(vec![
+            ("correct", with(|_| {}), None),
+            (
+                "never idle in epoll_wait",
+                with(|seen| seen.paused_in = Some(Activity::Blocked("hrtimer_nanosleep".into()))),
+                Some(
+                    "blocked in the kernel's hrtimer_nanosleep (/proc/42/wchan). With nothing to do it must block in epoll_wait (TODO 2)",
+                ),
+            ),
+            (
+                "died after SIGSTOP and SIGCONT",
+                with(|seen| seen.cut = Some(Cut::StoppedAfterPause("the server stopped".into()))),
+                Some("EINTR: no error, just wait again (TODO 2)"),
+            ),
+            (
+                "a finished client still registered",
+                with(|seen| {
+                    seen.idle_cpu = Duration::from_millis(290);
+                    seen.interest.clients = vec![6];
+                }),
+                Some("descriptor(s) 6 of finished clients (/proc/42/fdinfo)"),
+            ),
+            (
+                "an unread signalfd is the bonus's business",
+                with(|seen| {
+                    seen.idle_cpu = Duration::from_millis(290);
+                    seen.interest.signalfd = true;
+                    seen.signals = Some(SIGCHLD_PENDING);
+                }),
+                None,
+            ),
+            (
+                "spinning with only the listener",
+                with(|seen| seen.idle_cpu = Duration::from_millis(290)),
+                Some("EpollTimeout::NONE (TODO 2)"),
+            ),
+            (
+                "a connection left in the queue",
+                with(|seen| {
+                    seen.cut = Some(Cut::NotAccepted {
+                        waiting: 1,
+                        pid: 42,
+                        lasted: Duration::from_secs(1),
+                    })
+                }),
+                Some("(TODO 3)"),
+            ),
+            (
+                "handled twice",
+                with(|seen| seen.handled = 4),
+                Some("each connection must be handled once"),
+            ),
+            (
+                "an error printed by the server itself",
+                with(|seen| seen.errors = vec!["server: accepting: EMFILE".into()]),
+                Some("the server printed an error: server: accepting"),
+            ),
+            (
+                "errors of children while the server kept running",
+                with(|seen| {
+                    seen.errors = vec!["server: removing descriptor 6 from epoll: ENOENT".into()];
+                    seen.forked = true;
+                }),
+                None,
+            ),
+        ]);
+    }
+}

@@ -1,0 +1,189 @@
+//! Descriptors: what a process has open, and what its epoll instances watch.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt;
+
+/// One descriptor in the interest list of one of the server's epoll instances, as
+/// /proc/PID/fdinfo/EPFD lists it (`tfd:` lines).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registration {
+    /// The descriptor number it was registered under.
+    pub fd: i32,
+    /// The inode of the file it was registered for.
+    pub inode: u64,
+}
+
+/// How many descriptors `pid` has open.
+pub fn open_descriptors(pid: i32) -> Option<usize> {
+    Some(fs::read_dir(format!("/proc/{pid}/fd")).ok()?.count())
+}
+
+/// The inode of the file behind descriptor `fd` of `pid`.
+pub fn descriptor_inode(pid: i32, fd: i32) -> Option<u64> {
+    fs::metadata(format!("/proc/{pid}/fd/{fd}"))
+        .ok()
+        .map(|meta| meta.ino())
+}
+
+/// The descriptors of `pid` that are epoll instances.
+fn epoll_descriptors(pid: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            fs::read_link(entry.path())
+                .is_ok_and(|target| target.as_os_str() == "anon_inode:[eventpoll]")
+        })
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// Every registration in every epoll instance of `pid`.
+pub fn epoll_registrations(pid: i32) -> Vec<Registration> {
+    epoll_descriptors(pid)
+        .into_iter()
+        .filter_map(|epfd| fs::read_to_string(format!("/proc/{pid}/fdinfo/{epfd}")).ok())
+        .flat_map(|info| {
+            info.lines()
+                .filter_map(parse_registration)
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// Reads a line such as `tfd:        5 events:       19 data:  5  pos:0 ino:5f0b sdev:8`.
+fn parse_registration(line: &str) -> Option<Registration> {
+    let mut words = line.split_whitespace();
+    if words.next()? != "tfd:" {
+        return None;
+    }
+    let fd = words.next()?.parse().ok()?;
+    let inode = words.find_map(|word| word.strip_prefix("ino:"))?;
+    Some(Registration {
+        fd,
+        inode: u64::from_str_radix(inode, 16).ok()?,
+    })
+}
+
+/// Registrations that outlived their descriptor: `pid` no longer has `fd` open, or `fd`
+/// now refers to another file. The mark of closing a socket without removing it from
+/// epoll while another process (a child) still holds the same socket.
+pub fn stale_registrations(pid: i32) -> Vec<Registration> {
+    epoll_registrations(pid)
+        .into_iter()
+        .filter(|registration| descriptor_inode(pid, registration.fd) != Some(registration.inode))
+        .collect()
+}
+
+/// What a descriptor of a process refers to, from its link in /proc/PID/fd.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileKind {
+    Socket(u64),
+    Epoll,
+    SignalFd,
+    Other,
+}
+
+/// The descriptors `pid` has open, each with what it refers to.
+pub fn descriptors(pid: i32) -> Vec<(i32, FileKind)> {
+    let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| {
+            let fd = entry.file_name().to_str()?.parse().ok()?;
+            let target = fs::read_link(entry.path()).ok()?;
+            Some((fd, file_kind(target.to_str()?)))
+        })
+        .collect()
+}
+
+fn file_kind(target: &str) -> FileKind {
+    if let Some(inode) = target
+        .strip_prefix("socket:[")
+        .and_then(|rest| rest.strip_suffix(']'))
+        .and_then(|inode| inode.parse().ok())
+    {
+        return FileKind::Socket(inode);
+    }
+    match target {
+        "anon_inode:[eventpoll]" => FileKind::Epoll,
+        "anon_inode:[signalfd]" => FileKind::SignalFd,
+        _ => FileKind::Other,
+    }
+}
+
+/// What the interest list of the server's epoll instances holds, by kind.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InterestList {
+    pub listener: bool,
+    pub signalfd: bool,
+    /// Other sockets (clients), by the descriptor number they were registered under.
+    pub clients: Vec<i32>,
+    /// Registrations that outlived their descriptor.
+    pub stale: Vec<Registration>,
+}
+
+/// The interest list of `pid`'s epoll instances, sorted by kind.
+pub fn interest_list(pid: i32, listener_inode: Option<u64>) -> InterestList {
+    let open = descriptors(pid);
+    let mut list = InterestList::default();
+    for registration in epoll_registrations(pid) {
+        let kind = open
+            .iter()
+            .find(|(fd, _)| *fd == registration.fd)
+            .map(|(_, kind)| kind);
+        match kind {
+            _ if descriptor_inode(pid, registration.fd) != Some(registration.inode) => {
+                list.stale.push(registration)
+            }
+            Some(FileKind::Socket(inode)) if Some(*inode) == listener_inode => list.listener = true,
+            Some(FileKind::SignalFd) => list.signalfd = true,
+            _ => list.clients.push(registration.fd),
+        }
+    }
+    list
+}
+
+/// Whether `pid` holds the file with this inode.
+pub fn holds_socket(pid: i32, inode: u64) -> bool {
+    descriptors(pid)
+        .iter()
+        .any(|(_, kind)| *kind == FileKind::Socket(inode))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_lines_are_read_with_hex_inodes() {
+        let line = "tfd:        5 events:       19 data:                5  pos:0 ino:5f0b sdev:8";
+        assert_eq!(
+            parse_registration(line),
+            Some(Registration {
+                fd: 5,
+                inode: 0x5f0b
+            })
+        );
+        assert_eq!(parse_registration("pos:\t0"), None);
+    }
+
+    #[test]
+    fn this_process_is_seen_with_its_epoll_registrations() {
+        use nix::sys::epoll::{Epoll, EpollCreateFlags};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let me = std::process::id() as i32;
+        assert!(crate::inspect::holds_listener(me, port));
+        assert!(!crate::inspect::listener_registered(me, port));
+        let epoll = Epoll::new(EpollCreateFlags::EPOLL_CLOEXEC).unwrap();
+        lab::w_epoll::add(&epoll, &listener).unwrap();
+        assert!(crate::inspect::listener_registered(me, port));
+        assert!(stale_registrations(me).is_empty());
+        assert!(crate::inspect::cpu_time(me).is_some_and(|time| time > std::time::Duration::ZERO));
+    }
+}

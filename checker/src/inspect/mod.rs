@@ -1,0 +1,12 @@
+//! Evidence from /proc about the server under test: what the operating system says it
+//! does, whatever it prints. One module per kind of thing the kernel shows.
+
+mod descriptors;
+mod net;
+mod process;
+mod signals;
+
+pub use descriptors::*;
+pub use net::*;
+pub use process::*;
+pub use signals::*;

@@ -1,0 +1,114 @@
+//! Sockets on 127.0.0.1, from the kernel's table /proc/net/tcp.
+
+use std::fs;
+
+use crate::inspect::{FileKind, children, descriptors, epoll_registrations, holds_socket};
+
+/// One row of the kernel's table of TCP sockets on 127.0.0.1, /proc/net/tcp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TcpRow {
+    /// The local port.
+    pub port: u16,
+    /// Whether the socket listens (state 0A).
+    pub listening: bool,
+    /// For a listening socket: connections waiting to be accepted. For a connected one:
+    /// bytes received that nobody has read yet.
+    pub queued: u64,
+    /// The socket's inode; 0 for a connection still waiting to be accepted.
+    pub inode: u64,
+}
+
+/// The sockets on 127.0.0.1, from /proc/net/tcp.
+pub fn tcp_table() -> Vec<TcpRow> {
+    fs::read_to_string("/proc/net/tcp")
+        .map(|table| table.lines().skip(1).filter_map(parse_tcp_row).collect())
+        .unwrap_or_default()
+}
+
+/// Reads a row such as `0: 0100007F:B2FF 00000000:0000 0A 00000000:00000002 ... 4013 ...`:
+/// local address, remote address, state, `tx_queue:rx_queue`, and the inode (tenth field).
+fn parse_tcp_row(line: &str) -> Option<TcpRow> {
+    let fields: Vec<_> = line.split_whitespace().collect();
+    let (address, port) = fields.get(1)?.split_once(':')?;
+    if address != "0100007F" {
+        return None;
+    }
+    let (_, queued) = fields.get(4)?.split_once(':')?;
+    Some(TcpRow {
+        port: u16::from_str_radix(port, 16).ok()?,
+        listening: *fields.get(3)? == "0A",
+        queued: u64::from_str_radix(queued, 16).ok()?,
+        inode: fields.get(9)?.parse().ok()?,
+    })
+}
+
+/// The socket listening on 127.0.0.1:`port`.
+pub fn listener(port: u16) -> Option<TcpRow> {
+    listener_in(&tcp_table(), port)
+}
+
+/// The socket listening on 127.0.0.1:`port`, in a table already read.
+pub fn listener_in(table: &[TcpRow], port: u16) -> Option<TcpRow> {
+    table
+        .iter()
+        .copied()
+        .find(|row| row.listening && row.port == port)
+}
+
+/// The inode of the socket listening on 127.0.0.1:`port`.
+pub fn listening_socket(port: u16) -> Option<u64> {
+    listener(port).map(|row| row.inode)
+}
+
+/// Whether `pid` itself holds the socket listening on `port`.
+pub fn holds_listener(pid: i32, port: u16) -> bool {
+    listening_socket(port).is_some_and(|inode| holds_socket(pid, inode))
+}
+
+/// Whether the socket listening on `port` is registered in an epoll instance of `pid`.
+pub fn listener_registered(pid: i32, port: u16) -> bool {
+    listening_socket(port).is_some_and(|inode| {
+        epoll_registrations(pid)
+            .iter()
+            .any(|registration| registration.inode == inode)
+    })
+}
+
+/// Client sockets that `pid` holds with unread data waiting (by `table`, as read from
+/// /proc/net/tcp), which no epoll instance of it watches and no child of it holds:
+/// accepted, then forgotten. Returns their descriptor numbers.
+pub fn unwatched_clients(pid: i32, table: &[TcpRow], listener_inode: Option<u64>) -> Vec<i32> {
+    let waiting: Vec<u64> = table
+        .iter()
+        .filter(|row| !row.listening && row.queued > 0 && row.inode != 0)
+        .map(|row| row.inode)
+        .collect();
+    let candidates: Vec<(i32, u64)> = descriptors(pid)
+        .into_iter()
+        .filter_map(|(fd, kind)| match kind {
+            FileKind::Socket(inode) if Some(inode) != listener_inode => Some((fd, inode)),
+            _ => None,
+        })
+        .filter(|(_, inode)| waiting.contains(inode))
+        .collect();
+    if candidates.is_empty() {
+        return Vec::new();
+    }
+    let registered: Vec<u64> = epoll_registrations(pid)
+        .iter()
+        .map(|registration| registration.inode)
+        .collect();
+    let held_by_children: Vec<u64> = children(pid)
+        .iter()
+        .flat_map(|child| descriptors(child.pid))
+        .filter_map(|(_, kind)| match kind {
+            FileKind::Socket(inode) => Some(inode),
+            _ => None,
+        })
+        .collect();
+    candidates
+        .into_iter()
+        .filter(|(_, inode)| !registered.contains(inode) && !held_by_children.contains(inode))
+        .map(|(fd, _)| fd)
+        .collect()
+}

@@ -1,0 +1,189 @@
+//! Processes: their state, children, threads, CPU time, and where they sleep.
+
+use std::fs;
+use std::path::Path;
+use std::time::Duration;
+
+/// A process and its state letter (R running, S sleeping, Z zombie...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Process {
+    pub pid: i32,
+    pub state: char,
+}
+
+impl Process {
+    pub fn is_zombie(&self) -> bool {
+        self.state == 'Z'
+    }
+}
+
+/// The fields of /proc/PID/stat after the command name, which is in parentheses and may
+/// hold spaces: the first is the state (field 3 of stat(5)), the second the parent's pid.
+fn stat_fields(pid: i32) -> Option<Vec<String>> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    Some(
+        stat.rsplit_once(')')?
+            .1
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+    )
+}
+
+/// The state letter of `pid`, if it exists.
+fn state(pid: i32) -> Option<char> {
+    stat_fields(pid)?.first()?.chars().next()
+}
+
+/// Whether `pid` has exited: it waits to be reaped (or is gone altogether).
+pub fn has_exited(pid: i32) -> bool {
+    state(pid).is_none_or(|state| state == 'Z')
+}
+
+/// Whether `pid` is stopped by a signal (state T).
+pub fn is_stopped(pid: i32) -> bool {
+    state(pid) == Some('T')
+}
+
+/// The child processes of `pid`.
+pub fn children(pid: i32) -> Vec<Process> {
+    let pids = listed_children(pid).unwrap_or_else(|| children_by_parent(pid));
+    pids.into_iter()
+        .filter_map(|child| {
+            let state = state(child)?;
+            Some(Process { pid: child, state })
+        })
+        .collect()
+}
+
+/// How many descendants `pid` has: children, their children, and so on.
+pub fn descendants(pid: i32) -> usize {
+    let mut count = 0;
+    let mut next = vec![pid];
+    while let Some(parent) = next.pop() {
+        let children = listed_children(parent).unwrap_or_else(|| children_by_parent(parent));
+        count += children.len();
+        next.extend(children);
+    }
+    count
+}
+
+/// The children the kernel lists for each thread of `pid` in /proc/PID/task/TID/children:
+/// a few small reads, cheap enough for every tick of the checker's watch. `None` on a
+/// kernel built without that file.
+fn listed_children(pid: i32) -> Option<Vec<i32>> {
+    if !Path::new(&format!("/proc/{pid}/task/{pid}/children")).exists() {
+        return None;
+    }
+    let tasks = fs::read_dir(format!("/proc/{pid}/task")).ok()?;
+    let lists = tasks
+        .flatten()
+        .filter_map(|task| fs::read_to_string(task.path().join("children")).ok());
+    Some(lists.flat_map(|list| parse_pids(&list)).collect())
+}
+
+fn parse_pids(list: &str) -> Vec<i32> {
+    list.split_whitespace()
+        .filter_map(|pid| pid.parse().ok())
+        .collect()
+}
+
+/// The children of `pid`, found by reading every process's parent: the slow way.
+fn children_by_parent(pid: i32) -> Vec<i32> {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|&other| {
+            stat_fields(other).and_then(|fields| fields.get(1)?.parse().ok()) == Some(pid)
+        })
+        .collect()
+}
+
+/// The CPU time `pid` has used so far (its own, not its children's).
+pub fn cpu_time(pid: i32) -> Option<Duration> {
+    if let Ok(schedstat) = fs::read_to_string(format!("/proc/{pid}/schedstat")) {
+        let nanos = schedstat.split_whitespace().next()?.parse().ok()?;
+        return Some(Duration::from_nanos(nanos));
+    }
+    let fields = stat_fields(pid)?;
+    // utime and stime are fields 14 and 15 of stat(5), in clock ticks.
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    Some(Duration::from_millis(ticks * 10))
+}
+
+/// What a process is doing, as far as the checker needs to know.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Activity {
+    /// Blocked in `epoll_wait`: idle in an event loop.
+    EpollWait,
+    /// Blocked in `wait`/`waitpid` for a child.
+    ChildWait,
+    /// Blocked in `accept`.
+    Accept,
+    /// Blocked somewhere else; the kernel function it sleeps in.
+    Blocked(String),
+    /// Running, or gone.
+    Running,
+}
+
+impl Activity {
+    /// The kernel's word for it, to quote as evidence.
+    pub fn describe(&self) -> String {
+        match self {
+            Activity::EpollWait => "waiting in epoll_wait".to_owned(),
+            Activity::ChildWait => "waiting for a child in waitpid".to_owned(),
+            Activity::Accept => "waiting in accept".to_owned(),
+            Activity::Blocked(function) => format!("blocked in the kernel's {function}"),
+            Activity::Running => "running".to_owned(),
+        }
+    }
+}
+
+/// What `pid` is doing now, from its state and /proc/PID/wchan (the kernel function a
+/// sleeping process waits in).
+pub fn activity(pid: i32) -> Activity {
+    if !matches!(state(pid), Some('S' | 'D')) {
+        return Activity::Running;
+    }
+    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+    match wchan.trim() {
+        "" | "0" => Activity::Running,
+        "do_epoll_wait" | "ep_poll" => Activity::EpollWait,
+        "do_wait" | "kernel_wait4" => Activity::ChildWait,
+        "inet_csk_accept" => Activity::Accept,
+        other => Activity::Blocked(other.to_owned()),
+    }
+}
+
+/// How many threads `pid` has.
+pub fn threads(pid: i32) -> usize {
+    fs::read_dir(format!("/proc/{pid}/task")).map_or(0, |tasks| tasks.count())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_is_found_both_ways_with_its_state() {
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("30")
+            .spawn()
+            .unwrap();
+        let me = std::process::id() as i32;
+        let child = sleeper.id() as i32;
+        let listed = listed_children(me).unwrap_or_else(|| children_by_parent(me));
+        assert!(listed.contains(&child), "{listed:?}");
+        assert!(children_by_parent(me).contains(&child));
+        let found = children(me)
+            .into_iter()
+            .find(|process| process.pid == child);
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
+        assert!(found.is_some_and(|process| !process.is_zombie()));
+        assert!(has_exited(child));
+    }
+}
