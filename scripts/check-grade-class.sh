@@ -44,7 +44,7 @@ expect() {
 all="task 1: receives a whole upload;task 1: keeps serving;task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
 expect "submission,score,bonus,failed_checks"
 expect "bonus,100,passed,"
-expect "broken,0,,does not compile"
+expect "broken,0,not checked,does not compile"
 expect "never-accepts,0,not checked,$all"
 expect "task1,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
 expect "task2,100,failed,bonus: no zombies"

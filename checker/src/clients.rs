@@ -33,7 +33,7 @@ impl ClientLog {
             .file
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let _ = writeln!(file, "----- checker: {text} -----");
+        let _ = writeln!(file, "{}", crate::server::log::line(text));
     }
 
     fn line(&self, client: usize, text: &str) {

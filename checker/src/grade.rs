@@ -1,6 +1,20 @@
-//! The grade: the checks of the grading table, what each is worth, and the verdict on
-//! each. This module depends on nothing else of the checker; the checks produce
-//! verdicts, the report prints them.
+//! The grade: the checks of the grading table in its order, what each is worth, which a
+//! run selects, the verdict on each and their sum. Checks and outcomes are identified by
+//! their types; their words are for people only.
+
+use std::fmt;
+
+use clap::ValueEnum;
+
+/// One line of the grading table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CheckId {
+    WholeUpload,
+    KeepsServing,
+    Concurrent,
+    ProcessPerClient,
+    NoZombies,
+}
 
 /// What passing a check is worth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,31 +25,91 @@ pub enum Weight {
     Bonus,
 }
 
-/// One line of the grading table.
-#[derive(Debug)]
-pub struct Check {
-    pub name: &'static str,
-    pub weight: Weight,
-}
+impl CheckId {
+    /// The grading table, in its order: the one place that order is written.
+    pub const ALL: [CheckId; 5] = [
+        CheckId::WholeUpload,
+        CheckId::KeepsServing,
+        CheckId::Concurrent,
+        CheckId::ProcessPerClient,
+        CheckId::NoZombies,
+    ];
 
-impl Check {
-    /// A check worth 25 of the 100 points.
-    const fn graded(name: &'static str) -> Self {
-        Check {
-            name,
-            weight: Weight::Points(25),
+    /// The check's name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            CheckId::WholeUpload => "task 1: receives a whole upload",
+            CheckId::KeepsServing => "task 1: keeps serving",
+            CheckId::Concurrent => "task 2: concurrent uploads",
+            CheckId::ProcessPerClient => "task 2: a process per client",
+            CheckId::NoZombies => "bonus: no zombies",
+        }
+    }
+
+    pub fn weight(self) -> Weight {
+        match self {
+            CheckId::NoZombies => Weight::Bonus,
+            _ => Weight::Points(25),
+        }
+    }
+
+    /// The most points it can earn.
+    pub fn max_points(self) -> u32 {
+        match self.weight() {
+            Weight::Points(points) => points,
+            Weight::Bonus => 0,
         }
     }
 }
 
-pub const WHOLE_UPLOAD: Check = Check::graded("task 1: receives a whole upload");
-pub const KEEPS_SERVING: Check = Check::graded("task 1: keeps serving");
-pub const CONCURRENT: Check = Check::graded("task 2: concurrent uploads");
-pub const PROCESS_PER_CLIENT: Check = Check::graded("task 2: a process per client");
-pub const NO_ZOMBIES: Check = Check {
-    name: "bonus: no zombies",
-    weight: Weight::Bonus,
-};
+/// Which checks a run grades (`--task`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Selection {
+    /// Task 1: a whole upload, and keeps serving.
+    #[value(name = "1")]
+    TaskOne,
+    /// Task 2: concurrent uploads, a process per client.
+    #[value(name = "2")]
+    TaskTwo,
+    /// The bonus alone: no zombies.
+    Bonus,
+    /// Every check.
+    All,
+}
+
+impl Selection {
+    /// The checks selected, in the order of the grading table.
+    pub fn checks(self) -> &'static [CheckId] {
+        match self {
+            Selection::TaskOne => &CheckId::ALL[..2],
+            Selection::TaskTwo => &CheckId::ALL[2..4],
+            Selection::Bonus => &CheckId::ALL[4..],
+            Selection::All => &CheckId::ALL,
+        }
+    }
+
+    pub fn includes(self, check: CheckId) -> bool {
+        self.checks().contains(&check)
+    }
+}
+
+/// How a check came out, in one word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Passed,
+    Failed,
+    NotChecked,
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Status::Passed => "passed",
+            Status::Failed => "failed",
+            Status::NotChecked => "not checked",
+        })
+    }
+}
 
 /// How a check came out.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,12 +130,11 @@ impl Outcome {
         }
     }
 
-    /// The status word of the report.
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> Status {
         match self {
-            Outcome::Passed => "passed",
-            Outcome::Failed(_) => "failed",
-            Outcome::NotChecked(_) => "not checked",
+            Outcome::Passed => Status::Passed,
+            Outcome::Failed(_) => Status::Failed,
+            Outcome::NotChecked(_) => Status::NotChecked,
         }
     }
 
@@ -75,9 +148,9 @@ impl Outcome {
 }
 
 /// The verdict on one check.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    pub check: &'static Check,
+    pub check: CheckId,
     pub outcome: Outcome,
 }
 
@@ -86,29 +159,31 @@ impl Verdict {
         self.outcome == Outcome::Passed
     }
 
-    /// The points it earned, out of [`Verdict::max_points`].
+    /// The points it earned, out of the check's [`CheckId::max_points`].
     pub fn points(&self) -> u32 {
-        match self.check.weight {
-            Weight::Points(points) if self.passed() => points,
-            _ => 0,
-        }
-    }
-
-    pub fn max_points(&self) -> u32 {
-        match self.check.weight {
-            Weight::Points(points) => points,
-            Weight::Bonus => 0,
+        if self.passed() {
+            self.check.max_points()
+        } else {
+            0
         }
     }
 }
 
-/// The sum of a set of verdicts.
+/// The outcome of `check` among `verdicts`, if it was graded.
+pub fn status_of(verdicts: &[Verdict], check: CheckId) -> Option<Status> {
+    verdicts
+        .iter()
+        .find(|verdict| verdict.check == check)
+        .map(|verdict| verdict.outcome.status())
+}
+
+/// The sum of a set of verdicts: the one scoring of every run and every rendering.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Score {
     pub points: u32,
     pub max: u32,
-    /// The bonus outcome's status word, if the bonus was among the verdicts.
-    pub bonus: Option<&'static str>,
+    /// The bonus outcome, if the bonus was among the verdicts.
+    pub bonus: Option<Status>,
     /// Whether every check that counts passed (the bonus counts only when it is all
     /// that was asked for).
     pub all_passed: bool,
@@ -118,11 +193,11 @@ impl Score {
     pub fn of(verdicts: &[Verdict]) -> Self {
         let counted: Vec<_> = verdicts
             .iter()
-            .filter(|verdict| verdict.check.weight != Weight::Bonus)
+            .filter(|verdict| verdict.check.weight() != Weight::Bonus)
             .collect();
         let bonus = verdicts
             .iter()
-            .find(|verdict| verdict.check.weight == Weight::Bonus);
+            .find(|verdict| verdict.check.weight() == Weight::Bonus);
         let all_passed = if counted.is_empty() {
             bonus.is_some_and(Verdict::passed)
         } else {
@@ -130,7 +205,10 @@ impl Score {
         };
         Score {
             points: counted.iter().map(|verdict| verdict.points()).sum(),
-            max: counted.iter().map(|verdict| verdict.max_points()).sum(),
+            max: counted
+                .iter()
+                .map(|verdict| verdict.check.max_points())
+                .sum(),
             bonus: bonus.map(|verdict| verdict.outcome.status()),
             all_passed,
         }
@@ -144,42 +222,71 @@ impl Score {
             (_, None) => format!("Total: {}/{}", self.points, self.max),
         }
     }
+
+    /// The score as a fraction of the points at stake (PrairieLearn's 0 to 1); the bonus
+    /// alone is all or nothing.
+    pub fn fraction(&self) -> f64 {
+        match self.max {
+            0 => f64::from(u8::from(self.all_passed)),
+            max => f64::from(self.points) / f64::from(max),
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn verdict(check: &'static Check, outcome: Outcome) -> Verdict {
+    fn verdict(check: CheckId, outcome: Outcome) -> Verdict {
         Verdict { check, outcome }
     }
 
     #[test]
     fn the_bonus_is_reported_but_never_counted() {
         let verdicts = [
-            verdict(&WHOLE_UPLOAD, Outcome::Passed),
-            verdict(&KEEPS_SERVING, Outcome::Passed),
-            verdict(&CONCURRENT, Outcome::Failed("x".into())),
-            verdict(&PROCESS_PER_CLIENT, Outcome::Failed("x".into())),
-            verdict(&NO_ZOMBIES, Outcome::NotChecked("x".into())),
+            verdict(CheckId::WholeUpload, Outcome::Passed),
+            verdict(CheckId::KeepsServing, Outcome::Passed),
+            verdict(CheckId::Concurrent, Outcome::Failed("x".into())),
+            verdict(CheckId::ProcessPerClient, Outcome::Failed("x".into())),
+            verdict(CheckId::NoZombies, Outcome::NotChecked("x".into())),
         ];
         let score = Score::of(&verdicts);
         assert_eq!(score.total_line(), "Total: 50/100, bonus not checked");
         assert!(!score.all_passed);
+        assert_eq!(score.fraction(), 0.5);
     }
 
     #[test]
     fn the_bonus_alone_passes_or_fails_the_run() {
-        let passed = [verdict(&NO_ZOMBIES, Outcome::Passed)];
+        let passed = [verdict(CheckId::NoZombies, Outcome::Passed)];
         assert_eq!(Score::of(&passed).total_line(), "Total: bonus passed");
         assert!(Score::of(&passed).all_passed);
-        let failed = [verdict(&NO_ZOMBIES, Outcome::Failed("x".into()))];
+        let failed = [verdict(CheckId::NoZombies, Outcome::Failed("x".into()))];
         assert!(!Score::of(&failed).all_passed);
+        assert_eq!(Score::of(&failed).fraction(), 0.0);
     }
 
     #[test]
     fn a_check_not_checked_scores_nothing() {
-        let verdicts = [verdict(&CONCURRENT, Outcome::NotChecked("x".into()))];
+        let verdicts = [verdict(
+            CheckId::Concurrent,
+            Outcome::NotChecked("x".into()),
+        )];
         assert_eq!(Score::of(&verdicts).total_line(), "Total: 0/25");
+    }
+
+    #[test]
+    fn each_selection_is_a_part_of_the_table_in_its_order() {
+        assert_eq!(
+            Selection::TaskOne.checks(),
+            [CheckId::WholeUpload, CheckId::KeepsServing]
+        );
+        assert_eq!(Selection::Bonus.checks(), [CheckId::NoZombies]);
+        let max: u32 = Selection::All
+            .checks()
+            .iter()
+            .map(|check| check.max_points())
+            .sum();
+        assert_eq!(max, 100);
     }
 }

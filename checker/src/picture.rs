@@ -15,6 +15,7 @@ use plotters::prelude::*;
 
 use crate::checks::experiment::Row;
 use crate::clients::Uploads;
+use crate::observe::Observer;
 
 /// The most points kept per line: enough for the shape, and the file stays small.
 const MOST_POINTS: usize = 150;
@@ -34,15 +35,14 @@ pub struct Trace {
     pub stopped: Option<(f64, String)>,
 }
 
-/// What the scenarios record while their uploads run.
+/// What the uploads did, as the scenarios watched them: an observer of the run.
 #[derive(Default)]
 pub struct Recorder {
     traces: RefCell<Vec<Trace>>,
 }
 
-impl Recorder {
-    /// A new server, for the scenario `title`.
-    pub fn begin(&self, title: &str) {
+impl Observer for Recorder {
+    fn server_started(&self, title: &str) {
         self.traces.borrow_mut().push(Trace {
             title: title.to_owned(),
             started: Instant::now(),
@@ -51,8 +51,7 @@ impl Recorder {
         });
     }
 
-    /// How far each client of `uploads` has got, now.
-    pub fn sample(&self, uploads: &Uploads) {
+    fn uploads(&self, uploads: &Uploads) {
         let mut traces = self.traces.borrow_mut();
         let Some(trace) = traces.last_mut() else {
             return;
@@ -74,13 +73,18 @@ impl Recorder {
         }
     }
 
-    /// The checker stopped the current server with a verdict, `why`.
-    pub fn stopped(&self, why: &str) {
+    fn uploads_over(&self, uploads: &Uploads) {
+        self.uploads(uploads);
+    }
+
+    fn server_stopped(&self, why: &str) {
         if let Some(trace) = self.traces.borrow_mut().last_mut() {
             trace.stopped = Some((trace.started.elapsed().as_secs_f64(), why.to_owned()));
         }
     }
+}
 
+impl Recorder {
     /// Draws every server that ran uploads into the SVG file `path`.
     pub fn draw(&self, path: &Path) -> Result<(), String> {
         let traces = self.traces.borrow();

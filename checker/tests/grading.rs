@@ -165,7 +165,7 @@ fn submission_that_does_not_compile_scores_0_with_the_compilers_errors() {
     assert_eq!(run.code(), Some(1), "{}", run.stdout);
     run.assert_says("builds ...................................... failed");
     run.assert_says(&format!("{} does not compile", submission.display()));
-    run.assert_says("\nTotal: 0/100\n");
+    run.assert_says("\nTotal: 0/100, bonus not checked\n");
     let stderr = String::from_utf8_lossy(&run.output.stderr);
     assert!(
         stderr.contains("error[E0308]: mismatched types"),

@@ -15,7 +15,7 @@ mod options;
 mod upload;
 pub mod w_epoll;
 
-pub use failure::{Context, Failure, Result, exit_status};
+pub use failure::{Context, Failure, Result, exit_status, print_error};
 pub use net::listen;
 pub use options::{ClientOptions, DEFAULT_PORT, ServerOptions};
 pub use upload::{

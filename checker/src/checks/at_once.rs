@@ -15,14 +15,15 @@ use crate::checks::{
 };
 use crate::clients::Uploads;
 use crate::inspect::{self, Activity};
+use crate::trouble::Trouble;
 
 /// The first progress must come this soon.
 const FIRST_PROGRESS: Duration = Duration::from_secs(10);
 /// How long children may live on after the last upload was reported.
 const CHILDREN_END: Duration = Duration::from_secs(2);
 
-/// Gathers the evidence; clients are numbered from `first`.
-pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
+/// Gathers the evidence (failing only with the checker's own trouble); clients are numbered from `first`.
+pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce, Trouble> {
     let size = session.size;
     let title = match clients {
         1 => format!("one whole upload of {}", human_size(size)),
@@ -34,11 +35,11 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
         size,
         ..AtOnce::default()
     };
-    let mut server = match session.start_server(&title) {
+    let mut server = match session.start_server(&title)? {
         Ok(server) => server,
-        Err(stopped) => {
-            seen.cut = Some(Cut::ServerStopped(stopped));
-            return seen;
+        Err(cut) => {
+            seen.cut = Some(cut);
+            return Ok(seen);
         }
     };
     let pid = server.pid;
@@ -76,7 +77,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
     seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
     if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
         session.stop_with_verdict(&mut server, cut);
-        return seen;
+        return Ok(seen);
     }
 
     // Every upload is in: its child must end, and the server must be back where it was.
@@ -97,7 +98,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> AtOnce {
         // The server itself is still running, so its children printed these.
         seen.child_errors = error_lines(&server.output());
     }
-    seen
+    Ok(seen)
 }
 
 /// One look at the server while the uploads run.

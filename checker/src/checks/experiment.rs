@@ -10,6 +10,7 @@ use gen_testfile::human_size;
 use crate::checks::judge::cut_reason;
 use crate::checks::watch::Unaccepted;
 use crate::checks::{REPORT_WAIT, Session, wait_for_reports};
+use crate::trouble::Trouble;
 
 /// The read sizes tried when none are given.
 pub const DEFAULT_SIZES: [u64; 6] = [10, 100, 1024, 4096, 16 * 1024, 64 * 1024];
@@ -21,46 +22,72 @@ pub struct Row {
     pub seconds: f64,
     /// MiB per second.
     pub throughput: f64,
-    /// How many reads the server made (at most `read_size` bytes each).
-    pub reads: u64,
+    /// The fewest reads that can carry the upload: its size over the read size, rounded
+    /// up. Computed, not counted: the server may make more, shorter ones.
+    pub fewest_reads: u64,
 }
 
-/// Uploads the whole test file once per size in `sizes`; fails with what went wrong.
-pub fn buf_size(session: &Session, sizes: &[u64]) -> Result<Vec<Row>, String> {
+/// The experiment's rows, or why it could not go on (what the server did wrong).
+pub type Measured = Result<Vec<Row>, String>;
+
+/// Uploads the whole test file once per size in `sizes`. Fails only with the checker's
+/// own trouble; a server that cannot do it is an `Err` inside.
+pub fn buf_size(session: &Session, sizes: &[u64]) -> Result<Measured, Trouble> {
     let mut rows = Vec::new();
     for (index, &read_size) in sizes.iter().enumerate() {
-        let title = format!("experiment: reads of {}", human_size(read_size));
-        session.client_log.note(&title);
-        let mut server =
-            session.start_server_with(&title, &["--buf-size".into(), read_size.to_string()])?;
-        let plan = session.plan(session.size, session.size);
-        let started = Instant::now();
-        let uploads = session.uploads(&server, &plan, index + 1, 1);
-        let watched = session.watch(&mut server, &uploads, Unaccepted::Cut, |_, _| {
-            ControlFlow::Continue(())
-        });
-        let failed = |why: String| format!("with reads of {}: {why}", human_size(read_size));
-        if let Some(cut) = watched.cut {
-            return Err(failed(cut_reason(&cut)));
+        match upload_once(session, index + 1, read_size)? {
+            Ok(row) => rows.push(row),
+            Err(why) => {
+                return Ok(Err(format!(
+                    "with reads of {}: {why}",
+                    human_size(read_size)
+                )));
+            }
         }
-        let reported = wait_for_reports(&mut server, 1, REPORT_WAIT)
-            .map_err(|cut| failed(cut_reason(&cut)))?;
-        let seconds = started
-            .elapsed()
-            .max(Duration::from_micros(1))
-            .as_secs_f64();
-        if reported[0] != session.size {
-            return Err(failed(format!(
-                "the server reported {} bytes of {}",
-                reported[0], session.size
-            )));
-        }
-        rows.push(Row {
-            read_size,
-            seconds,
-            throughput: session.size as f64 / lab::MIB as f64 / seconds,
-            reads: session.size.div_ceil(read_size),
-        });
     }
-    Ok(rows)
+    Ok(Ok(rows))
+}
+
+/// One upload of the whole file to a fresh server that reads `read_size` bytes at a time.
+fn upload_once(
+    session: &Session,
+    client: usize,
+    read_size: u64,
+) -> Result<Result<Row, String>, Trouble> {
+    let title = format!("experiment: reads of {}", human_size(read_size));
+    session.client_log.note(&title);
+    let args = ["--buf-size".into(), read_size.to_string()];
+    let mut server = match session.start_server_with(&title, &args)? {
+        Ok(server) => server,
+        Err(cut) => return Ok(Err(cut_reason(&cut))),
+    };
+    let plan = session.plan(session.size, session.size);
+    let started = Instant::now();
+    let uploads = session.uploads(&server, &plan, client, 1);
+    let watched = session.watch(&mut server, &uploads, Unaccepted::Cut, |_, _| {
+        ControlFlow::Continue(())
+    });
+    if let Some(cut) = watched.cut {
+        return Ok(Err(cut_reason(&cut)));
+    }
+    let reported = match wait_for_reports(&mut server, 1, REPORT_WAIT) {
+        Ok(reported) => reported,
+        Err(cut) => return Ok(Err(cut_reason(&cut))),
+    };
+    let seconds = started
+        .elapsed()
+        .max(Duration::from_micros(1))
+        .as_secs_f64();
+    if reported[0] != session.size {
+        return Ok(Err(format!(
+            "the server reported {} bytes of {}",
+            reported[0], session.size
+        )));
+    }
+    Ok(Ok(Row {
+        read_size,
+        seconds,
+        throughput: session.size as f64 / lab::MIB as f64 / seconds,
+        fewest_reads: session.size.div_ceil(read_size),
+    }))
 }

@@ -14,21 +14,22 @@ use crate::checks::{
     REPORT_WAIT, Session, error_lines, idle_cpu, received_counts, wait_for_reports, wait_until_idle,
 };
 use crate::inspect;
-use crate::supervise::ServerUnderTest;
+use crate::server::ServerUnderTest;
+use crate::trouble::Trouble;
 
 /// How long a server is watched after SIGCONT: one that dies on EINTR does so at once.
 const RESUME_GRACE: Duration = Duration::from_millis(300);
 
-/// Gathers the evidence; clients are numbered from `first`.
-pub fn gather(session: &Session, first: usize) -> InTurn {
+/// Gathers the evidence (failing only with the checker's own trouble); clients are numbered from `first`.
+pub fn gather(session: &Session, first: usize) -> Result<InTurn, Trouble> {
     let title = "keeps serving: a pause, one upload, then two uploads that connect together";
     session.client_log.note(title);
     let mut seen = InTurn::default();
-    let mut server = match session.start_server(title) {
+    let mut server = match session.start_server(title)? {
         Ok(server) => server,
-        Err(stopped) => {
-            seen.cut = Some(Cut::ServerStopped(stopped));
-            return seen;
+        Err(cut) => {
+            seen.cut = Some(cut);
+            return Ok(seen);
         }
     };
     let pid = server.pid;
@@ -55,7 +56,7 @@ pub fn gather(session: &Session, first: usize) -> InTurn {
         .iter()
         .filter(|child| !child.is_zombie())
         .count();
-    seen
+    Ok(seen)
 }
 
 fn serve_in_turn(
@@ -73,7 +74,7 @@ fn serve_in_turn(
             server.wait_for_queue(count);
             // The uploads go on meanwhile, and the picture records them.
             server
-                .resume(RESUME_GRACE, || session.recorder.sample(&uploads))
+                .resume(RESUME_GRACE, || session.observer.uploads(&uploads))
                 .map_err(Cut::StoppedAfterPause)?;
         }
         let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {

@@ -23,19 +23,17 @@ use std::time::{Duration, Instant};
 
 use crate::checks::evidence::Cut;
 use crate::clients::{ClientLog, Plan, Uploads};
-use crate::grade::{
-    CONCURRENT, Check, KEEPS_SERVING, NO_ZOMBIES, Outcome, PROCESS_PER_CLIENT, Verdict,
-    WHOLE_UPLOAD,
-};
+use crate::grade::{CheckId, Outcome, Selection, Verdict};
 use crate::inspect;
-use crate::picture::Recorder;
-use crate::report::Progress;
-use crate::supervise::{self, ServerUnderTest, free_port};
+use crate::observe::Observer;
+use crate::server::{ServerUnderTest, free_port, guard};
+use crate::trouble::Trouble;
 
 /// How long the server may take to print its report after a client has sent everything.
 const REPORT_WAIT: Duration = Duration::from_secs(15);
 
-/// Everything the scenarios share: the server to run, the file to upload, the logs.
+/// Everything the scenarios share: the server to run, the file to upload, the logs, and
+/// whoever watches.
 pub struct Session<'a> {
     pub binary: &'a Path,
     pub port: Option<u16>,
@@ -43,17 +41,7 @@ pub struct Session<'a> {
     pub size: u64,
     pub server_log: &'a Path,
     pub client_log: Arc<ClientLog>,
-    pub progress: &'a Progress,
-    pub recorder: &'a Recorder,
-}
-
-/// Which checks a run reports.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Selection {
-    TaskOne,
-    TaskTwo,
-    Bonus,
-    All,
+    pub observer: &'a dyn Observer,
 }
 
 /// The verdicts of a run, in the order of the grading table, and where in the server log
@@ -63,107 +51,101 @@ pub struct Graded {
     pub failed_log_start: Option<u64>,
 }
 
-/// The checks that `selection` reports, in the order of the grading table.
-pub fn selected(selection: Selection) -> Vec<&'static Check> {
-    match selection {
-        Selection::TaskOne => vec![&WHOLE_UPLOAD, &KEEPS_SERVING],
-        Selection::TaskTwo => vec![&CONCURRENT, &PROCESS_PER_CLIENT],
-        Selection::Bonus => vec![&NO_ZOMBIES],
-        Selection::All => vec![
-            &WHOLE_UPLOAD,
-            &KEEPS_SERVING,
-            &CONCURRENT,
-            &PROCESS_PER_CLIENT,
-            &NO_ZOMBIES,
-        ],
-    }
-}
+/// A server the checker started: listening, or the cut that says why not.
+type Started = Result<ServerUnderTest, Cut>;
 
 /// Runs the scenarios that `selection` needs and returns the verdicts on its checks.
 /// "Keeps serving" runs first in every selection: it is quick, and it is where the checker
-/// learns whether the server accepts every client.
-pub fn run(session: &Session, selection: Selection, clients: usize) -> Graded {
-    let in_turn = in_turn::gather(session, 1);
-    let keeps = Verdict {
-        check: &KEEPS_SERVING,
-        outcome: Outcome::of(judge::keeps_serving(&in_turn)),
-    };
-    let at_once = at_once::gather(session, clients, 4);
-    let verdict = |check, judged| Verdict {
-        check,
-        outcome: judged,
-    };
-    let whole = verdict(&WHOLE_UPLOAD, Outcome::of(judge::whole_upload(&at_once)));
-    let task_two = judge::task_two_judged(&whole.outcome, &in_turn);
-    let (concurrent, per_client) = match task_two {
+/// learns whether the server accepts every client. Fails only with the checker's own
+/// trouble.
+pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Graded, Trouble> {
+    let in_turn = in_turn::gather(session, 1)?;
+    let keeps = Outcome::of(judge::keeps_serving(&in_turn));
+    let at_once = at_once::gather(session, clients, 4)?;
+    let whole = Outcome::of(judge::whole_upload(&at_once));
+    let (concurrent, per_client) = match judge::task_two_judged(&whole, &in_turn) {
         Ok(()) => (
             Outcome::of(judge::concurrent(&at_once)),
             Outcome::of(judge::process_per_client(&at_once)),
         ),
         Err(why) => (Outcome::NotChecked(why.clone()), Outcome::NotChecked(why)),
     };
-    let mut bonus_log = None;
-    let bonus = match selection {
-        Selection::TaskOne => None,
-        _ if per_client != Outcome::Passed => Some(Outcome::NotChecked(
-            "the bonus is judged only on a server that passed \"a process per client\"".to_owned(),
-        )),
-        _ => {
-            let reaping = reaper::gather(session, 4 + clients);
-            bonus_log = reaping.log_start;
-            Some(Outcome::of(judge::no_zombies(&reaping)))
-        }
+    let (bonus, bonus_log) = if !selection.includes(CheckId::NoZombies) {
+        (None, None)
+    } else if per_client != Outcome::Passed {
+        let why = "the bonus is judged only on a server that passed \"a process per client\"";
+        (Some(Outcome::NotChecked(why.to_owned())), None)
+    } else {
+        let reaping = reaper::gather(session, 4 + clients)?;
+        (
+            Some(Outcome::of(judge::no_zombies(&reaping))),
+            reaping.log_start,
+        )
     };
-    let concurrent = verdict(&CONCURRENT, concurrent);
-    let per_client = verdict(&PROCESS_PER_CLIENT, per_client);
-    let bonus = bonus.map(|outcome| verdict(&NO_ZOMBIES, outcome));
-    let wanted = selected(selection);
-    let verdicts: Vec<Verdict> = [whole, keeps, concurrent, per_client]
-        .into_iter()
-        .chain(bonus)
-        .filter(|verdict| wanted.iter().any(|check| check.name == verdict.check.name))
+    let mut outcomes = [
+        (CheckId::WholeUpload, Some(whole)),
+        (CheckId::KeepsServing, Some(keeps)),
+        (CheckId::Concurrent, Some(concurrent)),
+        (CheckId::ProcessPerClient, Some(per_client)),
+        (CheckId::NoZombies, bonus),
+    ];
+    let verdicts: Vec<Verdict> = selection
+        .checks()
+        .iter()
+        .filter_map(|&check| {
+            let (_, outcome) = outcomes.iter_mut().find(|(id, _)| *id == check)?;
+            Some(Verdict {
+                check,
+                outcome: outcome.take()?,
+            })
+        })
         .collect();
     let failed_log_start = verdicts
         .iter()
         .find(|verdict| matches!(verdict.outcome, Outcome::Failed(_)))
-        .and_then(|verdict| match verdict.check.name {
-            name if name == KEEPS_SERVING.name => in_turn.log_start,
-            name if name == NO_ZOMBIES.name => bonus_log,
-            _ => at_once.log_start,
+        .and_then(|verdict| match verdict.check {
+            CheckId::KeepsServing => in_turn.log_start,
+            CheckId::NoZombies => bonus_log,
+            CheckId::WholeUpload | CheckId::Concurrent | CheckId::ProcessPerClient => {
+                at_once.log_start
+            }
         });
-    Graded {
+    Ok(Graded {
         verdicts,
         failed_log_start,
-    }
+    })
 }
 
 impl Session<'_> {
-    fn start_server(&self, title: &str) -> Result<ServerUnderTest, String> {
+    fn start_server(&self, title: &str) -> Result<Started, Trouble> {
         self.start_server_with(title, &[])
     }
 
-    /// Starts a server for the scenario `title`, with `args` after `--port PORT`.
-    fn start_server_with(&self, title: &str, args: &[String]) -> Result<ServerUnderTest, String> {
-        if let Some(why) = supervise::timed_out() {
-            return Err(format!("not run: {why} before this part of the checks"));
+    /// Starts a server for the scenario `title`, with `args` after `--port PORT`, and
+    /// waits until it listens. Finding a port and starting the binary are the checker's
+    /// business; a server that does not come to listen is the server's.
+    fn start_server_with(&self, title: &str, args: &[String]) -> Result<Started, Trouble> {
+        if let Some(why) = guard::timed_out() {
+            return Ok(Err(Cut::ServerStopped(format!(
+                "not run: {why} before this part of the checks"
+            ))));
         }
-        // Failing to find a port or to start the server is the checker's own trouble.
         let port = match self.port {
             Some(port) => port,
-            None => free_port()
-                .map_err(|e| supervise::note_trouble(format!("cannot find a free port: {e}")))?,
+            None => free_port()?,
         };
-        let mut server = ServerUnderTest::start(self.binary, port, args, self.server_log, title)
-            .map_err(supervise::note_trouble)?;
-        server.wait_until_listening(Duration::from_secs(5))?;
-        self.recorder.begin(title);
-        Ok(server)
+        let mut server = ServerUnderTest::start(self.binary, port, args, self.server_log, title)?;
+        if let Err(stopped) = server.wait_until_listening(Duration::from_secs(5)) {
+            return Ok(Err(Cut::ServerStopped(stopped)));
+        }
+        self.observer.server_started(title);
+        Ok(Ok(server))
     }
 
     /// Ends a scenario early with a verdict: the log and the picture say where.
     fn stop_with_verdict(&self, server: &mut ServerUnderTest, cut: &Cut) {
         server.verdict = Some(cut.summary());
-        self.recorder.stopped(cut.summary());
+        self.observer.server_stopped(cut.summary());
     }
 
     /// What each client uploads: the first `bytes` of the test file.

@@ -17,24 +17,25 @@ use crate::checks::{
 };
 use crate::clients::{Hold, Plan};
 use crate::inspect::{self, Activity};
-use crate::supervise::ServerUnderTest;
+use crate::server::ServerUnderTest;
+use crate::trouble::Trouble;
 
 /// How long the late client may wait for its upload to be received.
 const LATE_LIMIT: Duration = Duration::from_secs(2);
 
-/// Gathers the evidence; clients are numbered from `first`.
-pub fn gather(session: &Session, first: usize) -> Reaping {
+/// Gathers the evidence (failing only with the checker's own trouble); clients are numbered from `first`.
+pub fn gather(session: &Session, first: usize) -> Result<Reaping, Trouble> {
     let title = "bonus: a late client while one upload is held open and another child has exited";
     session.client_log.note(title);
     let mut seen = Reaping {
         late_limit: LATE_LIMIT,
         ..Reaping::default()
     };
-    let mut server = match session.start_server(title) {
+    let mut server = match session.start_server(title)? {
         Ok(server) => server,
-        Err(stopped) => {
-            seen.cut = Some(Cut::ServerStopped(stopped));
-            return seen;
+        Err(cut) => {
+            seen.cut = Some(cut);
+            return Ok(seen);
         }
     };
     seen.pid = server.pid;
@@ -46,7 +47,7 @@ pub fn gather(session: &Session, first: usize) -> Reaping {
     }
     hold.release();
     if seen.cut.is_some() {
-        return seen;
+        return Ok(seen);
     }
     let pid = server.pid;
     let zombies = || {
@@ -63,7 +64,7 @@ pub fn gather(session: &Session, first: usize) -> Reaping {
     if let Err(stopped) = server.check_running() {
         seen.cut = Some(Cut::ServerStopped(stopped));
     }
-    seen
+    Ok(seen)
 }
 
 fn late_client(

@@ -9,7 +9,7 @@ use crate::checks::Session;
 use crate::checks::evidence::{ChildSeen, Cut};
 use crate::clients::Uploads;
 use crate::inspect::{self, Activity, TcpRow};
-use crate::supervise::ServerUnderTest;
+use crate::server::ServerUnderTest;
 
 /// How often the checker looks at the server while uploads run.
 pub const TICK: Duration = Duration::from_millis(20);
@@ -118,8 +118,7 @@ impl Session<'_> {
         let (mut last_total, mut last_move) = (0, Instant::now());
         let pid = server.pid;
         let cut = loop {
-            self.progress.show(uploads);
-            self.recorder.sample(uploads);
+            self.observer.uploads(uploads);
             let ended = uploads.ended();
             if let Err(stopped) = server.check_running() {
                 break Some(Cut::ServerStopped(stopped));
@@ -174,8 +173,7 @@ impl Session<'_> {
             }
             thread::sleep(TICK);
         };
-        self.progress.clear();
-        self.recorder.sample(uploads);
+        self.observer.uploads_over(uploads);
         watched.cut = cut.or_else(|| client_failure(server, uploads));
         watched
     }

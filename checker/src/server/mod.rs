@@ -1,244 +1,34 @@
-//! Starting and stopping the server under test. The server runs in a process group of its
-//! own, so stopping the group stops the server and every child it forked, and nothing else:
-//! the checker never signals a process it did not start.
+//! The server under test: started, paused, resumed and stopped. The server runs in a
+//! process group of its own, so stopping the group stops the server and every child it
+//! forked, and nothing else: the checker never signals a process it did not start.
 //!
 //! The group is stopped when its [`ServerUnderTest`] is dropped, which covers a normal end,
-//! an early return and a panic; [`stop_on_interrupt`] covers Ctrl-C and termination.
+//! an early return and a panic; [`guard`] covers Ctrl-C, the time limit and a server with
+//! too many processes, and [`log`] owns what the checker writes into the logs.
+
+pub mod guard;
+pub mod log;
 
 use std::fs::OpenOptions;
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use lab::{Context, Failure};
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::prctl;
 use nix::sys::resource::{Resource, setrlimit};
-use nix::sys::signal::{SigHandler, SigSet, Signal, kill, killpg, signal};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, killpg, signal, sigprocmask};
 use nix::unistd::{Pid, getppid};
 
 use crate::inspect;
-
-/// The process groups of the servers currently running, for the threads that may have to
-/// stop them: the interrupt handler, the deadline, the process guard.
-static RUNNING: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
-
-/// A running server's process group, as the registry knows it.
-struct Registered {
-    group: i32,
-    log: PathBuf,
-    /// The server's own flag, which its clients read when their connection breaks.
-    stopped_by_checker: Arc<AtomicBool>,
-}
-
-impl Registered {
-    /// Stops the group and says why in the log. Called with the registry locked and the
-    /// server still registered, so not yet reaped: the group id is still its own.
-    fn stop(&self, why: &str) {
-        self.stopped_by_checker.store(true, Ordering::SeqCst);
-        let _ = killpg(Pid::from_raw(self.group), Signal::SIGKILL);
-        note_stop(&self.log, why);
-    }
-}
-
-/// Temporary directories to remove if the checker is interrupted: the normal paths
-/// remove them when their owner is dropped, which an exit from the handler skips.
-static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
-
-/// The checker's own trouble while running servers (a log it cannot write, a server it
-/// cannot start, no free port): the run then gives no grade.
-static TROUBLE: Mutex<Option<String>> = Mutex::new(None);
-
-/// Records the checker's own trouble (the first is kept) and returns it.
-pub fn note_trouble(trouble: String) -> String {
-    TROUBLE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .get_or_insert_with(|| trouble.clone());
-    trouble
-}
-
-/// The checker's own trouble, if it had any.
-pub fn checker_trouble() -> Option<String> {
-    TROUBLE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .clone()
-}
-
-/// Checks that `port` (given with --port) is free on 127.0.0.1: a port held by another
-/// program is no fault of the server under test.
-pub fn port_is_free(port: u16) -> lab::Result<()> {
-    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
-        .map(drop)
-        .map_err(|e| {
-            lab::Failure::new(format!("checking that port {port} is free"), e).hint(
-                "another program holds it: choose another port with --port, or leave --port out",
-            )
-        })
-}
-
-/// The most processes a server may have at once, itself and all its descendants: a
-/// server forks one child per upload, and the checker never runs more than 32 at once.
-pub const MAX_PROCESSES: usize = 64;
-
-/// The most a server may write to its log: a few lines per client are plenty.
-pub const MAX_LOG: u64 = 16 * lab::MIB;
-
-/// When the whole run must be over, and how long it was given (--timeout).
-static DEADLINE: Mutex<Option<Duration>> = Mutex::new(None);
-
-/// Set once the run's time limit has passed.
-static TIMED_OUT: AtomicBool = AtomicBool::new(false);
-
-/// Gives the rest of the run `limit`: then every running server group is stopped, and no
-/// new server starts. A server that never ends (or reads a little every few seconds)
-/// cannot make a run last for hours.
-pub fn stop_after(limit: Duration) {
-    *DEADLINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(limit);
-    let _ = thread::Builder::new()
-        .name("deadline".into())
-        .spawn(move || {
-            thread::sleep(limit);
-            let running = running_groups();
-            TIMED_OUT.store(true, Ordering::SeqCst);
-            for server in running.iter() {
-                server.stop(&time_limit_reason(limit));
-            }
-        });
-}
-
-fn time_limit_reason(limit: Duration) -> String {
-    format!(
-        "the run reached its time limit of {} s (--timeout)",
-        limit.as_secs()
-    )
-}
-
-/// Why the run can go on no longer, once its time limit has passed.
-pub fn timed_out() -> Option<String> {
-    if !TIMED_OUT.load(Ordering::SeqCst) {
-        return None;
-    }
-    let limit = DEADLINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    Some(time_limit_reason(limit.unwrap_or_default()))
-}
-
-/// Makes the interrupt handler remove `dir` too.
-pub fn remove_on_interrupt(dir: &Path) {
-    TEMPORARY
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push(dir.to_owned());
-}
-
-/// The registry of running groups. A panic elsewhere must not stop the cleanup, so a
-/// poisoned lock is taken all the same.
-fn running_groups() -> MutexGuard<'static, Vec<Registered>> {
-    RUNNING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Makes Ctrl-C (and SIGTERM, SIGHUP) stop every running server group before the checker
-/// exits. Call it first thing, before any other thread exists: the signals are blocked
-/// in this thread and every thread started after it, and one thread waits for them.
-pub fn stop_on_interrupt() -> io::Result<()> {
-    let mut signals = SigSet::empty();
-    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
-        signals.add(signal);
-    }
-    signals.thread_block()?;
-    thread::Builder::new()
-        .name("interrupt".into())
-        .spawn(move || {
-            let signal = signals.wait().unwrap_or(Signal::SIGTERM);
-            // Holding the lock until exit also keeps any new server from being started.
-            let running = running_groups();
-            for server in running.iter() {
-                server.stop(&format!("the checker was interrupted by {signal}"));
-            }
-            let temporary = TEMPORARY
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for dir in temporary.iter() {
-                let _ = std::fs::remove_dir_all(dir);
-            }
-            eprintln!("\nchecker: interrupted by {signal}; the server under test was stopped");
-            process::exit(130);
-        })?;
-    Ok(())
-}
-
-/// How the checker's own lines in the server log begin.
-const SECTION_MARK: &str = "----- checker: ";
-
-/// Watches the process tree of the server `pid` every 50 ms while it runs; one with more
-/// than [`MAX_PROCESSES`] processes is stopped, group and all, and `overrun` says why.
-fn guard_processes(pid: i32, overrun: Arc<Mutex<Option<String>>>) {
-    let _ = thread::Builder::new()
-        .name("process guard".into())
-        .spawn(move || {
-            loop {
-                thread::sleep(Duration::from_millis(50));
-                let count = 1 + inspect::descendants(pid);
-                let running = running_groups();
-                let Some(server) = running.iter().find(|server| server.group == pid) else {
-                    return;
-                };
-                if count > MAX_PROCESSES {
-                    let why = format!(
-                        "it had {count} processes at once, more than the {MAX_PROCESSES} the \
-                         checker allows (a child that forks again, or children that never exit?)"
-                    );
-                    server.stop(&why);
-                    *overrun
-                        .lock()
-                        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(why);
-                    return;
-                }
-            }
-        });
-}
-
-/// Whether a line of the server log is the header the checker writes before each server.
-pub fn is_section_header(line: &str) -> bool {
-    line.starts_with(SECTION_MARK) && !line.starts_with(STOPPED_MARK)
-}
-
-/// How the line begins that says the checker stopped a server itself.
-const STOPPED_MARK: &str = "----- checker: stopped the server";
-
-/// Says in the log that the server's part of it ends at the limit, on a line of its own.
-fn note_cut(log: &Path) {
-    let ends_a_line = std::fs::read(log).map_or(true, |text| text.ends_with(b"\n"));
-    if let Ok(mut log) = OpenOptions::new().append(true).open(log) {
-        let _ = writeln!(
-            log,
-            "{}{SECTION_MARK}the log is cut here: the server wrote {} MiB, the most the checker keeps -----",
-            if ends_a_line { "" } else { "\n" },
-            MAX_LOG / lab::MIB
-        );
-    }
-}
-
-/// Says in the server log that the checker stopped the server, and why: its output
-/// would otherwise just end, as if it had crashed.
-fn note_stop(log: &Path, why: &str) {
-    if let Ok(mut log) = OpenOptions::new().append(true).open(log) {
-        let _ = writeln!(
-            log,
-            "{STOPPED_MARK} and its children (SIGKILL to its process group): {why} -----"
-        );
-    }
-}
+use crate::server::guard::{Registered, guard_processes, running_groups, timed_out};
+use crate::server::log::MAX_LOG;
 
 /// A server started by the checker, with its output going to a log file.
 pub struct ServerUnderTest {
@@ -268,39 +58,34 @@ impl ServerUnderTest {
     /// The server dies with the checker, even one killed with SIGKILL (a parent-death
     /// signal, set before exec); its children end when their clients, the checker's
     /// threads, are gone. Its log may grow by [`MAX_LOG`] at most, and a guard stops it if
-    /// it has more than [`MAX_PROCESSES`] processes.
+    /// it has more than [`guard::MAX_PROCESSES`] processes.
     pub fn start(
         binary: &Path,
         port: u16,
         args: &[String],
         log: &Path,
         title: &str,
-    ) -> Result<Self, String> {
-        let log_error =
-            |e: io::Error| format!("cannot write the server log {}: {e}", log.display());
+    ) -> lab::Result<Self> {
+        let writing = || format!("writing the server log {}", log.display());
         let mut output = OpenOptions::new()
             .create(true)
             .append(true)
             .open(log)
-            .map_err(log_error)?;
-        writeln!(
-            output,
-            "{SECTION_MARK}{title}: {} --port {port} -----",
-            binary.display()
-        )
-        .map_err(log_error)?;
-        let log_start = output.metadata().map_err(log_error)?.len();
-        let stderr = output.try_clone().map_err(log_error)?;
+            .with_context(writing)?;
+        log::write_header(&mut output, title, binary, port).with_context(writing)?;
+        let log_start = output.metadata().with_context(writing)?.len();
+        let stderr = output.try_clone().with_context(writing)?;
 
         let mut running = running_groups();
         let checker = process::id();
         let log_limit = log_start + MAX_LOG;
         let mut command = Command::new(binary);
         // SAFETY: the closure runs in the forked child before exec, so it may only make
-        // async-signal-safe calls; prctl, getppid, setrlimit and sigaction are plain system
-        // calls, and it allocates nothing.
+        // async-signal-safe calls; prctl, getppid, setrlimit, sigprocmask and sigaction are
+        // plain system calls, and it allocates nothing.
         unsafe {
             command.pre_exec(move || {
+                start_clean()?;
                 prctl::set_pdeathsig(Signal::SIGKILL)?;
                 // The checker may have died before the line above: then nobody would stop
                 // this server.
@@ -324,7 +109,7 @@ impl ServerUnderTest {
             .stdout(output)
             .stderr(stderr)
             .spawn()
-            .map_err(|e| format!("cannot start {}: {e}", binary.display()))?;
+            .with_context(|| format!("starting {}", binary.display()))?;
         let pid = child.id() as i32;
         let stopped_by_checker = Arc::new(AtomicBool::new(false));
         running.push(Registered {
@@ -446,7 +231,7 @@ impl ServerUnderTest {
         let written = std::fs::metadata(&self.log).map_or(0, |meta| meta.len());
         if written >= self.log_start + MAX_LOG {
             if !self.cut_noted.swap(true, Ordering::SeqCst) {
-                note_cut(&self.log);
+                log::note_cut(&self.log);
             }
             return format!(
                 "the server stopped ({how}) when its output reached {} MiB, the most the checker \
@@ -479,13 +264,7 @@ impl ServerUnderTest {
 
     /// Everything this server has printed so far (complete lines only).
     pub fn output(&self) -> Vec<String> {
-        let Ok(text) = std::fs::read(&self.log) else {
-            return Vec::new();
-        };
-        let start = (self.log_start as usize).min(text.len());
-        let text = String::from_utf8_lossy(&text[start..]);
-        let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-        complete.lines().map(str::to_owned).collect()
+        log::output_from(&self.log, self.log_start)
     }
 }
 
@@ -500,7 +279,7 @@ impl Drop for ServerUnderTest {
                 Some(what) => format!("verdict reached, {what}; the report says more"),
                 None => "this part of the checks is over".into(),
             };
-            note_stop(&self.log, &why);
+            log::note_stop(&self.log, &why);
         }
     }
 }
@@ -520,7 +299,56 @@ pub fn panic_message(output: &[String]) -> Option<String> {
 }
 
 /// A free port on 127.0.0.1, from the kernel (it was free a moment ago).
-pub fn free_port() -> io::Result<u16> {
-    let listener = std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))?;
-    Ok(listener.local_addr()?.port())
+pub fn free_port() -> lab::Result<u16> {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+        .and_then(|listener| listener.local_addr())
+        .map(|address| address.port())
+        .context("finding a free port on 127.0.0.1")
+}
+
+/// Checks that `port` (given with --port) is free on 127.0.0.1: a port held by another
+/// program is no fault of the server under test.
+pub fn port_is_free(port: u16) -> lab::Result<()> {
+    std::net::TcpListener::bind((std::net::Ipv4Addr::LOCALHOST, port))
+        .map(drop)
+        .map_err(|e| {
+            Failure::new(format!("checking that port {port} is free"), e).hint(
+                "another program holds it: choose another port with --port, or leave --port out",
+            )
+        })
+}
+
+/// Marks every descriptor above 2 that the checker inherited (from a shell, `flock`, a
+/// make job server) close-on-exec, so that no server, cargo or anything else the checker
+/// starts holds them: the lab's descriptor numbers start at 3 for everyone.
+pub fn close_inherited_descriptors() -> io::Result<()> {
+    let open: Vec<i32> = std::fs::read_dir("/proc/self/fd")?
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .filter(|&fd| fd > 2)
+        .collect();
+    for fd in open {
+        // SAFETY: `fd` was open a moment ago and nothing else runs yet; if it was the
+        // directory listing's own descriptor, now closed, fcntl fails with EBADF.
+        let borrowed = unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) };
+        let _ = fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    }
+    Ok(())
+}
+
+/// Gives the process about to exec the state of a fresh one: no signal blocked and every
+/// signal's action the default, whatever the checker itself blocks or ignores (it blocks
+/// SIGINT, SIGTERM and SIGHUP for its interrupt thread). Descriptors are the other half:
+/// `main` marks every descriptor the checker inherited close-on-exec.
+/// Runs between fork and exec: plain system calls only.
+fn start_clean() -> io::Result<()> {
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+    for signal_to_reset in Signal::iterator() {
+        if matches!(signal_to_reset, Signal::SIGKILL | Signal::SIGSTOP) {
+            continue;
+        }
+        // SAFETY: SIG_DFL installs no handler of ours.
+        unsafe { signal(signal_to_reset, SigHandler::SigDfl) }?;
+    }
+    Ok(())
 }

@@ -1,10 +1,13 @@
-//! Building the server under test with cargo, and finding the exact binary it built.
+//! Building the server under test with cargo, and finding the exact binary it built; the
+//! scratch copy a submission is built in (`scratch`).
 
 use std::env;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread;
+
+pub mod scratch;
 
 use crate::report;
 

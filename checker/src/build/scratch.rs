@@ -10,8 +10,8 @@ use std::path::{Path, PathBuf};
 use lab::{Context, Failure};
 use tempfile::TempDir;
 
-use crate::compile::{Build, BuildFailure};
-use crate::supervise;
+use crate::build::{Build, BuildFailure};
+use crate::server::guard;
 
 /// Where a student's file goes in the scratch copy: the path their panics and compiler
 /// errors name, as in their own copy of the lab.
@@ -33,7 +33,7 @@ impl Scratch {
             .prefix("checker-submission-")
             .tempdir()
             .context("creating a scratch copy of the lab")?;
-        supervise::remove_on_interrupt(dir.path());
+        guard::remove_on_interrupt(dir.path());
         for file in ["Cargo.toml", "Cargo.lock"] {
             fs::copy(root.join(file), dir.path().join(file))
                 .with_context(|| format!("copying {file} into the scratch copy"))?;

@@ -1,0 +1,138 @@
+//! The checker's command line: its options, the parsing of sizes, and the help.
+
+use std::path::{Path, PathBuf};
+
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use gen_testfile::parse_size;
+
+use crate::grade::Selection;
+
+const EXAMPLES: &str = "\
+Examples:
+  cargo run -p checker                      grade your server (skeleton/)
+  cargo run -p checker -- --task 1          only the task 1 checks
+  cargo run -p checker -- --server ./my-server --size 8M --clients 4
+  cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/
+
+Exit status: 0 every graded check passed, 1 some check failed (or the server does not
+compile), 2 bad usage, 3 the checker itself could not grade (no verdict on the server).";
+
+/// The example that only a copy of the lab with solution/ can run.
+const SOLUTION_EXAMPLE: &str = "
+  cargo run -p checker -- --solution        grade the reference solution";
+
+/// Grades a lab server end to end: builds it, runs real uploads against it, and judges it
+/// from byte counts and from what /proc shows (epoll registrations, child processes, open
+/// descriptors, zombies).
+#[derive(Debug, Parser)]
+#[command(version)]
+pub struct Options {
+    /// Grade the reference solution instead of the skeleton.
+    #[arg(long, conflicts_with_all = ["server", "submission"])]
+    pub solution: bool,
+
+    /// Grade this server binary instead (it must accept --port).
+    #[arg(long, value_name = "PATH", conflicts_with = "submission")]
+    pub server: Option<PathBuf>,
+
+    /// Grade this student's server.rs instead: it is built as the skeleton's server in a
+    /// scratch copy of the lab (your skeleton/ is not touched).
+    #[arg(long, value_name = "FILE")]
+    pub submission: Option<PathBuf>,
+
+    /// Also write the result as JSON (its folder is made if need be).
+    #[arg(long, value_name = "PATH")]
+    pub json: Option<PathBuf>,
+
+    /// The shape of the --json file: Gradescope's results.json, or PrairieLearn's
+    /// external grader results.
+    #[arg(long, value_enum, value_name = "SHAPE", default_value_t = JsonFormat::Gradescope, requires = "json")]
+    pub json_format: JsonFormat,
+
+    /// Also write the result as a CSV file: a header and one row, in the columns of
+    /// scripts/grade-class.sh.
+    #[arg(long, value_name = "PATH")]
+    pub csv: Option<PathBuf>,
+
+    /// Which checks to run.
+    #[arg(long, value_enum, default_value_t = Selection::All)]
+    pub task: Selection,
+
+    /// Size of the uploaded file, in bytes or with K, M or G.
+    #[arg(long, default_value = "100M", value_parser = parse_upload_size)]
+    pub size: u64,
+
+    /// How many clients upload at once in task 2.
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=32))]
+    pub clients: u16,
+
+    /// Where to write server_output.log and client_output.log [default: the graded
+    /// package's directory, or the current one with --server or --submission].
+    #[arg(long, value_name = "DIR")]
+    pub log_dir: Option<PathBuf>,
+
+    /// Instead of grading, measure: `buf-size` uploads the file once per read size
+    /// (the server's --buf-size) and prints and draws the throughput of each.
+    #[arg(long, value_enum, value_name = "WHAT", conflicts_with_all = ["json", "csv", "task", "clients"])]
+    pub experiment: Option<Experiment>,
+
+    /// The read sizes for `--experiment buf-size`, in bytes or with K or M
+    /// [default: 10,100,1K,4K,16K,64K].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_read_size, requires = "experiment")]
+    pub buf_sizes: Vec<u64>,
+
+    /// Port for the server [default: a free one].
+    #[arg(long)]
+    pub port: Option<u16>,
+
+    /// The most the checks may take, in seconds, after the build; then the server is
+    /// stopped and the checks not yet done fail [default: 120, more for many clients or
+    /// large uploads].
+    #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
+    pub timeout: Option<u64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Experiment {
+    /// Throughput against the number of bytes per read.
+    BufSize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum JsonFormat {
+    /// Gradescope's autograder results.json.
+    Gradescope,
+    /// PrairieLearn's external grader results.
+    Prairielearn,
+}
+
+fn parse_read_size(text: &str) -> Result<u64, String> {
+    match parse_size(text) {
+        Ok(0) => Err("a read size must be at least 1 byte".to_owned()),
+        Ok(size) if size > u64::from(u32::MAX) => Err("a read size must be under 4G".to_owned()),
+        Ok(size) => Ok(size),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+fn parse_upload_size(text: &str) -> Result<u64, String> {
+    match parse_size(text) {
+        Ok(size) if size >= lab::MIB => Ok(size),
+        Ok(_) => Err("the upload must be at least 1M".to_owned()),
+        Err(error) => Err(error.to_string()),
+    }
+}
+
+/// The options, with `--solution` shown in the help only where the lab at `root` has a
+/// solution/ (a student's copy has none).
+pub fn parse(root: Option<&Path>) -> Options {
+    let with_solution = root.is_some_and(|root| root.join("solution").is_dir());
+    let command = Options::command()
+        .mut_arg("solution", |arg| arg.hide(!with_solution))
+        .after_help(if with_solution {
+            format!("{EXAMPLES}{SOLUTION_EXAMPLE}")
+        } else {
+            EXAMPLES.to_owned()
+        });
+    Options::from_arg_matches(&command.get_matches()).unwrap_or_else(|error| error.exit())
+}

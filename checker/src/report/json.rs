@@ -1,0 +1,172 @@
+//! The run as JSON, in the shape an autograder platform reads: Gradescope's
+//! `results.json` or PrairieLearn's external grader results.
+
+use serde_json::{Value, json};
+
+use crate::cli::JsonFormat;
+use crate::grade::{Outcome, Verdict, Weight};
+use crate::report::text;
+use crate::run::{RunOutcome, RunResult};
+
+/// The run in `format`.
+pub fn render(result: &RunResult, format: JsonFormat) -> Value {
+    match format {
+        JsonFormat::Gradescope => gradescope(result),
+        JsonFormat::Prairielearn => prairielearn(result),
+    }
+}
+
+/// The whole report as plain text, and the compiler's errors if there are any.
+fn output(result: &RunResult) -> String {
+    let mut output = text::plain(result);
+    if let RunOutcome::DoesNotCompile { errors, .. } = &result.outcome {
+        for error in errors {
+            output.push('\n');
+            output.push_str(error);
+        }
+    }
+    output
+}
+
+/// What one check's test says: the reason it did not pass, or `passed`.
+fn said(verdict: &Verdict) -> String {
+    let said = match &verdict.outcome {
+        Outcome::Passed => "passed".to_owned(),
+        Outcome::Failed(reason) => reason.clone(),
+        Outcome::NotChecked(reason) => format!("not checked: {reason}"),
+    };
+    match verdict.check.weight() {
+        Weight::Bonus => format!("the bonus, not counted in the score: {said}"),
+        Weight::Points(_) => said,
+    }
+}
+
+/// Gradescope's shape: the score, the time taken, the report, and one test per check.
+/// The bonus is a test worth nothing.
+pub fn gradescope(result: &RunResult) -> Value {
+    let tests: Vec<Value> = result
+        .verdicts()
+        .iter()
+        .map(|verdict| {
+            json!({
+                "name": verdict.check.name(),
+                "score": verdict.points(),
+                "max_score": verdict.check.max_points(),
+                "status": if verdict.passed() { "passed" } else { "failed" },
+                "output": said(verdict),
+            })
+        })
+        .collect();
+    json!({
+        "score": result.score().points,
+        "execution_time": result.took.as_secs_f64(),
+        "output": output(result),
+        "tests": tests,
+    })
+}
+
+/// PrairieLearn's shape: a score from 0 to 1 and one test per check; a server that does
+/// not compile is not gradable, and the message says why.
+pub fn prairielearn(result: &RunResult) -> Value {
+    let score = result.score();
+    let tests: Vec<Value> = result
+        .verdicts()
+        .iter()
+        .map(|verdict| {
+            json!({
+                "name": verdict.check.name(),
+                "points": verdict.points(),
+                "max_points": verdict.check.max_points(),
+                "message": said(verdict),
+            })
+        })
+        .collect();
+    let gradable = !matches!(result.outcome, RunOutcome::DoesNotCompile { .. });
+    let message = if gradable {
+        score.total_line()
+    } else {
+        "the server does not compile: the compiler's errors are in the output".to_owned()
+    };
+    json!({
+        "gradable": gradable,
+        "score": score.fraction(),
+        "message": message,
+        "output": output(result),
+        "tests": tests,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::Selection;
+    use crate::report::samples;
+
+    fn tests_of(value: &Value) -> Vec<(String, u64, u64)> {
+        value["tests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|test| {
+                (
+                    test["name"].as_str().unwrap().to_owned(),
+                    test["score"].as_u64().or(test["points"].as_u64()).unwrap(),
+                    test["max_score"]
+                        .as_u64()
+                        .or(test["max_points"].as_u64())
+                        .unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn gradescope_holds_the_score_the_report_and_a_test_per_check() {
+        let run = samples::task_one_done();
+        let value = gradescope(&run);
+        assert_eq!(value["score"], 50);
+        assert_eq!(value["execution_time"], 12.34);
+        assert_eq!(value["output"].as_str().unwrap(), text::plain(&run));
+        let tests = tests_of(&value);
+        assert_eq!(tests.len(), 5);
+        assert_eq!(tests[0], ("task 1: receives a whole upload".into(), 25, 25));
+        assert_eq!(tests[4], ("bonus: no zombies".into(), 0, 0));
+        assert_eq!(value["tests"][2]["status"], "failed");
+        assert_eq!(
+            value["tests"][4]["output"],
+            "the bonus, not counted in the score: not checked: judged only after \"a process per client\""
+        );
+    }
+
+    #[test]
+    fn a_build_failure_holds_the_compilers_errors_once_and_says_not_checked_once() {
+        let value = gradescope(&samples::does_not_compile(Selection::TaskOne));
+        assert_eq!(value["score"], 0);
+        let output = value["output"].as_str().unwrap();
+        assert!(
+            output.ends_with("Total: 0/50\n\nerror[E0308]: mismatched types"),
+            "{output}"
+        );
+        assert_eq!(
+            value["tests"][0]["output"],
+            "not checked: the server does not compile"
+        );
+        assert_eq!(tests_of(&value).len(), 2);
+    }
+
+    #[test]
+    fn prairielearn_scores_from_0_to_1_and_a_build_failure_is_not_gradable() {
+        let value = prairielearn(&samples::task_one_done());
+        assert_eq!(value["gradable"], true);
+        assert_eq!(value["score"], 0.5);
+        assert_eq!(value["message"], "Total: 50/100, bonus not checked");
+        assert_eq!(
+            tests_of(&value)[1],
+            ("task 1: keeps serving".into(), 25, 25)
+        );
+        let broken = prairielearn(&samples::does_not_compile(Selection::All));
+        assert_eq!(broken["gradable"], false);
+        assert!(broken["output"].as_str().unwrap().contains("error[E0308]"));
+        assert_eq!(prairielearn(&samples::bonus_alone())["score"], 1.0);
+    }
+}

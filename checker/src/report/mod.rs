@@ -1,0 +1,147 @@
+//! Renderings of a run's value, each a pure function of it: the text report (`text`), the
+//! JSON for Gradescope or PrairieLearn (`json`) and the class grade book's row (`csv`);
+//! and the one observer that draws on the terminal while the run goes on (`terminal`).
+
+pub mod csv;
+pub mod json;
+pub mod terminal;
+pub mod text;
+
+use anstyle::AnsiColor;
+
+use crate::grade::Status;
+
+/// The text of a line coloured for a terminal, without its escapes.
+pub fn strip_ansi(text: &str) -> String {
+    anstream::adapter::strip_str(text).to_string()
+}
+
+/// How each status word looks. The escapes are always written; `anstream` drops them
+/// when stdout is no terminal or NO_COLOR is set, and the files get [`strip_ansi`]'s text.
+fn styled(status: Status) -> String {
+    let style = match status {
+        Status::Passed => AnsiColor::Green.on_default(),
+        Status::Failed => AnsiColor::Red.on_default().bold(),
+        Status::NotChecked => AnsiColor::Yellow.on_default(),
+    };
+    format!("{style}{status}{style:#}")
+}
+
+/// Runs made up for the renderings' tests: the value alone, no server.
+#[cfg(test)]
+pub mod samples {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use crate::grade::{CheckId, Outcome, Selection, Verdict};
+    use crate::run::{Logs, Note, RunOutcome, RunResult, TestFileNote};
+
+    fn verdicts(outcomes: [Outcome; 5]) -> Vec<Verdict> {
+        CheckId::ALL
+            .into_iter()
+            .zip(outcomes)
+            .map(|(check, outcome)| Verdict { check, outcome })
+            .collect()
+    }
+
+    fn result(selection: Selection, outcome: RunOutcome) -> RunResult {
+        RunResult {
+            selection,
+            source: Some("skeleton/src/bin/server.rs".into()),
+            name: "alice".into(),
+            notes: vec![
+                Note::Grading("skeleton: skeleton/src/bin/server.rs".into()),
+                Note::Built {
+                    passed: !matches!(outcome, RunOutcome::DoesNotCompile { .. }),
+                },
+            ],
+            outcome,
+            took: Duration::from_millis(12_340),
+        }
+    }
+
+    fn graded(selection: Selection, verdicts: Vec<Verdict>, tail: &[&str]) -> RunResult {
+        let mut run = result(
+            selection,
+            RunOutcome::Graded {
+                verdicts,
+                failed_server_tail: tail.iter().map(|line| (*line).to_owned()).collect(),
+                logs: Logs {
+                    server: PathBuf::from("/lab/skeleton/server_output.log"),
+                    client: PathBuf::from("/lab/skeleton/client_output.log"),
+                },
+                picture: Ok(PathBuf::from("/lab/skeleton/uploads.svg")),
+            },
+        );
+        run.notes.push(Note::TestFile(TestFileNote::Shared {
+            path: PathBuf::from("/lab/test-file.txt"),
+            size: 100 * lab::MIB,
+        }));
+        run.notes.push(Note::Uploading {
+            size: 100 * lab::MIB,
+            clients: 2,
+        });
+        run
+    }
+
+    /// Everything passed, the bonus too.
+    pub fn passing() -> RunResult {
+        graded(
+            Selection::All,
+            verdicts([(); 5].map(|()| Outcome::Passed)),
+            &[],
+        )
+    }
+
+    /// Task 1 done, task 2 not.
+    pub fn task_one_done() -> RunResult {
+        let not_yet = || Outcome::Failed("the server serves one client at a time (TODO 5)".into());
+        graded(
+            Selection::All,
+            verdicts([
+                Outcome::Passed,
+                Outcome::Passed,
+                not_yet(),
+                not_yet(),
+                Outcome::NotChecked("judged only after \"a process per client\"".into()),
+            ]),
+            &["Client 5 wants to send a file"],
+        )
+    }
+
+    /// `--task 1` on a server that stops at TODO 1.
+    pub fn task_one_failing() -> RunResult {
+        let mut all = verdicts([(); 5].map(|()| Outcome::Failed("it panicked at TODO 1".into())));
+        all.truncate(2);
+        graded(Selection::TaskOne, all, &["thread 'main' panicked"])
+    }
+
+    /// `--task bonus` on a server whose reaper passes.
+    pub fn bonus_alone() -> RunResult {
+        let mut run = passing();
+        run.selection = Selection::Bonus;
+        if let RunOutcome::Graded { verdicts, .. } = &mut run.outcome {
+            verdicts.retain(|verdict| verdict.check == CheckId::NoZombies);
+        }
+        run
+    }
+
+    /// A submission that does not compile, graded with `selection`.
+    pub fn does_not_compile(selection: Selection) -> RunResult {
+        let verdicts = selection
+            .checks()
+            .iter()
+            .map(|&check| Verdict {
+                check,
+                outcome: Outcome::NotChecked("the server does not compile".into()),
+            })
+            .collect();
+        result(
+            selection,
+            RunOutcome::DoesNotCompile {
+                errors: vec!["error[E0308]: mismatched types".into()],
+                verdicts,
+            },
+        )
+    }
+}

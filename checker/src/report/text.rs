@@ -1,0 +1,317 @@
+//! The report as text: the notes of the run, one line per check, the total, the next step,
+//! the details of failures and where the logs are. Status words carry colour escapes,
+//! which the terminal's writer drops where colour is off and [`plain`] removes.
+
+use gen_testfile::human_size;
+
+use crate::checks::experiment::Row;
+use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
+use crate::report::{strip_ansi, styled};
+use crate::run::{Logs, Note, Picture, RunOutcome, RunResult, TestFileNote};
+
+/// The whole report, as the terminal shows it.
+pub fn render(result: &RunResult) -> String {
+    let mut text: String = result
+        .notes
+        .iter()
+        .map(|note| format!("{}\n", note_line(note)))
+        .collect();
+    text.push_str(&after_notes(result));
+    text
+}
+
+/// The whole report without colour escapes: what the JSON and the class's report files
+/// hold.
+pub fn plain(result: &RunResult) -> String {
+    strip_ansi(&render(result))
+}
+
+/// One note of the run.
+pub fn note_line(note: &Note) -> String {
+    match note {
+        Note::Grading(what) => format!("Grading {what}"),
+        Note::Built { passed } => format!(
+            "{} {}",
+            dotted("builds"),
+            styled(if *passed {
+                Status::Passed
+            } else {
+                Status::Failed
+            })
+        ),
+        Note::TestFile(TestFileNote::Shared { path, size }) => {
+            format!("Test file: {} ({})", path.display(), human_size(*size))
+        }
+        Note::TestFile(TestFileNote::Written { path, found, size }) => {
+            let why = match found {
+                Some(other) => format!("has {other} bytes, not {size}"),
+                None => "is missing".to_owned(),
+            };
+            format!(
+                "Test file: {} {why}; writing a new one of {}",
+                path.display(),
+                human_size(*size)
+            )
+        }
+        Note::TestFile(TestFileNote::Temporary { size }) => format!(
+            "Test file: a temporary one of {} (removed at the end)",
+            human_size(*size)
+        ),
+        Note::Uploading { size, clients: 1 } => {
+            format!("Uploading {} from one client...", human_size(*size))
+        }
+        Note::Uploading { size, clients } => {
+            format!(
+                "Uploading {} from {clients} clients at once...",
+                human_size(*size)
+            )
+        }
+        Note::Measuring { size, read_sizes } => format!(
+            "Uploading {} once per read size: {}",
+            human_size(*size),
+            read_sizes
+                .iter()
+                .map(|&size| human_size(size))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+/// Everything after the notes: what the run found.
+pub fn after_notes(result: &RunResult) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    match &result.outcome {
+        RunOutcome::DoesNotCompile { .. } => {
+            let what = result.source.as_deref().unwrap_or("the server");
+            lines.push(format!(
+                "\n{what} does not compile: fix the errors cargo printed above"
+            ));
+            lines.push(result.score().total_line());
+        }
+        RunOutcome::Graded {
+            verdicts,
+            failed_server_tail,
+            logs,
+            picture,
+        } => {
+            lines.extend(verdicts.iter().map(check_line));
+            lines.push(result.score().total_line());
+            lines.extend(next_step(verdicts, result.source.as_deref()));
+            lines.extend(failures(verdicts, failed_server_tail));
+            lines.extend(log_lines(logs));
+            lines.push(match picture {
+                Ok(path) => format!("Uploads picture: {}", path.display()),
+                Err(why) => format!("Uploads picture: none ({why})"),
+            });
+        }
+        RunOutcome::Measured { rows, picture, .. } => match rows {
+            Ok(rows) => {
+                lines.extend(experiment_table(rows));
+                lines.extend(picture.as_ref().map(picture_line));
+            }
+            Err(why) => lines.push(format!(
+                "\nThe experiment needs a server that receives whole uploads (task 1): {why}"
+            )),
+        },
+    }
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// The line of one check: `<name> ........ passed ... 25/25`.
+pub fn check_line(verdict: &Verdict) -> String {
+    let score = match verdict.check.weight() {
+        Weight::Bonus => "bonus".to_owned(),
+        Weight::Points(points) => format!("{}/{points}", verdict.points()),
+    };
+    format!(
+        "{} {} ... {score}",
+        dotted(verdict.check.name()),
+        styled(verdict.outcome.status())
+    )
+}
+
+/// A check's name followed by dots, so that every status starts in the same column.
+fn dotted(name: &str) -> String {
+    format!("{name} {}", ".".repeat(44usize.saturating_sub(name.len())))
+}
+
+/// What to do next, when task 1 is done and task 2 is not.
+fn next_step(verdicts: &[Verdict], source: Option<&str>) -> Option<String> {
+    let status = |check| status_of(verdicts, check);
+    let task_one_done = status(CheckId::WholeUpload) == Some(Status::Passed)
+        && status(CheckId::KeepsServing) == Some(Status::Passed);
+    if !task_one_done || status(CheckId::Concurrent) != Some(Status::Failed) {
+        return None;
+    }
+    Some(match source {
+        Some(file) => format!("Task 1 is done. Next: task 2, TODO 5 in {file}."),
+        None => "Task 1 is done. Next: task 2 (TODO 5).".to_owned(),
+    })
+}
+
+/// The details of every check that did not pass, and the last lines of the log of the
+/// server behind the first failure.
+fn failures(verdicts: &[Verdict], server_tail: &[String]) -> Vec<String> {
+    let failed: Vec<_> = verdicts
+        .iter()
+        .filter(|verdict| !verdict.passed())
+        .collect();
+    if failed.is_empty() {
+        return Vec::new();
+    }
+    let mut lines = vec![String::new()];
+    for verdict in failed {
+        lines.push(format!(
+            "{} {}:",
+            verdict.check.name(),
+            verdict.outcome.status()
+        ));
+        lines.push(format!(
+            "  {}",
+            verdict.outcome.reason().unwrap_or_default()
+        ));
+    }
+    if !server_tail.is_empty() {
+        lines.push("\nLast lines of the server log:".to_owned());
+        lines.extend(server_tail.iter().map(|line| format!("  | {line}")));
+    }
+    lines
+}
+
+fn log_lines(logs: &Logs) -> [String; 2] {
+    [
+        format!("\nServer log: {}", logs.server.display()),
+        format!("Client log: {}", logs.client.display()),
+    ]
+}
+
+fn picture_line(picture: &Picture) -> String {
+    match picture {
+        Ok(path) => format!("Picture: {}", path.display()),
+        Err(why) => format!("Picture: none ({why})"),
+    }
+}
+
+/// The experiment's table, its fastest size, and what the first and last rows show.
+fn experiment_table(rows: &[Row]) -> Vec<String> {
+    let mut lines = vec![format!(
+        "\n{:>10}  {:>9}  {:>9}  {:>16}",
+        "read size", "seconds", "MiB/s", "reads per upload"
+    )];
+    lines.extend(rows.iter().map(|row| {
+        format!(
+            "{:>10}  {:>9.3}  {:>9.1}  {:>16}",
+            human_size(row.read_size),
+            row.seconds,
+            row.throughput,
+            row.fewest_reads
+        )
+    }));
+    if let Some(fastest) = rows
+        .iter()
+        .max_by(|a, b| a.throughput.total_cmp(&b.throughput))
+    {
+        lines.push(format!(
+            "\nFastest: reads of {} ({:.1} MiB/s).",
+            human_size(fastest.read_size),
+            fastest.throughput
+        ));
+    }
+    if let (Some(first), Some(last)) = (rows.first(), rows.last())
+        && rows.len() > 1
+    {
+        lines.push(format!(
+            "Reads of {} are {:.0} times as fast as reads of {}: each read is a system call, whatever its size.",
+            human_size(last.read_size),
+            last.throughput / first.throughput,
+            human_size(first.read_size)
+        ));
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::grade::Selection;
+    use crate::report::samples;
+
+    #[test]
+    fn a_passing_run_lists_every_check_and_where_the_logs_are() {
+        assert_eq!(
+            plain(&samples::passing()),
+            "\
+Grading skeleton: skeleton/src/bin/server.rs
+builds ...................................... passed
+Test file: /lab/test-file.txt (100 MiB)
+Uploading 100 MiB from 2 clients at once...
+task 1: receives a whole upload ............. passed ... 25/25
+task 1: keeps serving ....................... passed ... 25/25
+task 2: concurrent uploads .................. passed ... 25/25
+task 2: a process per client ................ passed ... 25/25
+bonus: no zombies ........................... passed ... bonus
+Total: 100/100, bonus passed
+
+Server log: /lab/skeleton/server_output.log
+Client log: /lab/skeleton/client_output.log
+Uploads picture: /lab/skeleton/uploads.svg
+"
+        );
+    }
+
+    #[test]
+    fn a_failing_run_gives_the_next_step_the_reasons_and_the_log_tail() {
+        let text = plain(&samples::task_one_done());
+        let after_total = text
+            .split_once("Total: 50/100, bonus not checked\n")
+            .unwrap()
+            .1;
+        assert!(
+            after_total.starts_with(
+                "Task 1 is done. Next: task 2, TODO 5 in skeleton/src/bin/server.rs.\n\n\
+                 task 2: concurrent uploads failed:\n  the server serves one client at a time (TODO 5)\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("bonus: no zombies not checked:\n  judged only after"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nLast lines of the server log:\n  | Client 5 wants to send a file\n\nServer log: "
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn task_1_alone_is_scored_out_of_50() {
+        let text = plain(&samples::task_one_failing());
+        assert!(text.contains("\nTotal: 0/50\n"), "{text}");
+        assert!(!text.contains("task 2:"), "{text}");
+        assert!(!text.contains("Task 1 is done"), "{text}");
+    }
+
+    #[test]
+    fn the_bonus_alone_has_its_own_total() {
+        let text = plain(&samples::bonus_alone());
+        assert!(text.contains("bonus: no zombies ........................... passed ... bonus\nTotal: bonus passed\n"), "{text}");
+    }
+
+    #[test]
+    fn a_build_failure_is_scored_like_any_run() {
+        let text = plain(&samples::does_not_compile(Selection::TaskOne));
+        assert!(
+            text.ends_with(
+                "builds ...................................... failed\n\n\
+                 skeleton/src/bin/server.rs does not compile: fix the errors cargo printed above\n\
+                 Total: 0/50\n"
+            ),
+            "{text}"
+        );
+        let all = plain(&samples::does_not_compile(Selection::All));
+        assert!(all.ends_with("Total: 0/100, bonus not checked\n"), "{all}");
+    }
+}

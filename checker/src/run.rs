@@ -1,0 +1,294 @@
+//! One run of the checker, from the options to its value: what it graded, what it said
+//! on the way, the verdicts or the experiment's rows, and where its logs and pictures
+//! are. The run prints nothing; its observer hears what happens as it happens, and the
+//! report, the JSON, the CSV row and the exit status are each rendered from the value.
+
+use std::cell::RefCell;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use gen_testfile::DEFAULT_SIZE;
+use lab::Context;
+
+use crate::checks::experiment::{self, Measured};
+use crate::checks::{self, Session};
+use crate::cli::{Experiment, Options};
+use crate::clients::ClientLog;
+use crate::grade::{Outcome, Score, Selection, Verdict};
+use crate::observe::{Both, Observer};
+use crate::picture::{self, Recorder};
+use crate::server::{self, guard, log};
+use crate::target::{self, Choice, TestFile};
+use crate::trouble::Trouble;
+
+/// How many lines of the failed server's log the report shows.
+const TAIL_LINES: usize = 12;
+
+/// What the run says before any verdict, in the order it says it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// What is graded: `skeleton: skeleton/src/bin/server.rs`, `submission: alice.rs`.
+    Grading(String),
+    /// Whether the server compiled.
+    Built {
+        passed: bool,
+    },
+    TestFile(TestFileNote),
+    /// The uploads of the grading scenarios begin.
+    Uploading {
+        size: u64,
+        clients: usize,
+    },
+    /// The experiment begins.
+    Measuring {
+        size: u64,
+        read_sizes: Vec<u64>,
+    },
+}
+
+/// Which test file the clients upload.
+#[derive(Debug, Clone, PartialEq)]
+pub enum TestFileNote {
+    /// The lab's test-file.txt, which had the right size.
+    Shared { path: PathBuf, size: u64 },
+    /// The lab's test-file.txt, written anew: it was missing, or had `found` bytes.
+    Written {
+        path: PathBuf,
+        found: Option<u64>,
+        size: u64,
+    },
+    /// A temporary file of another size, removed at the end.
+    Temporary { size: u64 },
+}
+
+/// Where a run's logs are.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Logs {
+    pub server: PathBuf,
+    pub client: PathBuf,
+}
+
+/// A picture the run drew: where, or why there is none.
+pub type Picture = Result<PathBuf, String>;
+
+/// How the run ended.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunOutcome {
+    /// The server does not compile: the compiler's errors, and every selected check not
+    /// checked because of it.
+    DoesNotCompile {
+        errors: Vec<String>,
+        verdicts: Vec<Verdict>,
+    },
+    /// The checks ran.
+    Graded {
+        verdicts: Vec<Verdict>,
+        /// The last lines of the log of the server behind the first failed check.
+        failed_server_tail: Vec<String>,
+        logs: Logs,
+        picture: Picture,
+    },
+    /// The experiment ran.
+    Measured {
+        rows: Measured,
+        logs: Logs,
+        picture: Option<Picture>,
+    },
+}
+
+/// The value of one run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunResult {
+    pub selection: Selection,
+    /// The file to point students at in hints, if it is one of the lab's.
+    pub source: Option<String>,
+    /// The name of what was graded, for the class grade book.
+    pub name: String,
+    pub notes: Vec<Note>,
+    pub outcome: RunOutcome,
+    /// From the start of the checker to the end of the run, build included.
+    pub took: Duration,
+}
+
+impl RunResult {
+    /// The verdicts, in the order of the grading table (none for an experiment).
+    pub fn verdicts(&self) -> &[Verdict] {
+        match &self.outcome {
+            RunOutcome::DoesNotCompile { verdicts, .. } | RunOutcome::Graded { verdicts, .. } => {
+                verdicts
+            }
+            RunOutcome::Measured { .. } => &[],
+        }
+    }
+
+    pub fn score(&self) -> Score {
+        Score::of(self.verdicts())
+    }
+
+    /// Whether the run found what it looked for: every graded check passed, or every
+    /// upload of the experiment went through.
+    pub fn passed(&self) -> bool {
+        match &self.outcome {
+            RunOutcome::Measured { rows, .. } => rows.is_ok(),
+            _ => self.score().all_passed,
+        }
+    }
+}
+
+/// The notes of a run: kept for its value, and told to the observer at once.
+struct Transcript<'a> {
+    notes: RefCell<Vec<Note>>,
+    observer: &'a dyn Observer,
+}
+
+impl Transcript<'_> {
+    fn say(&self, note: Note) {
+        self.observer.note(&note);
+        self.notes.borrow_mut().push(note);
+    }
+}
+
+/// Runs what `options` ask for in the lab at `root`, telling `observer` as it goes.
+/// Fails only with the checker's own trouble (or bad usage found late).
+pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<RunResult, Trouble> {
+    let started = Instant::now();
+    if let Some(port) = options.port {
+        server::port_is_free(port)?;
+    }
+    let choice = Choice::of(options, root)?;
+    let said = Transcript {
+        notes: RefCell::default(),
+        observer,
+    };
+    if let Some(what) = choice.describe() {
+        said.say(Note::Grading(what));
+    }
+    let built = target::build(&choice, root)?;
+    if !matches!(choice, Choice::Binary(_)) {
+        said.say(Note::Built {
+            passed: built.binary.is_ok(),
+        });
+    }
+    guard::stop_after(time_limit(options));
+    let log_dir = choice.default_log_dir(root);
+    let log_dir = options.log_dir.clone().unwrap_or(log_dir);
+    let logs = open_logs(&log_dir)?;
+    let finish = |outcome| RunResult {
+        selection: options.task,
+        source: choice.source(),
+        name: choice.name(),
+        notes: said.notes.borrow().clone(),
+        outcome,
+        took: started.elapsed(),
+    };
+    let binary = match &built.binary {
+        Ok(binary) => binary,
+        Err(errors) => {
+            // The logs of an earlier run would tell a story that is no longer true.
+            for log in [&logs.server, &logs.client] {
+                log::write_not_compiled(log)
+                    .with_context(|| format!("writing {}", log.display()))?;
+            }
+            let verdicts = options
+                .task
+                .checks()
+                .iter()
+                .map(|&check| Verdict {
+                    check,
+                    outcome: Outcome::NotChecked("the server does not compile".to_owned()),
+                })
+                .collect();
+            let errors = errors.clone();
+            return Ok(finish(RunOutcome::DoesNotCompile { errors, verdicts }));
+        }
+    };
+    let log_dir = logs.server.parent().unwrap_or(Path::new(".")).to_owned();
+    let (test_file, note) = TestFile::prepare(root, &log_dir, options.size)?;
+    said.say(Note::TestFile(note));
+    let file = test_file.path();
+    let recorder = Recorder::default();
+    let watchers = Both(&recorder, observer);
+    let client_log = fs::File::create(&logs.client)
+        .with_context(|| format!("writing {}", logs.client.display()))?;
+    let session = Session {
+        binary,
+        port: options.port,
+        file: &file,
+        size: options.size,
+        server_log: &logs.server,
+        client_log: Arc::new(ClientLog::new(client_log, started)),
+        observer: &watchers,
+    };
+    let outcome = if options.experiment == Some(Experiment::BufSize) {
+        let read_sizes = if options.buf_sizes.is_empty() {
+            experiment::DEFAULT_SIZES.to_vec()
+        } else {
+            options.buf_sizes.clone()
+        };
+        said.say(Note::Measuring {
+            size: options.size,
+            read_sizes: read_sizes.clone(),
+        });
+        let rows = experiment::buf_size(&session, &read_sizes)?;
+        let picture = rows.as_ref().ok().map(|rows| {
+            let path = log_dir.join("buf-size.svg");
+            picture::draw_buf_sizes(rows, &path).map(|()| path)
+        });
+        RunOutcome::Measured {
+            rows,
+            logs,
+            picture,
+        }
+    } else {
+        let clients = match options.task {
+            Selection::TaskOne => 1,
+            _ => usize::from(options.clients),
+        };
+        said.say(Note::Uploading {
+            size: options.size,
+            clients,
+        });
+        let graded = checks::run(&session, options.task, clients)?;
+        let failed_server_tail = graded
+            .failed_log_start
+            .map(|start| log::section_tail(&logs.server, start, TAIL_LINES))
+            .unwrap_or_default();
+        // Drawn after the verdicts, from what the scenarios recorded: no wait in the checks.
+        let path = log_dir.join("uploads.svg");
+        let picture = recorder.draw(&path).map(|()| path);
+        RunOutcome::Graded {
+            verdicts: graded.verdicts,
+            failed_server_tail,
+            logs,
+            picture,
+        }
+    };
+    drop(test_file);
+    Ok(finish(outcome))
+}
+
+/// Makes the log directory and empties both logs.
+fn open_logs(dir: &Path) -> lab::Result<Logs> {
+    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let dir = dir.canonicalize().context("finding the log directory")?;
+    let logs = Logs {
+        server: dir.join("server_output.log"),
+        client: dir.join("client_output.log"),
+    };
+    for log in [&logs.server, &logs.client] {
+        fs::write(log, "").with_context(|| format!("writing {}", log.display()))?;
+    }
+    Ok(logs)
+}
+
+/// The run's time limit: `--timeout`, or two minutes, more when the uploads are larger
+/// than the default two of 100 MiB (20 s per 100 MiB uploaded, plus a minute).
+fn time_limit(options: &Options) -> Duration {
+    let seconds = options.timeout.unwrap_or_else(|| {
+        let uploaded = u64::from(options.clients) * options.size;
+        120.max(60 + 20 * uploaded / DEFAULT_SIZE)
+    });
+    Duration::from_secs(seconds)
+}
