@@ -4,9 +4,9 @@
 #   scripts/grade-class.sh SUBMISSIONS OUT [CHECKER OPTIONS...]
 #
 # A submission is SUBMISSIONS/NAME.rs, or a folder SUBMISSIONS/NAME/ holding server.rs.
-# OUT/grades.csv gets one row per submission (submission,score,bonus,failed_checks,seconds)
-# and OUT/NAME/ its report, JSON and both logs. A submission that does not compile, hangs
-# or misbehaves costs only its own row. Options after OUT go to the checker, for example
+# OUT/grades.csv gets one row per submission (submission,score,bonus,failed_checks,seconds),
+# the checker's own (--csv), and OUT/NAME/ its report, JSON, row and both logs. A
+# submission that does not compile, hangs or misbehaves costs only its own row. Options after OUT go to the checker, for example
 # --size 8M. INSTRUCTORS.md says more.
 set -euo pipefail
 
@@ -59,10 +59,10 @@ for ((i = 0; i < count; i++)); do
     echo "grade-class: [$((i + 1))/$count] $name"
     begin=$(date +%s.%N)
     status=0
-    NO_COLOR=1 "$checker" --submission "${files[i]}" --json "$dir/results.json" \
+    NO_COLOR=1 "$checker" --submission "${files[i]}" --json "$dir/results.json" --csv "$dir/row.csv" \
         --log-dir "$dir" "$@" >"$dir/report.txt" 2>"$dir/errors.txt" || status=$?
     seconds=$(awk -v begin="$begin" -v end="$(date +%s.%N)" 'BEGIN { printf "%.1f", end - begin }')
-    if [[ $status -ge 2 ]]; then
+    if [[ $status -ge 2 || ! -f $dir/row.csv ]]; then
         # No verdict: the checker could not grade (3) or was misused (2). The row says so
         # instead of a score, and the run goes on with the next submission.
         troubled=$((troubled + 1))
@@ -71,15 +71,10 @@ for ((i = 0; i < count; i++)); do
         echo "grade-class:   not graded (exit $status), see $dir/errors.txt"
         continue
     fi
+    # The checker's own row, with this script's name for the submission and its clock.
+    tail -n 1 "$dir/row.csv" | awk -F, -v OFS=, -v name="$name" -v seconds="$seconds" \
+        '{ $1 = name; $NF = seconds; print }' >>"$csv"
     total=$(grep -m1 '^Total: ' "$dir/report.txt" || true)
-    score=$(sed -n 's/^Total: \([0-9]*\)\/.*/\1/p' <<<"$total")
-    bonus=$(sed -n 's/.*, bonus \(.*\)$/\1/p' <<<"$total")
-    failed=$(grep -E '^(task|bonus).* \.+ (failed|not checked) ' "$dir/report.txt" |
-        sed -E 's/ \.+ .*//' | paste -sd ';' - || true)
-    if grep -q ' does not compile' "$dir/report.txt"; then
-        failed="does not compile"
-    fi
-    echo "$name,${score:-0},${bonus:-},${failed},$seconds" >>"$csv"
     echo "grade-class:   ${total:-no total} (${seconds} s)"
 done
 
