@@ -155,6 +155,18 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// Every check of `selection`, not checked for the same reason.
+    pub fn none_checked(selection: Selection, why: &str) -> Vec<Verdict> {
+        selection
+            .checks()
+            .iter()
+            .map(|&check| Verdict {
+                check,
+                outcome: Outcome::NotChecked(why.to_owned()),
+            })
+            .collect()
+    }
+
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Passed
     }

@@ -16,7 +16,7 @@ use crate::checks::experiment::{self, Measured};
 use crate::checks::{self, Session};
 use crate::cli::{Experiment, Options};
 use crate::clients::ClientLog;
-use crate::grade::{Outcome, Score, Selection, Verdict};
+use crate::grade::{Score, Selection, Verdict};
 use crate::observe::{Both, Observer};
 use crate::picture::{self, Recorder};
 use crate::server::{self, guard, log};
@@ -191,15 +191,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
                 log::write_not_compiled(log)
                     .with_context(|| format!("writing {}", log.display()))?;
             }
-            let verdicts = options
-                .task
-                .checks()
-                .iter()
-                .map(|&check| Verdict {
-                    check,
-                    outcome: Outcome::NotChecked("the server does not compile".to_owned()),
-                })
-                .collect();
+            let verdicts = Verdict::none_checked(options.task, "the server does not compile");
             let errors = errors.clone();
             return Ok(finish(RunOutcome::DoesNotCompile { errors, verdicts }));
         }

@@ -128,19 +128,11 @@ pub mod samples {
 
     /// A submission that does not compile, graded with `selection`.
     pub fn does_not_compile(selection: Selection) -> RunResult {
-        let verdicts = selection
-            .checks()
-            .iter()
-            .map(|&check| Verdict {
-                check,
-                outcome: Outcome::NotChecked("the server does not compile".into()),
-            })
-            .collect();
         result(
             selection,
             RunOutcome::DoesNotCompile {
                 errors: vec!["error[E0308]: mismatched types".into()],
-                verdicts,
+                verdicts: Verdict::none_checked(selection, "the server does not compile"),
             },
         )
     }
