@@ -55,6 +55,9 @@ pub struct Upload {
     reached: AtomicBool,
     /// How the upload ended: the bytes sent, or what went wrong.
     ended: OnceLock<Result<u64, String>>,
+    /// The client's own port, once connected: the server's socket for it is the one
+    /// whose remote port this is.
+    local_port: OnceLock<u16>,
 }
 
 impl Upload {
@@ -73,6 +76,11 @@ impl Upload {
     /// Whether the client got its whole file through.
     pub fn finished(&self) -> bool {
         self.ended().is_some_and(Result::is_ok)
+    }
+
+    /// The client's port, once it has connected.
+    pub fn local_port(&self) -> Option<u16> {
+        self.local_port.get().copied()
     }
 }
 
@@ -96,6 +104,10 @@ pub struct Plan {
     pub milestone: u64,
     /// Where the client pauses, keeping the connection open, until it is released.
     pub hold: Option<Arc<Hold>>,
+    /// Where the client waits once until the server has read everything it sent, as
+    /// over a slow network: a server that reads its socket without blocking then finds
+    /// it empty, every run, not only when the scheduler happens to make it so.
+    pub drain_at: Option<u64>,
 }
 
 /// A pause in the middle of an upload: the client has sent `at` bytes and waits, with
@@ -171,6 +183,7 @@ impl Uploads {
                     sent: AtomicU64::new(0),
                     reached: AtomicBool::new(false),
                     ended: OnceLock::new(),
+                    local_port: OnceLock::new(),
                 })
             })
             .collect();
@@ -215,6 +228,22 @@ impl Uploads {
     }
 }
 
+/// Waits (2 s at most) until the server has read everything sent on the connection from
+/// `client` to `server`, then 20 ms more, so that a reader finds the socket empty.
+fn wait_until_read(server: u16, client: u16) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let table = crate::inspect::tcp_table();
+        match crate::inspect::connection(&table, server, client) {
+            (Some(ours), Some(theirs)) if ours.unsent > 0 || theirs.queued > 0 => {
+                thread::sleep(Duration::from_millis(2));
+            }
+            _ => break,
+        }
+    }
+    thread::sleep(Duration::from_millis(20));
+}
+
 /// The client's socket send buffer, in bytes (the kernel doubles it for bookkeeping).
 const SEND_BUFFER: usize = 64 * 1024;
 
@@ -234,7 +263,13 @@ fn run_client(upload: &Upload, log: &ClientLog, port: u16, plan: &Plan) -> Resul
     // kernel would otherwise let a client queue megabytes that nobody has read yet.
     setsockopt(&server, sockopt::SndBuf, &SEND_BUFFER)
         .map_err(|e| format!("setting SO_SNDBUF: {e}"))?;
+    let client_port = server
+        .local_addr()
+        .map_err(|e| format!("reading the client's address: {e}"))?
+        .port();
+    let _ = upload.local_port.set(client_port);
     log.line(upload.number, "connected");
+    let mut drain_at = plan.drain_at;
     let file = HeldFile {
         file: file.take(plan.bytes),
         read: 0,
@@ -242,6 +277,10 @@ fn run_client(upload: &Upload, log: &ClientLog, port: u16, plan: &Plan) -> Resul
     };
     let sent = lab::send_upload(&server, file, |sent, step| {
         upload.sent.store(sent, Ordering::Relaxed);
+        if drain_at.is_some_and(|at| sent >= at) {
+            drain_at = None;
+            wait_until_read(port, client_port);
+        }
         if sent >= plan.milestone {
             upload.reached.store(true, Ordering::Relaxed);
         }

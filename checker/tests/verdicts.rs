@@ -130,8 +130,9 @@ fault_verdicts! {
         says ["epoll instance still watches descriptor", "Remove a client from epoll before closing it (TODO 4)"];
     server_without_epoll_fails_task_1_saying_so: "no-epoll" => [F, F, N, N, N], exit 1,
         says ["so the server does not wait with epoll. Look at TODO 1", "Total: 0/100"];
+    // It is gone before the second pause: that is no death at a pause, and no EINTR.
     server_exiting_after_its_first_client_fails: "exits-after-first" => [F, F, N, N, N], exit 1,
-        says ["the server stopped (exit status 0)"];
+        says ["the server stopped (exit status 0)"], never ["EINTR", "paused"];
     server_reading_part_of_the_upload_fails_on_the_byte_count: "partial-read"
         => [F, F, N, N, N], exit 1,
         says ["the server reported 524288 bytes, but the client sent 8388608"],
@@ -171,7 +172,28 @@ fault_verdicts! {
         never ["TODO 4"];
     signalfd_without_blocking_sigchld_is_sent_to_todo_6: "sigchld-unblocked"
         => [P, P, P, P, F], exit 0,
-        says ["SIGCHLD is not blocked", "SigBlk", "(TODO 6)"];
+        says ["SIGCHLD is not blocked", "SigBlk", "which blocks no signal", "(TODO 6)"];
+    // Lines of the student's own, with colons, from the parent and from a child: no error,
+    // and no evidence of who printed them.
+    debug_lines_of_ones_own_cost_nothing: "debug-lines" => [P, P, P, P, P], exit 0,
+        says ["Total: 100/100, bonus passed"];
+    // The child reads its socket without blocking: EAGAIN the first time the socket is
+    // empty, which the clients make happen in every run. The server's own line is quoted.
+    nonblocking_child_is_judged_on_its_quoted_error_every_run: "nonblocking-child"
+        => [F, F, N, N, N], exit 1,
+        says ["which had printed", "server: receiving from client", "Resource temporarily unavailable"],
+        never ["child processes", "Task 1 is done", "TODO"];
+    // A bonus mistake that stops the server from serving costs task 1, naming TODO 6 and
+    // where the server was blocked, and is found within seconds.
+    blocking_signalfd_costs_keeps_serving_naming_todo_6: "blocking-signalfd"
+        => [P, F, P, P, F], exit 1,
+        says ["blocked in read on the signalfd", "signalfd_read_iter", "SFD_NONBLOCK", "(TODO 6)"],
+        never ["no data moved"];
+    client_closed_before_any_read_is_sent_to_todo_3: "forgets-client" => [F, F, N, N, N], exit 1,
+        says ["closed the connection before reading from it", "Keep every accepted client in `clients`", "(TODO 3)"],
+        never ["TODO 5"];
+    one_child_reaped_per_signal_fails_the_bonus_naming_todo_7: "reaps-one" => [P, P, P, P, F], exit 0,
+        says ["still zombies (pid ", "their SIGCHLDs reached it as one signal", "until it reports StillAlive (TODO 7)"];
 }
 
 #[test]
@@ -182,7 +204,8 @@ fn server_that_never_accepts_is_stopped_and_both_logs_say_the_checker_did_it() {
     assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
     run.assert_says("Total: 0/100");
     let server = fs::read_to_string(run.log_dir.path().join("server_output.log")).unwrap();
-    // Both scenarios that ran stopped their server on a stall, and the log says so.
+    // Both scenarios that ran stopped their server, asleep outside epoll_wait with no byte
+    // moving, and the log says so.
     let stops: Vec<&str> = server
         .lines()
         .filter(|line| line.starts_with("----- checker: stopped the server"))
@@ -190,7 +213,8 @@ fn server_that_never_accepts_is_stopped_and_both_logs_say_the_checker_did_it() {
     assert_eq!(
         stops,
         ["----- checker: stopped the server and its children (SIGKILL to its process group): \
-          verdict reached, timed out: no data moved; the report says more -----"; 2],
+          verdict reached, the server was blocked outside epoll_wait; the report says more -----";
+            2],
         "{server}"
     );
     let clients = fs::read_to_string(run.log_dir.path().join("client_output.log")).unwrap();

@@ -69,7 +69,9 @@ pub fn exit_status(program: &str, outcome: Result<()>) -> ExitCode {
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            print_error(&format!("{program}: {failure}"));
+            let message = failure.to_string();
+            let program = program.to_owned();
+            print_error(&crate::Line::Error { program, message }.to_string());
             ExitCode::FAILURE
         }
     }

@@ -8,16 +8,17 @@
 //! - [`send_upload`]: the client's side of an upload, with progress milestones.
 //! - [`ServerOptions`], [`ClientOptions`]: the command lines.
 //! - [`Failure`], [`Context`], [`exit_status`]: errors that say what failed and why.
+//! - [`Line`]: the lines a server prints, written and read back in one place.
 
 mod failure;
+mod lines;
 mod net;
 mod options;
 mod upload;
 pub mod w_epoll;
 
 pub use failure::{Context, Failure, Result, exit_status, print_error};
+pub use lines::Line;
 pub use net::listen;
 pub use options::{ClientOptions, DEFAULT_PORT, ServerOptions};
-pub use upload::{
-    MIB, PROGRESS_STEP, parse_received_line, receive_upload, received_line, send_upload,
-};
+pub use upload::{MIB, PROGRESS_STEP, receive_upload, send_upload};

@@ -2,9 +2,9 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::os::fd::{AsRawFd, RawFd};
+use std::os::fd::AsRawFd;
 
-use crate::{Context, Failure, Result};
+use crate::{Context, Failure, Line, Result};
 
 /// One mebibyte.
 pub const MIB: u64 = 1 << 20;
@@ -35,28 +35,26 @@ pub fn receive_upload(mut client: &TcpStream, buf_size: u32) -> Option<u64> {
             Ok(n) => received += n as u64,
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => {
-                crate::failure::print_error(&format!(
-                    "server: receiving from client {fd}: {error} after {received} bytes"
-                ));
+                let message = format!("receiving from client {fd}: {error} after {received} bytes");
+                crate::failure::print_error(
+                    &Line::Error {
+                        program: "server".into(),
+                        message,
+                    }
+                    .to_string(),
+                );
                 return None;
             }
         }
     }
-    println!("{}", received_line(received, fd));
+    println!(
+        "{}",
+        Line::Received {
+            bytes: received,
+            fd
+        }
+    );
     Some(received)
-}
-
-/// The line that reports a received upload: `Received <bytes> bytes from [Client <fd>]`.
-pub fn received_line(bytes: u64, fd: RawFd) -> String {
-    format!("Received {bytes} bytes from [Client {fd}]")
-}
-
-/// Reads a line written by [`received_line`] back into the byte count and the descriptor.
-pub fn parse_received_line(line: &str) -> Option<(u64, RawFd)> {
-    let (bytes, client) = line
-        .strip_prefix("Received ")?
-        .split_once(" bytes from [Client ")?;
-    Some((bytes.parse().ok()?, client.strip_suffix(']')?.parse().ok()?))
 }
 
 /// Sends all of `file` (any reader: a `File`, or part of one with `Read::take`) to `server`, then closes the sending direction so the server sees
@@ -91,20 +89,4 @@ pub fn send_upload(
         .shutdown(Shutdown::Write)
         .context("closing the connection to the server")?;
     Ok(sent)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_received_line_reads_back_as_what_it_says() {
-        assert_eq!(received_line(10, 5), "Received 10 bytes from [Client 5]");
-        assert_eq!(parse_received_line(&received_line(10, 5)), Some((10, 5)));
-        assert_eq!(parse_received_line("Received 3 bytes"), None);
-        assert_eq!(
-            parse_received_line("Received x bytes from [Client 5]"),
-            None
-        );
-    }
 }

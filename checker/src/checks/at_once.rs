@@ -8,11 +8,9 @@ use std::time::Duration;
 use gen_testfile::human_size;
 
 use crate::checks::evidence::{AtOnce, Cut};
+use crate::checks::printed::Printed;
 use crate::checks::watch::{Look, Unaccepted};
-use crate::checks::{
-    REPORT_WAIT, Session, error_lines, eventually, received_counts, settled_descriptors,
-    wait_for_reports,
-};
+use crate::checks::{REPORT_WAIT, Session, eventually, settled_descriptors, wait_for_reports};
 use crate::clients::Uploads;
 use crate::inspect::{self, Activity};
 use crate::trouble::Trouble;
@@ -73,7 +71,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
     if let (Err(missing), None) = (&reported, &seen.cut) {
         seen.cut = Some(missing.clone());
     }
-    seen.reports = received_counts(&server.output());
+    seen.reports = Printed::of(&server.output()).received;
     seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
     if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
         session.stop_with_verdict(&mut server, cut);
@@ -92,11 +90,14 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
         });
     }
     seen.stale_after = inspect::stale_registrations(pid);
+    let printed = Printed::of(&server.output());
+    seen.handled = printed.handled;
     if let Err(stopped) = server.check_running() {
         seen.cut = Some(Cut::ServerStopped(stopped));
     } else if seen.children_while_running > 0 {
-        // The server itself is still running, so its children printed these.
-        seen.child_errors = error_lines(&server.output());
+        // The server itself is still running, and an error of the lab's own format ends
+        // the process that prints it: its children printed these, outside their upload.
+        seen.child_errors = printed.loop_errors();
     }
     Ok(seen)
 }
@@ -111,19 +112,21 @@ fn observe(
     peaked: &mut bool,
     seen: &mut AtOnce,
 ) -> ControlFlow<Cut> {
-    let any_ended = uploads.ended() > 0;
+    // Only a finished upload ends the count: one that failed early must not change how
+    // many children the others are seen with.
+    let any_finished = uploads.uploads.iter().any(|upload| upload.finished());
     seen.most_threads = seen.most_threads.max(look.threads);
     if seen.child_in_loop.is_none() {
         seen.child_in_loop = look.child_in_loop().cloned();
     }
-    if !any_ended {
+    if !any_finished && !*peaked {
         seen.children_while_running = seen.children_while_running.max(look.children.len());
     }
     let all_past = uploads
         .uploads
         .iter()
         .all(|upload| upload.reached_milestone());
-    if all_past && !any_ended && !*peaked {
+    if all_past && !any_finished && !*peaked {
         *peaked = true;
         seen.children_while_running = look.children.len();
         seen.stale_while_running = inspect::stale_registrations(seen.pid);
@@ -136,6 +139,7 @@ fn observe(
         return ControlFlow::Break(Cut::NoProgress {
             after: FIRST_PROGRESS,
             milestone,
+            seen: Box::new(look.snapshot()),
             most_sent: uploads
                 .uploads
                 .iter()

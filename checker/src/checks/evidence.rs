@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::inspect::{Activity, InterestList, Registration, Signals};
+use crate::inspect::{Activity, InterestList, Registration, Signals, Whereabouts};
 
 /// Why the checker stopped watching uploads before they all ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,9 +18,21 @@ pub enum Cut {
         after: Duration,
         milestone: u64,
         most_sent: u64,
+        seen: Box<Snapshot>,
     },
     /// No byte moved for a while.
-    Stalled { after: Duration, sent: u64, of: u64 },
+    Stalled {
+        after: Duration,
+        sent: u64,
+        of: u64,
+        seen: Box<Snapshot>,
+    },
+    /// The server sat blocked in one call, outside epoll_wait, while clients waited and
+    /// no byte moved.
+    Stuck {
+        lasted: Duration,
+        seen: Box<Snapshot>,
+    },
     /// Connections waited in the listener's queue while the server sat in epoll_wait.
     NotAccepted {
         waiting: u64,
@@ -44,13 +56,46 @@ pub enum Cut {
         server_waited_for_child: bool,
     },
     /// A client failed while the server kept running.
-    ClientFailed { client: usize, error: String },
+    ClientFailed(ClientFailure),
     /// The clients sent everything, but the reports did not all come.
     ReportsMissing {
         waited: Duration,
         reported: usize,
         expected: usize,
+        seen: Box<Snapshot>,
     },
+}
+
+/// Where the server and each of its children were, at one look: the evidence of where a
+/// server that stopped making progress is blocked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Snapshot {
+    pub server: Whereabouts,
+    pub children: Vec<Whereabouts>,
+}
+
+/// A client whose connection broke while the server kept running, and what the server
+/// had said and done by then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientFailure {
+    pub client: usize,
+    /// What the client saw (the send that failed).
+    pub error: String,
+    /// The lab's error lines the server's processes had printed by then.
+    pub server_errors: Vec<String>,
+    /// Set when the server accepted more connections than it handled (its own lines
+    /// say so) and no process of the server holds this client's socket any more: it
+    /// closed the connection before reading from it.
+    pub closed_unread: Option<Handled>,
+}
+
+/// The server's own count of connections, from its lines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Handled {
+    /// `<< New client connected ... >>` lines.
+    pub accepted: usize,
+    /// `Client <fd> wants to send a file` lines.
+    pub handled: usize,
 }
 
 impl Cut {
@@ -60,6 +105,7 @@ impl Cut {
             Cut::ServerStopped(_) | Cut::StoppedAfterPause(_) => "the server stopped",
             Cut::NoProgress { .. } => "timed out: no client reached its milestone",
             Cut::Stalled { .. } => "timed out: no data moved",
+            Cut::Stuck { .. } => "the server was blocked outside epoll_wait",
             Cut::NotAccepted { .. } => "connections were left waiting to be accepted",
             Cut::NotWatched { .. } => "accepted clients were not watched",
             Cut::OneAtATime { .. } => "the clients were served one at a time",
@@ -94,7 +140,9 @@ pub struct InTurn {
     pub reported: usize,
     /// What the fresh server was doing when the checker paused it: the pause tests an
     /// interrupted `epoll_wait` only if it sat there.
-    pub paused_in: Option<Activity>,
+    pub paused_in: Option<Whereabouts>,
+    /// How long the checker waited for the fresh server to sit idle.
+    pub idle_wait: Duration,
     /// CPU time used in 300 ms with nothing to do.
     pub idle_cpu: Duration,
     /// The server's interest list and signal masks once idle.
@@ -144,8 +192,12 @@ pub struct AtOnce {
     pub child_in_loop: Option<ChildSeen>,
     /// Children still alive two seconds after the last upload was reported.
     pub children_left: Vec<ChildSeen>,
-    /// Error lines printed while the server itself kept running.
+    /// The lab's error lines from outside a receive, printed while the server itself
+    /// kept running (so by its children).
     pub child_errors: Vec<String>,
+    /// `Client <fd> wants to send a file` lines: more than there were clients means a
+    /// connection was handled twice.
+    pub handled: usize,
     /// The server's open descriptors before the clients and after they were all done.
     pub descriptors_before: Option<usize>,
     pub descriptors_after: Option<usize>,
@@ -164,10 +216,13 @@ pub struct Reaping {
     pub late_served_in: Option<Duration>,
     /// How long the checker gave it.
     pub late_limit: Duration,
-    /// What the server was doing while the late client waited.
-    pub server_while_late: Option<Activity>,
-    /// Zombie children a moment after the last upload.
-    pub zombies: usize,
+    /// Where the server was while the late client waited (blocked, at the last look).
+    pub server_while_late: Option<Whereabouts>,
+    /// How many children exited together, while the checker held the server paused, so
+    /// that their SIGCHLDs arrived as one.
+    pub exited_together: usize,
+    /// Zombie children a moment after the last upload: their pids.
+    pub zombies: Vec<i32>,
     pub idle_cpu: Duration,
     pub interest: InterestList,
     pub signals: Option<Signals>,

@@ -10,6 +10,7 @@ use gen_testfile::human_size;
 use crate::checks::judge::cut_reason;
 use crate::checks::watch::Unaccepted;
 use crate::checks::{REPORT_WAIT, Session, wait_for_reports};
+use crate::clients::Plan;
 use crate::trouble::Trouble;
 
 /// The read sizes tried when none are given.
@@ -61,7 +62,11 @@ fn upload_once(
         Ok(server) => server,
         Err(cut) => return Ok(Err(cut_reason(&cut))),
     };
-    let plan = session.plan(session.size, session.size);
+    // No pause to drain the socket: it would weigh on the fastest sizes' times.
+    let plan = Plan {
+        drain_at: None,
+        ..session.plan(session.size, session.size)
+    };
     let started = Instant::now();
     let uploads = session.uploads(&server, &plan, client, 1);
     let watched = session.watch(&mut server, &uploads, Unaccepted::Cut, |_, _| {

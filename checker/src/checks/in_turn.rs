@@ -9,10 +9,9 @@ use std::time::Duration;
 use lab::MIB;
 
 use crate::checks::evidence::{Cut, InTurn, WrongCount};
+use crate::checks::printed::Printed;
 use crate::checks::watch::Unaccepted;
-use crate::checks::{
-    REPORT_WAIT, Session, error_lines, idle_cpu, received_counts, wait_for_reports, wait_until_idle,
-};
+use crate::checks::{REPORT_WAIT, Session, idle_cpu, wait_for_reports, wait_until_idle};
 use crate::inspect;
 use crate::server::ServerUnderTest;
 use crate::trouble::Trouble;
@@ -45,13 +44,10 @@ pub fn gather(session: &Session, first: usize) -> Result<InTurn, Trouble> {
         seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
         seen.signals = inspect::signals(pid);
     }
-    let output = server.output();
-    seen.handled = output
-        .iter()
-        .filter(|line| line.ends_with(" wants to send a file"))
-        .count();
-    seen.reported = received_counts(&output).len();
-    seen.errors = error_lines(&output);
+    let printed = Printed::of(&server.output());
+    seen.handled = printed.handled;
+    seen.reported = printed.received.len();
+    seen.errors = printed.errors;
     seen.children_alive = inspect::children(pid)
         .iter()
         .filter(|child| !child.is_zombie())
@@ -101,13 +97,16 @@ fn serve_in_turn(
     // The fresh server is paused once it sits idle in epoll_wait: paused while it runs,
     // even a server that dies on EINTR would go on unharmed. Before the first upload,
     // because later a bonus mistake (an unread signalfd) can keep it from ever sleeping.
-    seen.paused_in = Some(wait_until_idle(server.pid, Duration::from_secs(3)));
+    let (at, waited) = wait_until_idle(server, Duration::from_secs(3));
+    (seen.paused_in, seen.idle_wait) = (Some(at), waited);
     server.pause().map_err(Cut::ServerStopped)?;
     server
         .resume(RESUME_GRACE, || {})
         .map_err(Cut::StoppedAfterPause)?;
     turn(server, first, 1, false)?;
-    wait_until_idle(server.pid, Duration::from_secs(1));
+    wait_until_idle(server, Duration::from_secs(1));
+    // Only a server alive just before the pause can be said to have died of it.
+    server.check_running().map_err(Cut::ServerStopped)?;
     server.pause().map_err(Cut::StoppedAfterPause)?;
     turn(server, first + 1, 2, true)
 }

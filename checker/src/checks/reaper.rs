@@ -1,7 +1,9 @@
 //! The scenario behind the bonus: a first client uploads a little and then holds its
 //! connection open, so its child keeps running; a second client uploads a little and
 //! ends, so its child exits; then a late client connects and must be served at once. A
-//! reaper that blocks until every child has exited would keep it waiting.
+//! reaper that blocks until every child has exited would keep it waiting. Last, three
+//! children exit together while the checker holds the server paused, so that their
+//! SIGCHLDs reach it as one: a reaper that collects one child per signal leaves two.
 
 use std::ops::ControlFlow;
 use std::sync::Arc;
@@ -11,10 +13,9 @@ use std::time::{Duration, Instant};
 use lab::MIB;
 
 use crate::checks::evidence::{Cut, Reaping};
+use crate::checks::printed::Printed;
 use crate::checks::watch::{Look, TICK, Unaccepted};
-use crate::checks::{
-    REPORT_WAIT, Session, eventually, idle_cpu, received_counts, wait_for_reports,
-};
+use crate::checks::{REPORT_WAIT, Session, eventually, idle_cpu, wait_for_reports};
 use crate::clients::{Hold, Plan};
 use crate::inspect::{self, Activity};
 use crate::server::ServerUnderTest;
@@ -24,8 +25,11 @@ use crate::trouble::Trouble;
 const LATE_LIMIT: Duration = Duration::from_secs(2);
 
 /// Gathers the evidence (failing only with the checker's own trouble); clients are numbered from `first`.
-pub fn gather(session: &Session, first: usize) -> Result<Reaping, Trouble> {
-    let title = "bonus: a late client while one upload is held open and another child has exited";
+/// With `survives_pause`, three children are also made to exit together while the server
+/// is paused.
+pub fn gather(session: &Session, first: usize, survives_pause: bool) -> Result<Reaping, Trouble> {
+    let title = "bonus: a late client while one upload is held open and another child has exited, \
+                 then three children that exit together";
     session.client_log.note(title);
     let mut seen = Reaping {
         late_limit: LATE_LIMIT,
@@ -41,7 +45,12 @@ pub fn gather(session: &Session, first: usize) -> Result<Reaping, Trouble> {
     seen.pid = server.pid;
     seen.log_start = Some(server.log_start);
     let hold = Hold::new(64 * 1024);
-    seen.cut = late_client(session, &mut server, first, &hold, &mut seen).err();
+    seen.cut = late_client(session, &mut server, first, &hold, &mut seen)
+        .and_then(|()| match survives_pause {
+            true => exit_together(session, &mut server, first + 3, &mut seen),
+            false => Ok(()),
+        })
+        .err();
     if let Some(cut) = &seen.cut {
         session.stop_with_verdict(&mut server, cut);
     }
@@ -50,13 +59,14 @@ pub fn gather(session: &Session, first: usize) -> Result<Reaping, Trouble> {
         return Ok(seen);
     }
     let pid = server.pid;
-    let zombies = || {
+    let zombies = || -> Vec<i32> {
         inspect::children(pid)
             .iter()
             .filter(|child| child.is_zombie())
-            .count()
+            .map(|child| child.pid)
+            .collect()
     };
-    eventually(Duration::from_secs(1), || zombies() == 0);
+    eventually(Duration::from_secs(1), || zombies().is_empty());
     seen.zombies = zombies();
     seen.idle_cpu = idle_cpu(pid);
     seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
@@ -101,14 +111,14 @@ fn late_client(
     let late = session.uploads(server, &short, first + 2, 1);
     let started = Instant::now();
     while started.elapsed() < LATE_LIMIT {
-        if received_counts(&server.output()).len() >= 2 {
+        if Printed::of(&server.output()).received.len() >= 2 {
             seen.late_served_in = Some(started.elapsed());
             break;
         }
         server.check_running().map_err(Cut::ServerStopped)?;
-        match inspect::activity(server.pid) {
-            Activity::Running => {}
-            activity => seen.server_while_late = Some(activity),
+        let at = inspect::whereabouts(server.pid, inspect::listening_socket(server.port));
+        if at.activity != Activity::Running {
+            seen.server_while_late = Some(at);
         }
         thread::sleep(TICK);
     }
@@ -122,4 +132,55 @@ fn late_client(
         }
     }
     wait_for_reports(server, 3, REPORT_WAIT).map(drop)
+}
+
+/// How many children exit together.
+const TOGETHER: usize = 3;
+
+/// Three clients hold at the same point, each served by a child; the server is paused,
+/// the clients are released, and only once their children have all exited is the server
+/// resumed: their three SIGCHLDs are then one pending signal.
+fn exit_together(
+    session: &Session,
+    server: &mut ServerUnderTest,
+    first: usize,
+    seen: &mut Reaping,
+) -> Result<(), Cut> {
+    let bytes = session.size.min(MIB);
+    let hold = Hold::new(64 * 1024);
+    let plan = Plan {
+        hold: Some(hold.clone()),
+        ..session.plan(bytes, bytes)
+    };
+    let uploads = session.uploads(server, &plan, first, TOGETHER);
+    eventually(Duration::from_secs(3), || {
+        uploads
+            .uploads
+            .iter()
+            .all(|upload| upload.sent() >= hold.at)
+            && Look::take(server).children.len() >= TOGETHER
+    });
+    server.check_running().map_err(Cut::ServerStopped)?;
+    server.pause().map_err(Cut::StoppedAfterPause)?;
+    hold.release();
+    let pid = server.pid;
+    eventually(Duration::from_secs(5), || {
+        uploads.ended() == TOGETHER && inspect::children(pid).iter().all(|child| child.is_zombie())
+    });
+    seen.exited_together = inspect::children(pid)
+        .iter()
+        .filter(|child| child.is_zombie())
+        .count();
+    server
+        .resume(Duration::from_millis(300), || {
+            session.observer.uploads(&uploads)
+        })
+        .map_err(Cut::StoppedAfterPause)?;
+    let watched = session.watch(server, &uploads, Unaccepted::Cut, |_, _| {
+        ControlFlow::Continue(())
+    });
+    if let Some(cut) = watched.cut {
+        return Err(cut);
+    }
+    wait_for_reports(server, 3 + TOGETHER, REPORT_WAIT).map(drop)
 }

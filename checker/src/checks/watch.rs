@@ -6,9 +6,11 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::checks::Session;
-use crate::checks::evidence::{ChildSeen, Cut};
+use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, Handled, Snapshot};
+use crate::checks::printed::Printed;
+use crate::checks::snapshot;
 use crate::clients::Uploads;
-use crate::inspect::{self, Activity, TcpRow};
+use crate::inspect::{self, Activity, CallKind, TcpRow, Whereabouts};
 use crate::server::ServerUnderTest;
 
 /// How often the checker looks at the server while uploads run.
@@ -21,6 +23,8 @@ const UNSERVED: Duration = Duration::from_secs(1);
 /// The server under test at one moment.
 pub struct Look {
     pub activity: Activity,
+    /// Where the server itself sleeps.
+    pub server_at: Whereabouts,
     /// Its live children.
     pub children: Vec<ChildSeen>,
     pub threads: usize,
@@ -50,12 +54,28 @@ impl Look {
                 }
             })
             .collect();
+        let server_at = inspect::whereabouts(server.pid, listener.map(|row| row.inode));
         Look {
-            activity: inspect::activity(server.pid),
+            activity: server_at.activity.clone(),
+            server_at,
             children,
             threads: inspect::threads(server.pid),
             tcp,
             listener,
+        }
+    }
+
+    /// Where the server and each live child are: the server as this look saw it, the
+    /// children read now.
+    pub fn snapshot(&self) -> Snapshot {
+        let listener = self.listener.map(|row| row.inode);
+        Snapshot {
+            server: self.server_at.clone(),
+            children: self
+                .children
+                .iter()
+                .map(|child| inspect::whereabouts(child.pid, listener))
+                .collect(),
         }
     }
 
@@ -116,6 +136,7 @@ impl Session<'_> {
         let mut watched = Watched::default();
         let (mut waiting, mut forgotten) = (Lasting::default(), Lasting::default());
         let (mut last_total, mut last_move) = (0, Instant::now());
+        let (mut stuck, mut stuck_in) = (Lasting::default(), None::<(CallKind, i64, u64)>);
         let pid = server.pid;
         let cut = loop {
             self.observer.uploads(uploads);
@@ -162,6 +183,21 @@ impl Session<'_> {
                 break None;
             }
             let total = uploads.total_sent();
+            // Blocked in one call outside epoll_wait, with no byte moving, while clients
+            // wait: a second of that is enough to know the server will not go on.
+            let blocked = now.server_at.is_blocked_outside_the_loop().then(|| {
+                let call = now.server_at.call.unwrap_or(CallKind::Other(-1));
+                (call, now.server_at.first_arg, total)
+            });
+            if blocked != stuck_in {
+                (stuck, stuck_in) = (Lasting::default(), blocked);
+            }
+            if let Some(lasted) = stuck.holds(blocked.is_some()) {
+                break Some(Cut::Stuck {
+                    lasted,
+                    seen: Box::new(snapshot(server)),
+                });
+            }
             if total != last_total {
                 (last_total, last_move) = (total, Instant::now());
             } else if last_move.elapsed() > STALL {
@@ -169,6 +205,7 @@ impl Session<'_> {
                     after: STALL,
                     sent: total,
                     of: uploads.uploads.len() as u64 * uploads.bytes,
+                    seen: Box::new(snapshot(server)),
                 });
             }
             thread::sleep(TICK);
@@ -179,18 +216,47 @@ impl Session<'_> {
     }
 }
 
-/// The first client that failed, unless the server stopped (then that is the story).
+/// The first client that failed, unless the server stopped (then that is the story),
+/// with what the server had said and done about it.
 fn client_failure(server: &mut ServerUnderTest, uploads: &Uploads) -> Option<Cut> {
-    let (client, error) = uploads
+    let (upload, error) = uploads
         .uploads
         .iter()
         .find_map(|upload| match upload.ended() {
             // The error without the lab client's hint, which guesses at a crash.
-            Some(Err(error)) => Some((upload.number, error.lines().next()?.to_owned())),
+            Some(Err(error)) => Some((upload, error.lines().next()?.to_owned())),
             _ => None,
         })?;
-    Some(match server.check_running() {
-        Err(stopped) => Cut::ServerStopped(stopped),
-        Ok(()) => Cut::ClientFailed { client, error },
-    })
+    if let Err(stopped) = server.check_running() {
+        return Some(Cut::ServerStopped(stopped));
+    }
+    let printed = Printed::of(&server.output());
+    let counts = Handled {
+        accepted: printed.accepted,
+        handled: printed.handled,
+    };
+    let closed_unread = (counts.accepted > counts.handled
+        && upload
+            .local_port()
+            .is_some_and(|port| !server_holds_connection(server, port)))
+    .then_some(counts);
+    Some(Cut::ClientFailed(ClientFailure {
+        client: upload.number,
+        error,
+        server_errors: printed.errors,
+        closed_unread,
+    }))
+}
+
+/// Whether the server or a child of it still holds its end of the connection from the
+/// client's port `client`.
+fn server_holds_connection(server: &ServerUnderTest, client: u16) -> bool {
+    let table = inspect::tcp_table();
+    let (_, theirs) = inspect::connection(&table, server.port, client);
+    let Some(theirs) = theirs else {
+        return false;
+    };
+    std::iter::once(server.pid)
+        .chain(inspect::children(server.pid).iter().map(|child| child.pid))
+        .any(|pid| inspect::holds_socket(pid, theirs.inode))
 }

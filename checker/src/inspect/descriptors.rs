@@ -101,6 +101,12 @@ pub fn descriptors(pid: i32) -> Vec<(i32, FileKind)> {
         .collect()
 }
 
+/// What descriptor `fd` of `pid` refers to, if it is open.
+pub fn file_kind_of(pid: i32, fd: i32) -> Option<FileKind> {
+    let target = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
+    Some(file_kind(target.to_str()?))
+}
+
 fn file_kind(target: &str) -> FileKind {
     if let Some(inode) = target
         .strip_prefix("socket:[")

@@ -5,8 +5,10 @@ mod descriptors;
 mod net;
 mod process;
 mod signals;
+mod whereabouts;
 
 pub use descriptors::*;
 pub use net::*;
 pub use process::*;
 pub use signals::*;
+pub use whereabouts::*;

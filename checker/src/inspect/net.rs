@@ -9,11 +9,15 @@ use crate::inspect::{FileKind, children, descriptors, epoll_registrations, holds
 pub struct TcpRow {
     /// The local port.
     pub port: u16,
+    /// The remote port (0 for a listening socket).
+    pub remote_port: u16,
     /// Whether the socket listens (state 0A).
     pub listening: bool,
     /// For a listening socket: connections waiting to be accepted. For a connected one:
     /// bytes received that nobody has read yet.
     pub queued: u64,
+    /// Bytes sent that the other end has not acknowledged yet.
+    pub unsent: u64,
     /// The socket's inode; 0 for a connection still waiting to be accepted.
     pub inode: u64,
 }
@@ -33,13 +37,28 @@ fn parse_tcp_row(line: &str) -> Option<TcpRow> {
     if address != "0100007F" {
         return None;
     }
-    let (_, queued) = fields.get(4)?.split_once(':')?;
+    let (_, remote_port) = fields.get(2)?.split_once(':')?;
+    let (unsent, queued) = fields.get(4)?.split_once(':')?;
     Some(TcpRow {
         port: u16::from_str_radix(port, 16).ok()?,
+        remote_port: u16::from_str_radix(remote_port, 16).ok()?,
+        unsent: u64::from_str_radix(unsent, 16).ok()?,
         listening: *fields.get(3)? == "0A",
         queued: u64::from_str_radix(queued, 16).ok()?,
         inode: fields.get(9)?.parse().ok()?,
     })
+}
+
+/// Both ends of the connection from the client's port `client` to the server's port
+/// `server`: the client's socket and the server's, while each exists.
+pub fn connection(table: &[TcpRow], server: u16, client: u16) -> (Option<TcpRow>, Option<TcpRow>) {
+    let find = |local, remote| {
+        table
+            .iter()
+            .copied()
+            .find(|row| !row.listening && row.port == local && row.remote_port == remote)
+    };
+    (find(client, server), find(server, client))
 }
 
 /// The socket listening on 127.0.0.1:`port`.

@@ -148,14 +148,20 @@ pub fn activity(pid: i32) -> Activity {
     if !matches!(state(pid), Some('S' | 'D')) {
         return Activity::Running;
     }
-    let wchan = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
-    match wchan.trim() {
+    match wchan(pid).as_str() {
         "" | "0" => Activity::Running,
         "do_epoll_wait" | "ep_poll" => Activity::EpollWait,
         "do_wait" | "kernel_wait4" => Activity::ChildWait,
         "inet_csk_accept" => Activity::Accept,
         other => Activity::Blocked(other.to_owned()),
     }
+}
+
+/// The kernel function `pid` sleeps in (/proc/PID/wchan); empty or `0` while it runs.
+pub fn wchan(pid: i32) -> String {
+    fs::read_to_string(format!("/proc/{pid}/wchan"))
+        .map(|text| text.trim().to_owned())
+        .unwrap_or_default()
 }
 
 /// How many threads `pid` has.

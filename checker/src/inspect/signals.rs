@@ -26,6 +26,23 @@ impl Signals {
     pub fn sigchld_pending(&self) -> bool {
         Self::has(self.pending, SIGCHLD)
     }
+
+    /// The blocked mask as /proc shows it and as signal names: `0000000000010000, which
+    /// blocks SIGCHLD`.
+    pub fn describe_blocked(&self) -> String {
+        let names: Vec<String> = (1..=64)
+            .filter(|&number| Self::has(self.blocked, number))
+            .map(|number| {
+                nix::sys::signal::Signal::try_from(number as i32)
+                    .map_or_else(|_| format!("signal {number}"), |signal| signal.to_string())
+            })
+            .collect();
+        let which = match names.as_slice() {
+            [] => "no signal".to_owned(),
+            names => names.join(", "),
+        };
+        format!("{:016x}, which blocks {which}", self.blocked)
+    }
 }
 
 /// The signal masks of `pid`.
@@ -41,4 +58,21 @@ pub fn signals(pid: i32) -> Option<Signals> {
         blocked: mask("SigBlk")?,
         pending: mask("SigPnd")? | mask("ShdPnd")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_blocked_mask_is_told_by_name() {
+        let signals = Signals {
+            blocked: 0x4003 | 1 << 16,
+            pending: 0,
+        };
+        assert_eq!(
+            signals.describe_blocked(),
+            "0000000000014003, which blocks SIGHUP, SIGINT, SIGTERM, SIGCHLD"
+        );
+    }
 }

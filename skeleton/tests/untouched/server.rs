@@ -21,7 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::process::ExitCode;
 
 use clap::Parser;
-use lab::{Context, ServerOptions};
+use lab::{Context, Line, ServerOptions};
 use nix::sys::epoll::{Epoll, EpollEvent};
 use nix::sys::signalfd::SignalFd;
 
@@ -38,7 +38,7 @@ fn serve(options: &ServerOptions) -> lab::Result<()> {
     let address = listener
         .local_addr()
         .context("reading the listening address")?;
-    println!("Server listening on {address}");
+    println!("{}", Line::Listening(address.to_string()));
 
     let epoll = create_event_loop(&listener)?;
     let child_exits = watch_child_exits(&epoll)?;
@@ -92,9 +92,9 @@ fn wait_for_events(epoll: &Epoll, events: &mut [EpollEvent]) -> lab::Result<usiz
 /// Task 1: accepts the client waiting on `listener`, watches its socket for input, and
 /// keeps it in `clients` until its upload is handled.
 fn accept_client(epoll: &Epoll, listener: &TcpListener, clients: &mut Clients) -> lab::Result<()> {
-    // TODO 3: accept the connection, print `<< New client connected on socket <fd> >>`,
-    // add the client's socket to epoll (`lab::w_epoll::add`) and insert it into `clients`
-    // under its descriptor.
+    // TODO 3: accept the connection, print `<< New client connected on socket <fd> >>`
+    // (`lab::Line::Connected { fd }` writes it), add the client's socket to epoll
+    // (`lab::w_epoll::add`) and insert it into `clients` under its descriptor.
     todo!(
         "TODO 3: accept the client waiting on socket {}, add it to epoll {} and keep it with the {} others",
         listener.as_raw_fd(),
@@ -114,7 +114,7 @@ fn handle_client(
     let Some(client) = clients.remove(&fd) else {
         return Ok(());
     };
-    println!("Client {fd} wants to send a file");
+    println!("{}", Line::WantsToSend { fd });
     receive(&client, buf_size)?;
     stop_watching(epoll, client)
 }
@@ -141,7 +141,8 @@ fn receive(client: &TcpStream, buf_size: u32) -> lab::Result<()> {
     // and prints them again), then `nix::unistd::fork`. The child receives the upload with
     // `lab::receive_upload` and exits (`std::process::exit`: 0 if the upload was complete,
     // 1 if not); it must never return into the loop. The parent prints
-    // `<< Process <pid> created to handle client <fd> >>` and returns at once; its caller
+    // `<< Process <pid> created to handle client <fd> >>` (`lab::Line::ProcessCreated`)
+    // and returns at once; its caller
     // then closes the parent's copy of the socket, the child keeps its own.
     // `fork` is an `unsafe fn`: call it as `unsafe { fork() }` under a `// SAFETY:` comment
     // that says why it is sound here. nix's documentation warns that in a program with
@@ -168,13 +169,14 @@ fn watch_child_exits(epoll: &Epoll) -> lab::Result<Option<SignalFd>> {
 }
 
 /// Bonus: reaps every child that has exited and prints
-/// `<< Process <pid> exited with status <code> >>` for each.
+/// `<< Process <pid> exited with status <code> >>` (`lab::Line::ProcessExited`) for each.
 fn reap_children(exits: &SignalFd) -> lab::Result<()> {
     // TODO 7 (bonus): read the pending signals from `exits` until there are none (several
     // exits can arrive as one signal), then call `nix::sys::wait::waitpid(None,
     // Some(WaitPidFlag::WNOHANG))` until it reports no more exited children (`StillAlive`,
     // or ECHILD: no children at all). A child killed by a signal (`WaitStatus::Signaled`)
-    // gets `<< Process <pid> was killed by <signal> >>`, for example `... by SIGKILL >>`.
+    // gets `<< Process <pid> was killed by <signal> >>` (`lab::Line::ProcessKilled`), for
+    // example `... by SIGKILL >>`.
     todo!(
         "TODO 7: reap the children that have exited (SIGCHLD signalfd {})",
         exits.as_raw_fd()

@@ -29,6 +29,11 @@
 //! | `forks-grandchildren`| each child forks 80 more processes that sleep               | 5    |
 //! | `prints-every-read`  | each child prints a debug line for every read               |      |
 //! | `slow-reads`         | each child reads 256 KiB every 3 s: slow, never stalled 5 s |      |
+//! | `debug-lines`        | correct, with debug lines of its own in parent and child    |      |
+//! | `nonblocking-child`  | the child makes its socket non-blocking: EAGAIN is an error |      |
+//! | `blocking-signalfd`  | a signalfd without SFD_NONBLOCK, read until None            | 6    |
+//! | `forgets-client`     | accepts and registers a client, but never keeps it          | 3    |
+//! | `reaps-one`          | one waitpid per SIGCHLD, however many children exited       | 7    |
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -73,6 +78,11 @@ const FAULTS: &[(&str, Fault)] = &[
     ("forks-grandchildren", Fault::ForksGrandchildren),
     ("prints-every-read", Fault::PrintsEveryRead),
     ("slow-reads", Fault::SlowReads),
+    ("debug-lines", Fault::DebugLines),
+    ("nonblocking-child", Fault::NonblockingChild),
+    ("blocking-signalfd", Fault::BlockingSignalfd),
+    ("forgets-client", Fault::ForgetsClient),
+    ("reaps-one", Fault::ReapsOne),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +111,11 @@ enum Fault {
     ForksGrandchildren,
     PrintsEveryRead,
     SlowReads,
+    DebugLines,
+    NonblockingChild,
+    BlockingSignalfd,
+    ForgetsClient,
+    ReapsOne,
 }
 
 impl Fault {
@@ -170,7 +185,14 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                 if fault != Fault::NotAdded {
                     w_epoll::add(&epoll, &client)?;
                 }
-                clients.insert(client.as_raw_fd(), client);
+                if fault == Fault::DebugLines {
+                    println!("debug: accepted socket {}", client.as_raw_fd());
+                    println!("DEBUG: clients now: {}", clients.len() + 1);
+                }
+                // Dropped at the end of this block: closed, and gone from epoll with it.
+                if fault != Fault::ForgetsClient {
+                    clients.insert(client.as_raw_fd(), client);
+                }
             } else if let Some(exits) = &exits
                 && fd == exits.as_raw_fd()
             {
@@ -271,6 +293,17 @@ fn receive_in_child(client: &TcpStream, buf_size: u32, fault: Fault) -> lab::Res
                     lab::receive_upload(client, buf_size).is_some()
                 }
                 Fault::PrintsEveryRead | Fault::SlowReads => receive_noisily(client, fault),
+                Fault::DebugLines => {
+                    let (pid, fd) = (process::id(), client.as_raw_fd());
+                    println!("debug: child {pid}: receiving from socket {fd}");
+                    lab::receive_upload(client, buf_size).is_some()
+                }
+                Fault::NonblockingChild => {
+                    client
+                        .set_nonblocking(true)
+                        .context("making the socket non-blocking")?;
+                    lab::receive_upload(client, buf_size).is_some()
+                }
                 _ => lab::receive_upload(client, buf_size).is_some(),
             };
             if matches!(fault, Fault::ChildReturns | Fault::ChildReturnsDies) {
@@ -322,15 +355,28 @@ fn watch_child_exits(epoll: &Epoll, fault: Fault) -> lab::Result<SignalFd> {
     if fault != Fault::SigchldUnblocked {
         sigchld.thread_block().context("blocking SIGCHLD")?;
     }
-    let exits = SignalFd::with_flags(&sigchld, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
-        .context("creating a signalfd")?;
+    let flags = match fault {
+        Fault::BlockingSignalfd => SfdFlags::SFD_CLOEXEC,
+        _ => SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
+    };
+    let exits = SignalFd::with_flags(&sigchld, flags).context("creating a signalfd")?;
     w_epoll::add(epoll, &exits)?;
     Ok(exits)
 }
 
 fn reap_children(exits: &SignalFd, fault: Fault) -> lab::Result<()> {
-    if fault != Fault::UnreadSignalfd {
-        while let Ok(Some(_)) = exits.read_signal() {}
+    match fault {
+        Fault::UnreadSignalfd => {}
+        Fault::ReapsOne => {
+            exits.read_signal().context("reading the signalfd")?;
+            if let Ok(WaitStatus::Exited(pid, code)) =
+                waitpid(None::<Pid>, Some(WaitPidFlag::WNOHANG))
+            {
+                println!("<< Process {pid} exited with status {code} >>");
+            }
+            return Ok(());
+        }
+        _ => while let Ok(Some(_)) = exits.read_signal() {},
     }
     let flags = match fault {
         Fault::BlockingReaper => None,

@@ -64,6 +64,13 @@ pub fn concurrent(seen: &AtOnce) -> Result<(), String> {
 pub fn process_per_client(seen: &AtOnce) -> Result<(), String> {
     let (n, pid) = (seen.clients, seen.pid);
     let children = seen.children_while_running;
+    // What cut the uploads short is the story, but for serving one at a time: the
+    // children were counted before the first upload finished.
+    if let Some(cut) = &seen.cut
+        && !matches!(cut, Cut::OneAtATime { .. })
+    {
+        return Err(cut_reason(cut));
+    }
     if children == 0 && seen.most_threads > 1 {
         return Err(format!(
             "while {} ran the server had no child process but {} threads (/proc/{pid}/task): threads, not processes. \
@@ -106,8 +113,16 @@ pub fn process_per_client(seen: &AtOnce) -> Result<(), String> {
     }
     if let Some(error) = seen.child_errors.first() {
         return Err(format!(
-            "a child printed `{error}` after its upload, while the server (pid {pid}) kept running: \
-             the child went on into the server's code and failed there. {CHILD_MUST_EXIT}"
+            "the server (pid {pid}) kept running, yet `{error}` was printed: the lab's error line ends the process \
+             that prints it, and this one is no receive's, so a child printed it after its upload, in the loop's code. {CHILD_MUST_EXIT}"
+        ));
+    }
+    if seen.handled > n {
+        return Err(format!(
+            "the server printed `Client <fd> wants to send a file` {} times for {}: a connection was handled again, \
+             by a child that ran on into the loop with its parent's events. {CHILD_MUST_EXIT}",
+            seen.handled,
+            plural(n, "connection", "connections")
         ));
     }
     let Some(before) = seen.descriptors_before else {
@@ -132,7 +147,7 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::checks::evidence::ChildSeen;
+    use crate::checks::evidence::{ChildSeen, ClientFailure, Handled};
     use crate::checks::judge::table::*;
     use crate::inspect::{Activity, Registration};
 
@@ -150,6 +165,26 @@ mod tests {
                 "a short count",
                 with(|seen| seen.reports = vec![50]),
                 Some("the server reported 50 bytes, but the client sent 100"),
+            ),
+            (
+                "a client closed before any read",
+                with(|seen| {
+                    seen.reports = vec![];
+                    seen.cut = Some(Cut::ClientFailed(ClientFailure {
+                        client: 4,
+                        error: "Connection reset by peer".into(),
+                        server_errors: vec![],
+                        closed_unread: Some(Handled {
+                            accepted: 1,
+                            handled: 0,
+                        }),
+                    }));
+                }),
+                Some(
+                    "the server printed 1 `<< New client connected ... >>` line but only 0 (`Client <fd> wants to send a file`), \
+                     and no process of the server holds the client's socket any more: it closed the connection before reading from it. \
+                     Keep every accepted client in `clients` until its upload is handled (TODO 3)",
+                ),
             ),
             (
                 "a report no client backs",
@@ -208,7 +243,32 @@ mod tests {
                     seen.child_errors =
                         vec!["server: removing descriptor 6 from epoll: ENOENT".into()]
                 }),
-                Some("while the server (pid 42) kept running"),
+                Some(
+                    "the server (pid 42) kept running, yet `server: removing descriptor 6 from epoll: ENOENT` was printed",
+                ),
+            ),
+            (
+                "a connection handled twice",
+                with(|seen| seen.handled = 3),
+                Some("`Client <fd> wants to send a file` 3 times for 2 connections"),
+            ),
+            (
+                "a failed client is the story, not the count of children",
+                with(|seen| {
+                    seen.children_while_running = 0;
+                    seen.cut = Some(Cut::ClientFailed(ClientFailure {
+                        client: 4,
+                        error: "sending to the server after 65536 bytes: Broken pipe".into(),
+                        server_errors: vec![
+                            "server: receiving from client 6: Resource temporarily unavailable (os error 11) after 65536 bytes".into(),
+                        ],
+                        closed_unread: None,
+                    }));
+                }),
+                Some(
+                    "client 4 failed (sending to the server after 65536 bytes: Broken pipe) while the server kept running, which had printed: \
+                     `server: receiving from client 6: Resource temporarily unavailable",
+                ),
             ),
             (
                 "the parent keeps its copies",

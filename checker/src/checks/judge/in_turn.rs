@@ -1,7 +1,9 @@
 //! "Keeps serving".
 
 use crate::checks::evidence::InTurn;
-use crate::checks::judge::{NOT_EPOLL, SPIN, cut_reason, plural, spinning, stale_message};
+use crate::checks::judge::{
+    NOT_EPOLL, SPIN, advice_for, cut_reason, plural, seconds, spinning, stale_message,
+};
 use crate::inspect::Activity;
 
 /// Task 1, "keeps serving".
@@ -42,16 +44,20 @@ pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
     if !seen.interest.stale.is_empty() && seen.children_alive == 0 {
         return Err(stale_message(seen.pid, &seen.interest.stale));
     }
-    match &seen.paused_in {
-        Some(Activity::EpollWait) => Ok(()),
-        Some(other) => Err(format!(
-            "once started, the server never sat idle in epoll_wait: for 3 s it was {} \
-             (/proc/{}/wchan). With nothing to do it must block in epoll_wait (TODO 2)",
-            other.describe(),
-            seen.pid
-        )),
-        None => Err("the checker never paused the server while it sat idle".to_owned()),
-    }
+    let Some(at) = &seen.paused_in else {
+        return Err("the checker never paused the server while it sat idle".to_owned());
+    };
+    let advice = match (&at.activity, advice_for(at)) {
+        (Activity::EpollWait, _) => return Ok(()),
+        (_, Some(advice)) => advice,
+        (Activity::Running, None) => "With nothing to do it must block in epoll_wait (TODO 2)",
+        (_, None) => "With nothing to do it must block in epoll_wait",
+    };
+    Err(format!(
+        "once started, the server never sat idle in epoll_wait: after {} it was {}. {advice}",
+        seconds(seen.idle_wait),
+        at.describe(),
+    ))
 }
 
 #[cfg(test)]
@@ -59,8 +65,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::checks::evidence::Cut;
+    use crate::checks::evidence::{Cut, Snapshot};
     use crate::checks::judge::table::*;
+    use crate::inspect::{CallKind, Waited};
 
     #[test]
     fn keeps_serving_names_the_todo_of_each_defect() {
@@ -69,9 +76,12 @@ mod tests {
             ("correct", with(|_| {}), None),
             (
                 "never idle in epoll_wait",
-                with(|seen| seen.paused_in = Some(Activity::Blocked("hrtimer_nanosleep".into()))),
+                with(|seen| {
+                    seen.paused_in = Some(at(CallKind::Sleep, 0, None));
+                    seen.idle_wait = Duration::from_secs(1);
+                }),
                 Some(
-                    "blocked in the kernel's hrtimer_nanosleep (/proc/42/wchan). With nothing to do it must block in epoll_wait (TODO 2)",
+                    "after 1.0 s it was pid 42: sleeping (nanosleep) (/proc/42/wchan: do_wait). With nothing to do it must block in epoll_wait",
                 ),
             ),
             (
@@ -95,6 +105,38 @@ mod tests {
                     seen.signals = Some(SIGCHLD_PENDING);
                 }),
                 None,
+            ),
+            (
+                "blocked on a blocking signalfd",
+                with(|seen| {
+                    seen.cut = Some(Cut::Stuck {
+                        lasted: Duration::from_secs(1),
+                        seen: Box::new(Snapshot {
+                            server: at(CallKind::Read, 5, Some(Waited::SignalFd)),
+                            children: vec![],
+                        }),
+                    })
+                }),
+                Some(
+                    "for 1.0 s the server was blocked outside epoll_wait while clients waited and no byte moved. \
+                     The server was pid 42: blocked in read on the signalfd (descriptor 5; /proc/42/wchan: do_wait), with no child running. \
+                     Reading a blocking signalfd waits for the next child to exit",
+                ),
+            ),
+            (
+                "stuck somewhere that backs no TODO",
+                with(|seen| {
+                    seen.cut = Some(Cut::Stuck {
+                        lasted: Duration::from_secs(1),
+                        seen: Box::new(Snapshot {
+                            server: at(CallKind::Sleep, 0, None),
+                            children: vec![],
+                        }),
+                    })
+                }),
+                Some(
+                    "pid 42: sleeping (nanosleep) (/proc/42/wchan: do_wait), with no child running.",
+                ),
             ),
             (
                 "spinning with only the listener",

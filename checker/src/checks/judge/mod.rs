@@ -4,18 +4,18 @@
 //! they share (the words for a cut, for spinning, for a stale registration) is here.
 
 mod at_once;
+mod cuts;
 mod in_turn;
 mod reaper;
 
 pub use at_once::{concurrent, process_per_client, task_two_judged, whole_upload};
+pub use cuts::{advice_for, cut_reason};
 pub use in_turn::keeps_serving;
 pub use reaper::no_zombies;
 
 use std::time::Duration;
 
-use gen_testfile::human_size;
-
-use crate::checks::evidence::{ChildSeen, Cut};
+use crate::checks::evidence::ChildSeen;
 use crate::inspect::{InterestList, Registration, Signals};
 
 /// More CPU than this in 300 ms with nothing to do is spinning.
@@ -36,84 +36,7 @@ pub(super) fn seconds(duration: Duration) -> String {
     format!("{:.1} s", duration.as_secs_f64())
 }
 
-/// Why a scenario ended early, in words.
-pub fn cut_reason(cut: &Cut) -> String {
-    match cut {
-        Cut::ServerStopped(how) => how.clone(),
-        Cut::StoppedAfterPause(how) => format!(
-            "{how}, right after the checker paused and resumed it while it sat idle (SIGSTOP, then SIGCONT: what Ctrl-Z and `fg` do). \
-             That interrupts epoll_wait, which then fails with EINTR: no error, just wait again (TODO 2)"
-        ),
-        Cut::NoProgress {
-            after,
-            milestone,
-            most_sent,
-        } => format!(
-            "after {} no client had sent {} (the most any had sent: {most_sent} bytes): the server does not read the uploads",
-            seconds(*after),
-            human_size(*milestone)
-        ),
-        Cut::Stalled { after, sent, of } => format!(
-            "no data moved for {}: the server stopped reading the uploads (the clients had sent {sent} of {of} bytes)",
-            seconds(*after)
-        ),
-        Cut::NotAccepted {
-            waiting,
-            pid,
-            lasted,
-        } => format!(
-            "{} waited {} to be accepted while the server sat idle in epoll_wait (/proc/net/tcp showed {waiting} in the listener's queue, /proc/{pid}/wchan showed epoll_wait): \
-             the server does not accept every client that knocks. Accept whenever epoll reports the listener (TODO 3), \
-             and keep the listener level-triggered, as lab::w_epoll::add registers it, so that epoll reports it for as long as clients wait (TODO 1)",
-            plural(*waiting as usize, "connection", "connections"),
-            seconds(*lasted)
-        ),
-        Cut::NotWatched { fds, pid, lasted } => format!(
-            "the server accepted the {} {} but does not watch {}: not in its epoll interest list (/proc/{pid}/fdinfo), \
-             while the data sat unread for {} and the server waited in epoll_wait. Add every accepted client to epoll (TODO 3)",
-            if fds.len() == 1 {
-                "client on socket"
-            } else {
-                "clients on sockets"
-            },
-            list(fds),
-            if fds.len() == 1 { "it" } else { "them" },
-            seconds(*lasted)
-        ),
-        Cut::OneAtATime {
-            finished,
-            behind,
-            behind_sent,
-            milestone,
-            server_waited_for_child,
-        } => {
-            let why = if *server_waited_for_child {
-                "The server was seen waiting for its child in waitpid (/proc/<pid>/wchan: do_wait) while the upload ran: \
-                 the parent must return to the loop at once and let the child work alone (TODO 5)"
-            } else {
-                "Receive each upload in a child process of its own (TODO 5)"
-            };
-            format!(
-                "client {finished} finished its upload while client {behind} had sent only {behind_sent} bytes (not yet {}): \
-                 the server serves one client at a time. {why}",
-                human_size(*milestone)
-            )
-        }
-        Cut::ClientFailed { client, error } => {
-            format!("client {client} failed while the server kept running: {error}")
-        }
-        Cut::ReportsMissing {
-            waited,
-            reported,
-            expected,
-        } => format!(
-            "the clients sent everything, but after {} the server had reported {reported} of {expected} uploads (`Received <bytes> bytes from [Client <fd>]`)",
-            seconds(*waited)
-        ),
-    }
-}
-
-fn list(fds: &[i32]) -> String {
+pub(super) fn list(fds: &[i32]) -> String {
     let mut fds = fds.to_vec();
     fds.sort_unstable();
     fds.dedup();
@@ -189,7 +112,19 @@ pub(super) mod table {
     use std::time::Duration;
 
     use crate::checks::evidence::{AtOnce, InTurn, Reaping};
-    use crate::inspect::{Activity, InterestList, Signals};
+    use crate::inspect::{Activity, CallKind, InterestList, Signals, Waited, Whereabouts};
+
+    /// Pid 42 blocked in `call` with `first_arg`, on `on`.
+    pub fn at(call: CallKind, first_arg: i64, on: Option<Waited>) -> Whereabouts {
+        Whereabouts {
+            pid: 42,
+            activity: Activity::Blocked("do_wait".into()),
+            wchan: "do_wait".into(),
+            call: Some(call),
+            first_arg,
+            on,
+        }
+    }
 
     /// The evidence of a correct server in "keeps serving".
     pub fn served_in_turn() -> InTurn {
@@ -198,7 +133,11 @@ pub(super) mod table {
             connections: 3,
             handled: 3,
             reported: 3,
-            paused_in: Some(Activity::EpollWait),
+            paused_in: Some(Whereabouts {
+                activity: Activity::EpollWait,
+                call: Some(CallKind::EpollWait),
+                ..at(CallKind::EpollWait, 4, Some(Waited::Epoll))
+            }),
             idle_cpu: Duration::from_millis(1),
             interest: InterestList {
                 listener: true,

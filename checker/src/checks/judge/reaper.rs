@@ -1,8 +1,7 @@
 //! The bonus: no zombies.
 
 use crate::checks::evidence::Reaping;
-use crate::checks::judge::{SPIN, cut_reason, plural, seconds, spinning};
-use crate::inspect::Activity;
+use crate::checks::judge::{SPIN, advice_for, cut_reason, plural, seconds, spinning};
 
 /// The bonus: children are reaped, by a reaper that never blocks the loop and leaves
 /// nothing to spin on.
@@ -12,26 +11,32 @@ pub fn no_zombies(seen: &Reaping) -> Result<(), String> {
         return Err(cut_reason(cut));
     }
     if seen.late_served_in.is_none() {
-        let doing = seen
-            .server_while_late
-            .as_ref()
-            .map_or("running".to_owned(), Activity::describe);
-        let advice = if seen.server_while_late == Some(Activity::ChildWait) {
-            "The reaper blocks the loop until every child has exited: call waitpid with WaitPidFlag::WNOHANG and stop at StillAlive (TODO 7)"
-        } else {
-            "Something keeps the loop from accepting it; a reaper must never wait for a child that is still running: use WaitPidFlag::WNOHANG (TODO 7)"
+        let (doing, advice) = match &seen.server_while_late {
+            Some(at) => (at.describe(), advice_for(at)),
+            None => (format!("pid {pid}: running"), None),
         };
         return Err(format!(
             "a client that connected while one upload still ran, after another child had exited, was not served within {}: \
-             meanwhile the server was {doing} (/proc/{pid}/wchan). {advice}",
-            seconds(seen.late_limit)
+             meanwhile the server was {doing}.{}",
+            seconds(seen.late_limit),
+            advice
+                .map(|advice| format!(" {advice}"))
+                .unwrap_or_default()
         ));
     }
-    if seen.zombies > 0 {
-        let zombies = plural(
-            seen.zombies,
-            "finished child is still a zombie",
-            "finished children are still zombies",
+    if !seen.zombies.is_empty() {
+        let zombies = format!(
+            "{} ({})",
+            plural(
+                seen.zombies.len(),
+                "finished child is still a zombie",
+                "finished children are still zombies",
+            ),
+            seen.zombies
+                .iter()
+                .map(|pid| format!("pid {pid}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let blocked = seen.signals.map(|signals| signals.sigchld_blocked());
         return Err(if !seen.interest.signalfd {
@@ -41,8 +46,16 @@ pub fn no_zombies(seen: &Reaping) -> Result<(), String> {
         } else if blocked == Some(false) {
             format!(
                 "{zombies} a second after the last upload. The server watches a signalfd, but SIGCHLD is not blocked \
-                 (/proc/{pid}/status SigBlk: {:016x}), so the signal never reaches the signalfd. Block SIGCHLD before creating it (TODO 6)",
-                seen.signals.map_or(0, |signals| signals.blocked)
+                 (/proc/{pid}/status SigBlk: {}), so the signal never reaches the signalfd. Block SIGCHLD before creating it (TODO 6)",
+                seen.signals
+                    .map_or_else(String::new, |signals| signals.describe_blocked())
+            )
+        } else if seen.exited_together > 1 {
+            format!(
+                "{zombies} a second after the last upload, although the signalfd woke the server. {} children exited \
+                 together while the checker held the server paused, so their SIGCHLDs reached it as one signal: \
+                 one signal can stand for several exits. Call waitpid with WNOHANG in a loop until it reports StillAlive (TODO 7)",
+                seen.exited_together
             )
         } else {
             format!(
@@ -70,7 +83,7 @@ mod tests {
 
     use super::*;
     use crate::checks::judge::table::*;
-    use crate::inspect::Signals;
+    use crate::inspect::{CallKind, Signals, Waited};
 
     #[test]
     fn the_bonus_names_the_reaper_defect() {
@@ -81,28 +94,59 @@ mod tests {
                 "a blocking reaper",
                 with(|seen| {
                     seen.late_served_in = None;
-                    seen.server_while_late = Some(Activity::ChildWait);
+                    seen.server_while_late = Some(at(CallKind::Wait, -1, None));
                 }),
                 Some(
-                    "waiting for a child in waitpid (/proc/42/wchan). The reaper blocks the loop until every child has exited: call waitpid with WaitPidFlag::WNOHANG",
+                    "meanwhile the server was pid 42: waiting in waitpid for any child (/proc/42/wchan: do_wait). waitpid without WNOHANG",
+                ),
+            ),
+            (
+                "a blocking signalfd",
+                with(|seen| {
+                    seen.late_served_in = None;
+                    seen.server_while_late = Some(at(CallKind::Read, 5, Some(Waited::SignalFd)));
+                }),
+                Some(
+                    "blocked in read on the signalfd (descriptor 5; /proc/42/wchan: do_wait). Reading a blocking signalfd",
+                ),
+            ),
+            (
+                "somewhere that says nothing",
+                with(|seen| {
+                    seen.late_served_in = None;
+                    seen.server_while_late = Some(at(CallKind::Sleep, 0, None));
+                }),
+                Some(
+                    "meanwhile the server was pid 42: sleeping (nanosleep) (/proc/42/wchan: do_wait).",
                 ),
             ),
             (
                 "no reaper",
                 with(|seen| {
-                    seen.zombies = 2;
+                    seen.zombies = vec![7, 8];
                     seen.interest.signalfd = false;
                 }),
-                Some("2 finished children are still zombies"),
+                Some("2 finished children are still zombies (pid 7, pid 8)"),
+            ),
+            (
+                "one child reaped per signal",
+                with(|seen| {
+                    seen.zombies = vec![7, 8];
+                    seen.exited_together = 3;
+                }),
+                Some(
+                    "3 children exited together while the checker held the server paused, so their SIGCHLDs reached it as one signal",
+                ),
             ),
             (
                 "SIGCHLD not blocked",
                 with(|seen| {
-                    seen.zombies = 1;
+                    seen.zombies = vec![7];
                     seen.signals = Some(Signals::default());
                 }),
                 Some(
-                    "1 finished child is still a zombie a second after the last upload. The server watches a signalfd, but SIGCHLD is not blocked",
+                    "1 finished child is still a zombie (pid 7) a second after the last upload. The server watches a signalfd, but SIGCHLD is not blocked \
+                     (/proc/42/status SigBlk: 0000000000000000, which blocks no signal)",
                 ),
             ),
             (

@@ -1,0 +1,167 @@
+//! What the checker runs in and what it hands on: it grades the lab it is run in (a copy,
+//! a moved copy), and every server it starts begins clean, whatever the checker itself
+//! was given (descriptors, a signal mask, ignored signals).
+
+mod common;
+
+use std::fs;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use nix::fcntl::{FcntlArg, FdFlag, fcntl};
+use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, signal, sigprocmask};
+use tempfile::TempDir;
+
+use common::*;
+
+/// Copies the lab's sources (no build output, no logs, no git) from `from` to `to`.
+fn copy_lab(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap().flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if ["target", ".git", "test-file.txt", "uploads.svg"].contains(&name.as_ref())
+            || name.ends_with(".log")
+        {
+            continue;
+        }
+        let kind = entry.file_type().unwrap();
+        if kind.is_dir() {
+            copy_lab(&entry.path(), &to.join(entry.file_name()));
+        } else if kind.is_file() {
+            fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+}
+
+/// The target directory of these tests: where the checker binary was built.
+fn target_dir() -> PathBuf {
+    let checker = Path::new(env!("CARGO_BIN_EXE_checker"));
+    checker.parent().unwrap().parent().unwrap().to_owned()
+}
+
+/// Grades `lab` with this checker binary, run from inside it, the way a student runs it
+/// there (`--task 1`, small uploads). The copy builds into a target directory of its own,
+/// so that it never replaces this workspace's binaries.
+fn grade_in(lab: &Path) -> Run {
+    let _turn = take_turn();
+    let marker = lab.join(".marker");
+    let output = checker(&marker)
+        .current_dir(lab.join("skeleton"))
+        .env("CARGO_TARGET_DIR", target_dir().join("copied-lab"))
+        .args(["--task", "1", "--size", "8M"])
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(processes_marked(&marker).is_empty(), "{stdout}");
+    Run {
+        output,
+        stdout,
+        log_dir: TempDir::new().unwrap(),
+    }
+}
+
+#[test]
+fn a_copied_lab_grades_itself_and_so_does_it_once_moved() {
+    let dir = TempDir::new().unwrap();
+    let copy = dir.path().join("copy");
+    copy_lab(workspace(), &copy);
+    let moved = dir.path().join("moved");
+    for lab in [&copy, &moved] {
+        if lab == &moved {
+            fs::rename(&copy, &moved).unwrap();
+        }
+        let run = grade_in(lab);
+        let stderr = String::from_utf8_lossy(&run.output.stderr);
+        assert!(
+            run.stdout
+                .starts_with("Grading skeleton: skeleton/src/bin/server.rs\nbuilds "),
+            "{}\n{stderr}",
+            run.stdout
+        );
+        let log = lab
+            .canonicalize()
+            .unwrap()
+            .join("skeleton/server_output.log");
+        run.assert_says(&format!("Server log: {}\n", log.display()));
+        assert!(log.is_file());
+        // Its own copy of the server was built and run, from its own folder.
+        let started = fs::read_to_string(&log).unwrap();
+        assert!(
+            started.contains("copied-lab/debug/server --port "),
+            "{started}"
+        );
+    }
+}
+
+/// The fixture's never-accepting server, started by a checker that was given one more
+/// descriptor, SIGUSR1 blocked and SIGUSR2 ignored: the server sees none of it.
+#[test]
+fn servers_start_with_no_inherited_descriptor_mask_or_ignored_signal() {
+    let Some(fixture) = fixture() else {
+        return;
+    };
+    let _turn = take_turn();
+    let dir = TempDir::new().unwrap();
+    let inherited = fs::File::create(dir.path().join("inherited")).unwrap();
+    let mut command = checker(dir.path());
+    command
+        .args(["--task", "1", "--size", "8M", "--log-dir"])
+        .arg(dir.path())
+        .arg("--server")
+        .arg(fixture)
+        .env("FAULTY_SERVER_FAULT", "never-accepts")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&inherited);
+    // SAFETY: between fork and exec only system calls are made (fcntl, sigprocmask,
+    // sigaction), with nothing allocated; `raw` stays open until the checker has started.
+    unsafe {
+        command.pre_exec(move || {
+            let borrowed = std::os::fd::BorrowedFd::borrow_raw(raw);
+            fcntl(borrowed, FcntlArg::F_SETFD(FdFlag::empty()))?;
+            let mut usr1 = SigSet::empty();
+            usr1.add(Signal::SIGUSR1);
+            sigprocmask(SigmaskHow::SIG_BLOCK, Some(&usr1), None)?;
+            signal(Signal::SIGUSR2, SigHandler::SigIgn)?;
+            Ok(())
+        });
+    }
+    let mut running = command.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let server = loop {
+        let found = processes_marked(dir.path()).into_iter().find(|&pid| {
+            fs::read_link(format!("/proc/{pid}/exe"))
+                .is_ok_and(|exe| exe.ends_with("faulty-server"))
+                && fs::read_dir(format!("/proc/{pid}/fd")).is_ok_and(|fds| fds.count() >= 4)
+        });
+        if let Some(pid) = found {
+            break pid;
+        }
+        assert!(Instant::now() < deadline, "no server was seen");
+        thread::sleep(Duration::from_millis(10));
+    };
+    let status = fs::read_to_string(format!("/proc/{server}/status")).unwrap_or_default();
+    let mut fds: Vec<i32> = fs::read_dir(format!("/proc/{server}/fd"))
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse().ok())
+        .collect();
+    fds.sort_unstable();
+    running.wait().unwrap();
+    assert!(status.contains("\nSigBlk:\t0000000000000000\n"), "{status}");
+    // SIGUSR2 is no longer ignored. (The server ignores SIGPIPE itself, as every Rust
+    // program does, and SIGXFSZ on purpose: past the log's limit a write fails instead.)
+    let ignored = status
+        .lines()
+        .find_map(|line| line.strip_prefix("SigIgn:\t"))
+        .and_then(|mask| u64::from_str_radix(mask.trim(), 16).ok())
+        .expect("a SigIgn line");
+    assert_eq!(ignored & 1 << (Signal::SIGUSR2 as i32 - 1), 0, "{status}");
+    assert_ne!(ignored & 1 << (Signal::SIGXFSZ as i32 - 1), 0, "{status}");
+    assert_eq!(fds, [0, 1, 2, 3], "the server's descriptors");
+}
