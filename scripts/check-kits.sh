@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# Proves the grading kits on real gradings: the Gradescope zip (setup.sh, then
+# run_autograder in a scratch autograder root for seven uploads), the GitHub Classroom
+# workflow (every command of it run as the runner would, against a handout of this tree),
+# and merge-grades.sh on the checker's own JSON. Nothing of the runs may be left running
+# and this tree must be unchanged. Uploads are 8 MiB (--size 8M) to keep it short.
+#
+#   scripts/check-kits.sh
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+fail() {
+    echo "check-kits: $*" >&2
+    exit 1
+}
+step() { echo "check-kits: $*"; }
+cd "$root"
+before=$(git status --porcelain --untracked-files=no)
+# Every process of the runs carries this marker, so that leftovers can be found.
+export CHECK_KITS_MARKER="check-kits-$$"
+
+# Asserts a results.json: its score, each test's status in order (p passed, f failed), a
+# text its top-level output must hold, and Gradescope's rules (numbers, visibility, text
+# formats, max_score adding up to 100, the bonus worth 0).
+check_results() {
+    python3 - "$@" <<'PY'
+import json, sys
+path, score, statuses, needle = sys.argv[1], float(sys.argv[2]), sys.argv[3].split(), sys.argv[4]
+def fail(message):
+    sys.exit(f"check-kits: {path}: {message}")
+with open(path) as f:
+    result = json.load(f)
+if result.get("score") != score:
+    fail(f"score {result.get('score')}, not {score:g}")
+if needle not in result.get("output", ""):
+    fail(f"the output does not say {needle!r}: {result.get('output', '')[:400]!r}")
+for key, want in [("visibility", "visible"), ("output_format", "text"), ("test_output_format", "text")]:
+    if result.get(key) != want:
+        fail(f"{key} is {result.get(key)!r}, not {want!r}")
+tests = result.get("tests", [])
+if [t.get("number") for t in tests] != [str(i + 1) for i in range(len(tests))]:
+    fail(f"the tests are not numbered 1 to {len(tests)}: {[t.get('number') for t in tests]}")
+if sum(t["max_score"] for t in tests) != 100:
+    fail(f"max_score adds up to {sum(t['max_score'] for t in tests)}, not 100")
+if sum(t["score"] for t in tests) != score:
+    fail(f"the tests' scores add up to {sum(t['score'] for t in tests)}, not {score:g}")
+names = [t["name"] for t in tests]
+if names[-1] != "bonus: no zombies" or tests[-1]["max_score"] != 0:
+    fail(f"the last test is not the bonus worth 0: {tests[-1]}")
+got = ["p" if t["status"] == "passed" else "f" for t in tests]
+if got != statuses:
+    fail(f"statuses {' '.join(got)}, not {' '.join(statuses)}")
+for t in tests:
+    if t.get("visibility") != "visible" or not t.get("output"):
+        fail(f"test {t['name']!r} is not visible with a reason: {t}")
+PY
+}
+
+leftovers() {
+    sleep 1
+    for environ in /proc/[0-9]*/environ; do
+        if grep -qzxF "CHECK_KITS_MARKER=$CHECK_KITS_MARKER" "$environ" 2>/dev/null; then
+            fail "$1: a process of the run is still there: $(tr '\0' ' ' <"${environ%/environ}/cmdline" 2>/dev/null)"
+        fi
+    done
+}
+
+# ---------------------------------------------------------------------------------------
+step "gradescope.sh refuses bad usage"
+for bad in "" "out.tar" "-h"; do
+    status=0
+    scripts/gradescope.sh $bad >/dev/null 2>&1 || status=$?
+    [[ $status -eq 2 ]] || fail "gradescope.sh ${bad:-(no argument)} exited $status, not 2"
+done
+status=0
+scripts/gradescope.sh "$work/no/such/dir/a.zip" 2>/dev/null || status=$?
+[[ $status -eq 1 ]] || fail "gradescope.sh into a missing folder exited $status, not 1"
+
+step "gradescope.sh writes the zip; setup.sh builds and warms it (the toolchain step skipped)"
+scripts/gradescope.sh "$work/autograder.zip" >/dev/null
+ag=$work/autograder
+mkdir -p "$ag/source" "$ag/submission"
+# Unzipped as Gradescope does, file modes kept.
+python3 - "$work/autograder.zip" "$ag/source" <<'PY'
+import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for info in z.infolist():
+        z.extract(info, sys.argv[2])
+        mode = info.external_attr >> 16
+        if mode and not info.is_dir():
+            os.chmod(os.path.join(sys.argv[2], info.filename), mode & 0o777)
+PY
+for file in setup.sh run_autograder; do
+    [[ -x $ag/source/$file ]] || fail "the zip's $file is not executable"
+done
+for gone in solution INSTRUCTORS.md .ci scripts/grade-class.sh scripts/gradescope.sh; do
+    [[ ! -e $ag/source/lab/$gone ]] || fail "the zip's lab has $gone"
+done
+grep -qE '^toolchain=1\.[0-9]+\.[0-9]+$' "$ag/source/setup.sh" || fail "setup.sh names no toolchain version"
+AUTOGRADER_ROOT=$ag LAB_SETUP_SKIP_TOOLCHAIN=1 "$ag/source/setup.sh" >"$work/setup.log" 2>&1 ||
+    { cat "$work/setup.log"; fail "setup.sh failed"; }
+[[ -x $ag/source/lab/target/debug/checker ]] || fail "setup.sh built no checker"
+[[ -d $ag/source/lab/target/submissions ]] || fail "setup.sh did not warm target/submissions"
+
+# An empty upload folder and no result.
+new_upload() {
+    rm -rf "$ag/submission" "$ag/results"
+    mkdir -p "$ag/submission"
+}
+# Runs run_autograder on what submission/ holds, with the environment given; leaves its
+# exit status in $status and its result in $work/NAME.json.
+autograde() {
+    local name=$1
+    shift
+    status=0
+    env AUTOGRADER_ROOT="$ag" AUTOGRADER_CHECKER_OPTIONS="--size 8M" "$@" \
+        "$ag/source/run_autograder" >"$work/$name.log" 2>&1 || status=$?
+    [[ -f $ag/results/results.json ]] || { cat "$work/$name.log"; fail "$name: no results.json"; }
+    cp "$ag/results/results.json" "$work/$name.json"
+    leftovers "$name"
+}
+expect_status() {
+    [[ $status -eq $2 ]] || { cat "$work/$1.log"; fail "$1: run_autograder exited $status, not $2"; }
+}
+sub=$ag/submission
+
+step "run_autograder: the reference, uploaded as server.rs"
+new_upload
+cp solution/src/bin/server.rs "$sub/server.rs"
+autograde reference
+expect_status reference 0
+check_results "$work/reference.json" 100 "p p p p p" "Total: 100/100, bonus passed"
+
+step "run_autograder: task 1 done, uploaded alone under another name"
+new_upload
+scripts/stage.sh 1 "$sub/my_server.rs"
+autograde task1
+expect_status task1 0
+check_results "$work/task1.json" 50 "p p f f f" "Total: 50/100, bonus not checked"
+grep -q "Next: task 2, TODO 5 in server.rs" "$work/task1.json" || fail "task1: the report does not point at server.rs"
+
+step "run_autograder: a whole repository uploaded, task 2 done"
+new_upload
+git ls-files -z | grep -zvE '^solution/' | tar --null -T - -cf - | tar -C "$sub" -xf -
+scripts/stage.sh 2 "$sub/skeleton/src/bin/server.rs"
+echo "notes" >"$sub/NOTES.txt"
+autograde repository
+expect_status repository 0
+check_results "$work/repository.json" 100 "p p p p f" "Total: 100/100, bonus failed"
+
+step "run_autograder: a server that does not compile"
+new_upload
+{ cat skeleton/src/bin/server.rs; echo 'fn broken() -> u32 { "text" }'; } >"$sub/server.rs"
+autograde broken
+expect_status broken 0
+check_results "$work/broken.json" 0 "f f f f f" "server.rs does not compile"
+grep -q 'expected `u32`, found `&str`' "$work/broken.json" || fail "broken: the compiler's error is not in the result"
+
+step "run_autograder: a build that never ends, under a time limit of 10 s"
+new_upload
+{
+    echo '#![allow(long_running_const_eval)]'
+    cat skeleton/src/bin/server.rs
+    echo 'const _: u64 = { let mut i = 0u64; loop { i = i.wrapping_add(1); if i == 0 { break i; } } };'
+} >"$sub/server.rs"
+started=$(date +%s)
+autograde endless AUTOGRADER_TIME_LIMIT=10
+expect_status endless 3
+[[ $(($(date +%s) - started)) -lt 40 ]] || fail "endless: the time limit of 10 s took $(($(date +%s) - started)) s"
+check_results "$work/endless.json" 0 "f f f f f" "The autograder failed, not your server: the grading did not finish within 10 s"
+
+step "run_autograder: uploads it refuses"
+new_upload
+echo 'fn main() {}' >"$sub/a.rs"
+echo 'fn main() {}' >"$sub/b.rs"
+autograde two-files
+expect_status two-files 0
+check_results "$work/two-files.json" 0 "f f f f f" "Your upload was not graded: it holds 2 files and no skeleton/src/bin/server.rs:"
+grep -q '  a.rs\\n  b.rs' "$work/two-files.json" || fail "two-files: the refusal does not list the files"
+new_upload
+autograde empty
+expect_status empty 0
+check_results "$work/empty.json" 0 "f f f f f" "Your upload was not graded: the upload is empty."
+
+step "run_autograder: the checker misused (exit 2) and a bad time limit: the grader's failure"
+new_upload
+cp solution/src/bin/server.rs "$sub/server.rs"
+autograde misused AUTOGRADER_CHECKER_OPTIONS="--size nonsense"
+expect_status misused 3
+check_results "$work/misused.json" 0 "f f f f f" "The autograder failed, not your server: the checker exited with status 2"
+autograde bad-limit AUTOGRADER_TIME_LIMIT=soon
+expect_status bad-limit 3
+check_results "$work/bad-limit.json" 0 "f f f f f" 'AUTOGRADER_TIME_LIMIT is "soon", not a number of seconds'
+
+# ---------------------------------------------------------------------------------------
+[[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "the kits changed this tree"
+echo "check-kits: every kit graded as expected, nothing left behind"
