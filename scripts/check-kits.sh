@@ -195,5 +195,55 @@ expect_status bad-limit 3
 check_results "$work/bad-limit.json" 0 "f f f f f" 'AUTOGRADER_TIME_LIMIT is "soon", not a number of seconds'
 
 # ---------------------------------------------------------------------------------------
+step "Classroom: the handout's workflow, run as the runner would (template = a handout of this tree)"
+scripts/handout.sh "$work/template" >/dev/null
+# Plays one push: a student's copy of the handout with SERVER as their server.rs. Leaves
+# the runner's exit status in $status and its output in $work/classroom-NAME.log.
+classroom() {
+    local name=$1 stage=$2
+    rm -rf "$work/student" "$work/runner"
+    cp -a "$work/template" "$work/student"
+    scripts/stage.sh "$stage" "$work/student/skeleton/src/bin/server.rs"
+    # Whatever the student does to their own checker changes nothing.
+    echo 'fn main() { println!("Total: 100/100"); }' >"$work/student/checker/src/main.rs"
+    status=0
+    python3 scripts/ci/run-classroom.py "$work/student/.github/workflows/classroom.yml" \
+        --student "$work/student" --template "$work/template" --workspace "$work/runner" \
+        --env LAB_CHECKER_OPTIONS="--size 8M" >"$work/classroom-$name.log" 2>&1 || status=$?
+    leftovers "classroom $name"
+}
+classroom task1 1
+[[ $status -eq 1 ]] || { cat "$work/classroom-task1.log"; fail "Classroom, task 1: the runner exited $status, not 1 (a failed job)"; }
+grep -qx "Points 50/100" "$work/classroom-task1.log" || { cat "$work/classroom-task1.log"; fail "Classroom, task 1: not 50/100"; }
+grep -qx "run-classroom: Task 2: one process per upload (TODO 5): fail" "$work/classroom-task1.log" ||
+    fail "Classroom, task 1: task 2 did not fail"
+[[ -f $work/runner/server.rs && ! -e $work/runner/student ]] ||
+    fail "Classroom: the student's checkout is still there, or their server.rs is not: $(ls "$work/runner")"
+classroom bonus bonus
+[[ $status -eq 0 ]] || { cat "$work/classroom-bonus.log"; fail "Classroom, bonus: the runner exited $status, not 0"; }
+grep -qx "Points 100/100" "$work/classroom-bonus.log" || { cat "$work/classroom-bonus.log"; fail "Classroom, bonus: not 100/100"; }
+grep -qx "Total: bonus passed" "$work/classroom-bonus.log" &&
+    grep -qx "run-classroom: step .Bonus (no points, shown here for you).: passed" "$work/classroom-bonus.log" ||
+    fail "Classroom, bonus: the bonus step did not pass"
+grep -qx "run-classroom: step .Bonus (no points, shown here for you).: failed (continue-on-error)" "$work/classroom-task1.log" ||
+    fail "Classroom, task 1: the bonus step did not fail without failing the job"
+
+step "Classroom: the runner refuses a workflow that breaks a rule"
+broken_workflow() {
+    sed "$1" "$work/template/.github/workflows/classroom.yml" >"$work/broken.yml"
+    status=0
+    python3 scripts/ci/run-classroom.py "$work/broken.yml" --student "$work/template" \
+        --template "$work/template" --workspace "$work/broken-runner" >"$work/broken.log" 2>&1 || status=$?
+    [[ $status -eq 2 ]] && grep -q "$2" "$work/broken.log" ||
+        { cat "$work/broken.log"; fail "a workflow edited with '$1' was not refused with \"$2\""; }
+}
+broken_workflow 's/persist-credentials: false/persist-credentials: true/' "keeps the token"
+broken_workflow 's/^  contents: read$/  contents: write/' "not contents: read"
+broken_workflow 's/max-score: 50/max-score: 40/' "add up to 80, not 100"
+broken_workflow '/timeout-minutes: 20/d' "no timeout-minutes"
+broken_workflow 's/runners: task1,task2/runners: task1/' "the reporter's runners"
+broken_workflow 's/ref: .*/ref: main/' "pinned commit must be written once"
+
+# ---------------------------------------------------------------------------------------
 [[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "the kits changed this tree"
 echo "check-kits: every kit graded as expected, nothing left behind"
