@@ -245,5 +245,102 @@ broken_workflow 's/runners: task1,task2/runners: task1/' "the reporter's runners
 broken_workflow 's/ref: .*/ref: main/' "pinned commit must be written once"
 
 # ---------------------------------------------------------------------------------------
+step "CI: grade-class.yml keeps the rules (timeouts, contents: read, no persisted token)"
+python3 - scripts/ci/grade-class.yml "$work/ci-steps" <<'PY'
+import importlib.util, os, sys
+spec = importlib.util.spec_from_file_location("runner", "scripts/ci/run-classroom.py")
+runner = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(runner)
+path, out = sys.argv[1], sys.argv[2]
+text = open(path).read()
+workflow = runner.parse_yaml(text)
+def fail(message):
+    sys.exit(f"check-kits: {path}: {message}")
+if workflow.get("permissions") != {"contents": "read"}:
+    fail(f"permissions {workflow.get('permissions')}, not contents: read")
+os.makedirs(out)
+for job_name, job in workflow["jobs"].items():
+    if "permissions" in job:
+        fail(f"job {job_name} widens the permissions")
+    if not str(job.get("timeout-minutes", "")).isdigit():
+        fail(f"job {job_name} has no timeout-minutes")
+    for number, step in enumerate(job["steps"]):
+        if step.get("uses", "").startswith("actions/checkout@") and step.get("with", {}).get("persist-credentials") != "false":
+            fail(f"a checkout of job {job_name} keeps the token")
+        if "run" in step:
+            with open(os.path.join(out, f"{job_name}-{number}.sh"), "w") as f:
+                f.write(step["run"])
+PY
+grep -q 'scripts/handout.sh "$lab"' "$work/ci-steps/grade-1.sh" || fail "the grade job does not grade in a handout"
+grep -q 'find "$GITHUB_WORKSPACE" -mindepth 1 -delete' "$work/ci-steps/grade-1.sh" ||
+    fail "the grade job leaves the instructor's repository on the runner"
+
+# A grading repository: this tree, committed, with a class in submissions/.
+repo=$work/ci-repo
+mkdir -p "$repo"
+git ls-files -z | tar --null -T - -cf - | tar -C "$repo" -xf -
+mkdir -p "$repo/submissions/bonus"
+scripts/stage.sh 1 "$repo/submissions/task1.rs"
+cp solution/src/bin/server.rs "$repo/submissions/bonus/server.rs"
+{ cat skeleton/src/bin/server.rs; echo 'fn broken() -> u32 { "text" }'; } >"$repo/submissions/broken.rs"
+echo "not a submission" >"$repo/submissions/README.txt"
+git -C "$repo" init -q
+git -C "$repo" add -A
+git -C "$repo" -c user.name=kit -c user.email=kit@localhost commit -qm "a grading repository"
+# Runs one run: step of the workflow as its runner would (bash -e, a bare environment).
+ci_step() {
+    local script=$1 dir=$2
+    shift 2
+    (cd "$dir" && env -i PATH="$PATH" HOME="$HOME" CHECK_KITS_MARKER="$CHECK_KITS_MARKER" "$@" \
+        bash -e "$work/ci-steps/$script")
+}
+
+step "CI: the list job makes the matrix from submissions/"
+ci_step list-1.sh "$repo" GITHUB_OUTPUT="$work/list.out" >/dev/null
+[[ $(cat "$work/list.out") == 'names=["bonus","broken","task1"]' ]] || fail "the list job wrote: $(cat "$work/list.out")"
+cp -a "$repo" "$work/ci-bad"
+echo 'fn main() {}' >"$work/ci-bad/submissions/a b.rs"
+status=0
+ci_step list-1.sh "$work/ci-bad" GITHUB_OUTPUT="$work/bad.out" >"$work/bad.log" 2>&1 || status=$?
+[[ $status -eq 1 ]] && grep -q '::error::submission "a b"' "$work/bad.log" || fail "the list job took the name \"a b\""
+
+step "CI: the grade job grades task1 in a handout and leaves nothing of the repository"
+cp -a "$repo" "$work/ci-task1"
+mkdir -p "$work/runner-task1"
+ci_step grade-1.sh "$work/ci-task1" NAME=task1 RUNNER_TEMP="$work/runner-task1" \
+    GITHUB_WORKSPACE="$work/ci-task1" >"$work/ci-task1.log" 2>&1 || { cat "$work/ci-task1.log"; fail "the grade job failed for task1"; }
+leftovers "the grade job"
+[[ -z $(ls -A "$work/ci-task1") ]] || fail "the grade job left the repository on the runner: $(ls -A "$work/ci-task1")"
+[[ ! -e $work/runner-task1/lab/solution && ! -e $work/runner-task1/lab/submissions ]] || fail "the graded tree holds solution/ or submissions/"
+grep -qx "Total: 50/100, bonus not checked" "$work/runner-task1/out/task1/report.txt" || fail "the grade job did not grade task1 50/100"
+
+step "CI: merge-grades.sh gives grade-class.sh's rows for the same class"
+scripts/grade-class.sh "$repo/submissions" "$work/class-out" --size 8M >"$work/grade-class.log" 2>&1 ||
+    { cat "$work/grade-class.log"; fail "grade-class.sh failed"; }
+leftovers "grade-class.sh"
+scripts/merge-grades.sh "$work/class-out" "$work/merged.csv" >/dev/null
+[[ $(cut -d, -f1-4 "$work/merged.csv") == $(cut -d, -f1-4 "$work/class-out/grades.csv") ]] ||
+    fail "merge-grades.sh and grade-class.sh differ:"$'\n'"$(diff <(cut -d, -f1-4 "$work/merged.csv") <(cut -d, -f1-4 "$work/class-out/grades.csv"))"
+grep -qE '^bonus,100,passed,,[0-9]+\.[0-9]$' "$work/merged.csv" || fail "merged: no row for bonus with its seconds: $(cat "$work/merged.csv")"
+
+step "CI: the merge job's step, with one result from the grade job and one that never came back"
+cp -a "$repo" "$work/ci-merge"
+mkdir -p "$work/ci-merge/results"
+cp -a "$work/class-out/bonus" "$work/class-out/broken" "$work/ci-merge/results/"
+cp -a "$work/runner-task1/out/task1" "$work/ci-merge/results/"
+mkdir -p "$work/ci-merge/results/trouble"
+echo "not graded (exit 3): checker: cannot run cargo" >"$work/ci-merge/results/trouble/ungraded.txt"
+ci_step merge-2.sh "$work/ci-merge" NAMES='["bonus","broken","lost","task1","trouble"]' >"$work/merge.log" 2>&1 ||
+    { cat "$work/merge.log"; fail "the merge step failed"; }
+expected="submission,score,bonus,failed_checks
+bonus,100,passed,
+broken,0,,does not compile
+lost,,,not graded: no result came back
+task1,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies
+trouble,,,not graded (exit 3): checker: cannot run cargo"
+[[ $(cut -d, -f1-4 "$work/ci-merge/grades.csv") == "$expected" ]] ||
+    fail "the merged grades.csv is:"$'\n'"$(cat "$work/ci-merge/grades.csv")"
+
+# ---------------------------------------------------------------------------------------
 [[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "the kits changed this tree"
 echo "check-kits: every kit graded as expected, nothing left behind"
