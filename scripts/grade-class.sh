@@ -78,6 +78,8 @@ for ((i = 0; i < count; i++)); do
         sed -E 's/ \.+ .*//' | paste -sd ';' - || true)
     if grep -q ' does not compile' "$dir/report.txt"; then
         failed="does not compile"
+        # The report says "the errors cargo printed above": here they went to errors.txt.
+        echo "grade-class: the compiler's errors are in $dir/errors.txt" >>"$dir/report.txt"
     fi
     echo "$name,${score:-0},${bonus:-},${failed},$seconds" >>"$csv"
     echo "grade-class:   ${total:-no total} (${seconds} s)"
