@@ -150,6 +150,23 @@ autograde repository
 expect_status repository 0
 check_results "$work/repository.json" 100 "p p p p f" "Total: 100/100, bonus failed"
 
+step "run_autograder: a repository uploaded inside a folder of its own, task 1 done"
+new_upload
+mkdir -p "$sub/lab-main/skeleton/src/bin"
+scripts/stage.sh 1 "$sub/lab-main/skeleton/src/bin/server.rs"
+echo "notes" >"$sub/lab-main/README.md"
+autograde nested
+expect_status nested 0
+check_results "$work/nested.json" 50 "p p f f f" "Total: 50/100, bonus not checked"
+
+step "run_autograder: a server.rs that is a link is refused"
+new_upload
+mkdir -p "$sub/skeleton/src/bin"
+ln -s "$root/solution/src/bin/server.rs" "$sub/skeleton/src/bin/server.rs"
+autograde link
+expect_status link 0
+check_results "$work/link.json" 0 "f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
+
 step "run_autograder: a server that does not compile"
 new_upload
 { cat skeleton/src/bin/server.rs; echo 'fn broken() -> u32 { "text" }'; } >"$sub/server.rs"
