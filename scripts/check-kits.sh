@@ -159,13 +159,18 @@ autograde nested
 expect_status nested 0
 check_results "$work/nested.json" 50 "p p f f f" "Total: 50/100, bonus not checked"
 
-step "run_autograder: a server.rs that is a link is refused"
+step "run_autograder: a server.rs that is a link, or inside a linked folder, is refused"
 new_upload
 mkdir -p "$sub/skeleton/src/bin"
 ln -s "$root/solution/src/bin/server.rs" "$sub/skeleton/src/bin/server.rs"
 autograde link
 expect_status link 0
 check_results "$work/link.json" 0 "f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
+new_upload
+ln -s "$root/solution" "$sub/skeleton"
+autograde linked-folder
+expect_status linked-folder 0
+check_results "$work/linked-folder.json" 0 "f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
 
 step "run_autograder: a server that does not compile"
 new_upload
