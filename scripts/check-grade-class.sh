@@ -56,6 +56,13 @@ for name in bonus broken never-accepts task1 task2 untouched; do
     done
 done
 
+grep -qx "grade-class: the compiler's errors are in $work/out/broken/errors.txt" "$work/out/broken/report.txt" ||
+    fail "broken's report.txt does not point at errors.txt"
+grep -q 'error\[E0308\]: mismatched types' "$work/out/broken/errors.txt" || fail "broken's errors.txt has no compiler error"
+if grep -q "errors.txt" "$work/out/task1/report.txt"; then
+    fail "task1's report.txt points at errors.txt"
+fi
+
 [[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "grading changed this tree"
 sleep 1
 for environ in /proc/[0-9]*/environ; do

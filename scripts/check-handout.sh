@@ -20,10 +20,16 @@ step() { echo "check-handout: $*"; }
 "$root/scripts/handout.sh" "$dir"
 
 step "no solution, no instructor material, in the tree or its history"
-for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout.sh \
-    scripts/fill-todos.awk scripts/grade-class.sh scripts/check-grade-class.sh; do
+for gone in solution INSTRUCTORS.md KIT-NEEDS.md .ci scripts/handout.sh scripts/check-handout.sh \
+    scripts/fill-todos.awk scripts/stage.sh scripts/grade-class.sh scripts/check-grade-class.sh \
+    scripts/gradescope.sh scripts/gradescope scripts/ci scripts/merge-grades.sh \
+    scripts/json-fields.awk scripts/check-kits.sh; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
+[[ -f $dir/.github/workflows/classroom.yml ]] || fail "the handout has no Classroom workflow"
+if grep -n 'solution' "$dir/.github/workflows/classroom.yml"; then
+    fail "the Classroom workflow names the solution (lines above)"
+fi
 [[ $(git -C "$dir" rev-list --all | wc -l) -eq 1 ]] || fail "the handout's history has more than one commit"
 if git -C "$dir" log --all --name-only --format= | grep -E '^(solution/|INSTRUCTORS\.md)'; then
     fail "the handout's history holds the files above"

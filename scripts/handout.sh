@@ -27,10 +27,12 @@ if [[ -d $dir && -n $(ls -A "$dir") ]]; then
 fi
 mkdir -p "$dir"
 
-# What students never get: the reference and the fixture (solution/), this guide, the
-# lab's CI and the instructors' scripts (handouts, grading a class).
+# What students never get: the reference and the fixture (solution/), a grading
+# repository's submissions/ (see scripts/ci/grade-class.yml), this guide, the
+# lab's CI and the instructors' scripts (handouts, grading a class, the grading kits).
+# The Classroom workflow (.github/) does go out: it grades the students' pushes.
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|INSTRUCTORS\.md$|\.ci/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|grade-class\.sh|check-grade-class\.sh)$)' |
+    grep -zvE '^(solution/|submissions/|INSTRUCTORS\.md$|KIT-NEEDS\.md$|\.ci/|scripts/(gradescope|ci)/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|grade-class\.sh|check-grade-class\.sh|gradescope\.sh|merge-grades\.sh|json-fields\.awk|check-kits\.sh)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 
