@@ -20,7 +20,7 @@ step() { echo "check-handout: $*"; }
 "$root/scripts/handout.sh" "$dir"
 
 step "no solution, no instructor material, in the tree or its history"
-for gone in solution INSTRUCTORS.md KIT-NEEDS.md .ci scripts/handout.sh scripts/check-handout.sh \
+for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout.sh \
     scripts/fill-todos.awk scripts/stage.sh scripts/grade-class.sh scripts/check-grade-class.sh \
     scripts/gradescope.sh scripts/gradescope scripts/ci scripts/merge-grades.sh \
     scripts/json-fields.awk scripts/check-kits.sh; do

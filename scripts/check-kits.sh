@@ -356,7 +356,7 @@ ci_step merge-2.sh "$work/ci-merge" NAMES='["bonus","broken","lost","task1","tro
     { cat "$work/merge.log"; fail "the merge step failed"; }
 expected="submission,score,bonus,failed_checks
 bonus,100,passed,
-broken,0,,does not compile
+broken,0,not checked,does not compile
 lost,,,not graded: no result came back
 task1,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies
 trouble,,,not graded (exit 3): checker: cannot run cargo"

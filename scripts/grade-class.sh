@@ -75,7 +75,7 @@ for ((i = 0; i < count; i++)); do
     tail -n 1 "$dir/row.csv" | awk -F, -v OFS=, -v name="$name" -v seconds="$seconds" \
         '{ $1 = name; $NF = seconds; print }' >>"$csv"
     if grep -q ' does not compile' "$dir/report.txt"; then
-        # The report says "the errors cargo printed above": here they went to errors.txt.
+        # The compiler's errors went to errors.txt, not into the report: say where they are.
         echo "grade-class: the compiler's errors are in $dir/errors.txt" >>"$dir/report.txt"
     fi
     total=$(grep -m1 '^Total: ' "$dir/report.txt" || true)

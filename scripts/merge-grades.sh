@@ -70,10 +70,10 @@ for dir in "$results"/*/; do
         [[ $status == passed ]] || failed+=("$check")
     done
     failed_checks=$(IFS=';'; echo "${failed[*]}")
-    # As grade-class.sh says it: a build that failed is one reason, and there is no bonus.
+    # As the checker's own row says it: a build that failed is one reason, and the bonus
+    # was not checked.
     if field output | grep -q ' does not compile'; then
         failed_checks="does not compile"
-        bonus=""
     fi
     echo "$name,$score,$bonus,$failed_checks,$seconds" >>"$work/grades.csv"
 done

@@ -52,6 +52,12 @@ fn main() -> ExitCode {
 /// servers too, and nothing it starts may inherit a descriptor it was given.
 fn prepare(options: &Options) -> Result<(), Trouble> {
     for path in [&options.json, &options.csv].into_iter().flatten() {
+        if path.is_dir() {
+            return Err(Trouble::Usage(
+                lab::Failure::new(path.display().to_string(), "is a folder")
+                    .hint("give the path of the file to write"),
+            ));
+        }
         let _ = fs::remove_file(path);
         if let Some(dir) = path.parent().filter(|dir| !dir.as_os_str().is_empty()) {
             fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;

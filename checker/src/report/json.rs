@@ -4,7 +4,7 @@
 use serde_json::{Value, json};
 
 use crate::cli::JsonFormat;
-use crate::grade::{Outcome, Verdict, Weight};
+use crate::grade::{CheckId, Outcome, Verdict, Weight};
 use crate::report::text;
 use crate::run::{RunOutcome, RunResult};
 
@@ -41,14 +41,21 @@ fn said(verdict: &Verdict) -> String {
     }
 }
 
-/// Gradescope's shape: the score, the time taken, the report, and one test per check.
-/// The bonus is a test worth nothing.
+/// Gradescope's shape: the score, the time taken, the report, and one test per check,
+/// numbered in the grading table's order. The bonus is a test worth nothing. Students see
+/// the report and every reason; the checker's stdout is the same report, kept hidden.
 pub fn gradescope(result: &RunResult) -> Value {
     let tests: Vec<Value> = result
         .verdicts()
         .iter()
         .map(|verdict| {
+            let number = CheckId::ALL
+                .iter()
+                .position(|check| *check == verdict.check)
+                .map_or(0, |index| index + 1);
             json!({
+                "number": number.to_string(),
+                "visibility": "visible",
                 "name": verdict.check.name(),
                 "score": verdict.points(),
                 "max_score": verdict.check.max_points(),
@@ -61,6 +68,10 @@ pub fn gradescope(result: &RunResult) -> Value {
         "score": result.score().points,
         "execution_time": result.took.as_secs_f64(),
         "output": output(result),
+        "output_format": "text",
+        "test_output_format": "text",
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
         "tests": tests,
     })
 }
@@ -132,6 +143,8 @@ mod tests {
         assert_eq!(tests[0], ("task 1: receives a whole upload".into(), 25, 25));
         assert_eq!(tests[4], ("bonus: no zombies".into(), 0, 0));
         assert_eq!(value["tests"][2]["status"], "failed");
+        assert_eq!(value["tests"][2]["number"], "3");
+        assert_eq!(value["visibility"], "visible");
         assert_eq!(
             value["tests"][4]["output"],
             "the bonus, not counted in the score: not checked: judged only after \"a process per client\""

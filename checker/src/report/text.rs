@@ -85,7 +85,7 @@ pub fn after_notes(result: &RunResult) -> String {
         RunOutcome::DoesNotCompile { .. } => {
             let what = result.source.as_deref().unwrap_or("the server");
             lines.push(format!(
-                "\n{what} does not compile: fix the errors cargo printed above"
+                "\n{what} does not compile: fix the errors the compiler reported"
             ));
             lines.push(result.score().total_line());
         }
@@ -306,7 +306,7 @@ Uploads picture: /lab/skeleton/uploads.svg
         assert!(
             text.ends_with(
                 "builds ...................................... failed\n\n\
-                 skeleton/src/bin/server.rs does not compile: fix the errors cargo printed above\n\
+                 skeleton/src/bin/server.rs does not compile: fix the errors the compiler reported\n\
                  Total: 0/50\n"
             ),
             "{text}"
