@@ -32,7 +32,7 @@ mkdir -p "$dir"
 # lab's CI and the instructors' scripts (handouts, grading a class, the grading kits).
 # The Classroom workflow (.github/) does go out: it grades the students' pushes.
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|submissions/|INSTRUCTORS\.md$|KIT-NEEDS\.md$|\.ci/|scripts/(gradescope|ci)/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|grade-class\.sh|check-grade-class\.sh|gradescope\.sh|merge-grades\.sh|json-fields\.awk|check-kits\.sh)$)' |
+    grep -zvE '^(solution/|submissions/|INSTRUCTORS\.md$|\.ci/|scripts/(gradescope|ci)/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|grade-class\.sh|check-grade-class\.sh|gradescope\.sh|merge-grades\.sh|json-fields\.awk|check-kits\.sh)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 
