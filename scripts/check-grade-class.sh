@@ -30,6 +30,12 @@ cp "$solution" "$class/bonus/server.rs"
 sed 's/^    let listener = lab::listen(options.port)?;$/&\n    if options.port > 0 {\n        println!("Server listening on 127.0.0.1:{}", options.port);\n        loop {\n            std::thread::sleep(std::time::Duration::from_secs(3600));\n        }\n    }/' \
     "$skeleton" >"$class/never-accepts.rs"
 grep -q 'from_secs(3600)' "$class/never-accepts.rs" || fail "could not write the never-accepting submission"
+# The reference, which first tries to rewrite the class's grades, this tree's README and
+# the checker, and to leave a process behind that rewrites the grades once all is over.
+checker_binary=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/debug/checker
+attack="    for target in [\"$work/out/grades.csv\", \"$root/README.md\", \"$checker_binary\"] { let _ = std::fs::write(target, \"hacked\\\\n\"); }\n    match unsafe { nix::unistd::fork() } { Ok(nix::unistd::ForkResult::Child) => { let _ = nix::unistd::setsid(); if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } { std::thread::sleep(std::time::Duration::from_secs(20)); let _ = std::fs::write(\"$work/out/grades.csv\", \"hacked\\\\n\"); } std::process::exit(0); } _ => { let _ = nix::sys::wait::wait(); } }"
+sed "s|^    let listener = lab::listen(options.port)?;\$|&\n$attack|" "$solution" >"$class/hostile.rs"
+grep -q 'hacked' "$class/hostile.rs" || fail "could not write the hostile submission"
 
 # Every process of the run carries this marker, so that leftovers can be found.
 marker="grade-class-check-$$"
@@ -44,13 +50,14 @@ expect() {
 all="task 1: receives a whole upload;task 1: keeps serving;task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
 expect "submission,score,bonus,failed_checks"
 expect "bonus,100,passed,"
+expect "hostile,100,passed,"
 expect "broken,0,not checked,does not compile"
 expect "never-accepts,0,not checked,$all"
 expect "task1,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
 expect "task2,100,failed,bonus: no zombies"
 expect "untouched,0,not checked,$all"
-[[ $(wc -l <"$work/out/grades.csv") -eq 7 ]] || fail "grades.csv has other rows: $(cat "$work/out/grades.csv")"
-for name in bonus broken never-accepts task1 task2 untouched; do
+[[ $(wc -l <"$work/out/grades.csv") -eq 8 ]] || fail "grades.csv has other rows: $(cat "$work/out/grades.csv")"
+for name in bonus broken hostile never-accepts task1 task2 untouched; do
     for file in report.txt results.json server_output.log client_output.log; do
         [[ -f $work/out/$name/$file ]] || fail "$name has no $file"
     done
@@ -64,10 +71,14 @@ if grep -q "errors.txt" "$work/out/task1/report.txt"; then
 fi
 
 [[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "grading changed this tree"
+grep -q hacked "$checker_binary" && fail "the hostile submission rewrote the checker"
+# Its leftover meant to strike 20 s after it started: nothing of it may be alive, and the
+# grades must still be the ones checked above.
 sleep 1
+grep -q hacked "$work/out/grades.csv" && fail "the hostile submission rewrote grades.csv"
 for environ in /proc/[0-9]*/environ; do
     if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "CHECK_GRADE_CLASS=$marker"; then
         fail "a process of the run is still there: ${environ%/environ}"
     fi
 done
-echo "check-grade-class: six submissions graded as expected, nothing left behind"
+echo "check-grade-class: seven submissions graded as expected (one hostile), nothing changed, nothing left behind"

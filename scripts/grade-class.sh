@@ -59,8 +59,10 @@ for ((i = 0; i < count; i++)); do
     echo "grade-class: [$((i + 1))/$count] $name"
     begin=$(date +%s.%N)
     status=0
+    # --hide: no submission may read the class's results (each writes its own through
+    # the checker, never itself).
     NO_COLOR=1 "$checker" --submission "${files[i]}" --json "$dir/results.json" --csv "$dir/row.csv" \
-        --log-dir "$dir" "$@" >"$dir/report.txt" 2>"$dir/errors.txt" || status=$?
+        --hide "$out" --hide "$submissions" --log-dir "$dir" "$@" >"$dir/report.txt" 2>"$dir/errors.txt" || status=$?
     seconds=$(awk -v begin="$begin" -v end="$(date +%s.%N)" 'BEGIN { printf "%.1f", end - begin }')
     if [[ $status -ge 2 || ! -f $dir/row.csv ]]; then
         # No verdict: the checker could not grade (3) or was misused (2). The row says so

@@ -81,13 +81,18 @@ pub struct Options {
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_read_size, requires = "experiment")]
     pub buf_sizes: Vec<u64>,
 
+    /// Hide this file or folder from the server and from the build (other students'
+    /// results, for example); the reference solution and INSTRUCTORS.md are always hidden.
+    #[arg(long, value_name = "PATH")]
+    pub hide: Vec<PathBuf>,
+
     /// Port for the server [default: a free one].
     #[arg(long)]
     pub port: Option<u16>,
 
-    /// The most the checks may take, in seconds, after the build; then the server is
-    /// stopped and the checks not yet done fail [default: 120, more for many clients or
-    /// large uploads].
+    /// The most the run may take, in seconds, build included; then the build or the
+    /// server is stopped and what is not done fails [default: 120, more for many clients
+    /// or large uploads].
     #[arg(long, value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..))]
     pub timeout: Option<u64>,
 }

@@ -16,15 +16,19 @@ use crate::checks::experiment::{self, Measured};
 use crate::checks::{self, Session};
 use crate::cli::{Experiment, Options};
 use crate::clients::ClientLog;
+use crate::contain::{self, Confinement, Isolation};
 use crate::grade::{Score, Selection, Verdict};
 use crate::observe::{Both, Observer};
 use crate::picture::{self, Recorder};
 use crate::server::{self, guard, log};
-use crate::target::{self, Choice, TestFile};
+use crate::target::{self, Choice, NotBuilt, TestFile};
 use crate::trouble::Trouble;
 
 /// How many lines of the failed server's log the report shows.
 const TAIL_LINES: usize = 12;
+
+/// What a contained server may write, in all (its tmpfs; its log is capped apart).
+const SANDBOX_CAP: u64 = 64 * lab::MIB;
 
 /// What the run says before any verdict, in the order it says it.
 #[derive(Debug, Clone, PartialEq)]
@@ -46,6 +50,10 @@ pub enum Note {
         size: u64,
         read_sizes: Vec<u64>,
     },
+    /// This machine cannot contain the servers: why.
+    NotContained(String),
+    /// Scratch copies that killed checkers had left behind were removed: how many.
+    RemovedScratch(usize),
 }
 
 /// Which test file the clients upload.
@@ -82,6 +90,8 @@ pub enum RunOutcome {
         errors: Vec<String>,
         verdicts: Vec<Verdict>,
     },
+    /// The build did not end within the run's time limit and was stopped.
+    BuildUnfinished { why: String, verdicts: Vec<Verdict> },
     /// The checks ran.
     Graded {
         verdicts: Vec<Verdict>,
@@ -108,6 +118,8 @@ pub struct RunResult {
     pub name: String,
     pub notes: Vec<Note>,
     pub outcome: RunOutcome,
+    /// Whether each server ran contained (namespaces, read-only files, Landlock).
+    pub contained: bool,
     /// From the start of the checker to the end of the run, build included.
     pub took: Duration,
 }
@@ -116,9 +128,9 @@ impl RunResult {
     /// The verdicts, in the order of the grading table (none for an experiment).
     pub fn verdicts(&self) -> &[Verdict] {
         match &self.outcome {
-            RunOutcome::DoesNotCompile { verdicts, .. } | RunOutcome::Graded { verdicts, .. } => {
-                verdicts
-            }
+            RunOutcome::DoesNotCompile { verdicts, .. }
+            | RunOutcome::BuildUnfinished { verdicts, .. }
+            | RunOutcome::Graded { verdicts, .. } => verdicts,
             RunOutcome::Measured { .. } => &[],
         }
     }
@@ -165,13 +177,36 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
     if let Some(what) = choice.describe() {
         said.say(Note::Grading(what));
     }
-    let built = target::build(&choice, root)?;
+    if matches!(choice, Choice::Submission(_)) {
+        let removed = crate::build::scratch::remove_abandoned();
+        if removed > 0 {
+            said.say(Note::RemovedScratch(removed));
+        }
+    }
+    let isolation = contain::probe();
+    if let Isolation::Unavailable(why) = &isolation {
+        said.say(Note::NotContained(why.clone()));
+    }
+    let hidden = hidden(root, options);
+    let plan = |hide: &[PathBuf], cap| {
+        (isolation == Isolation::Full).then(|| Confinement {
+            hide: hide.to_vec(),
+            cap,
+        })
+    };
+    guard::stop_after(time_limit(options));
+    // A submission's build must not read what is hidden; the lab's own packages build in
+    // the lab's workspace, which names solution/ where it exists.
+    let build_hides = match choice {
+        Choice::Submission(_) => hidden.as_slice(),
+        _ => &[],
+    };
+    let built = target::build(&choice, root, plan(build_hides, None).as_ref())?;
     if !matches!(choice, Choice::Binary(_)) {
         said.say(Note::Built {
             passed: built.binary.is_ok(),
         });
     }
-    guard::stop_after(time_limit(options));
     let log_dir = choice.default_log_dir(root);
     let log_dir = options.log_dir.clone().unwrap_or(log_dir);
     let logs = open_logs(&log_dir)?;
@@ -181,19 +216,28 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
         name: choice.name(),
         notes: said.notes.borrow().clone(),
         outcome,
+        contained: isolation == Isolation::Full,
         took: started.elapsed(),
     };
     let binary = match &built.binary {
         Ok(binary) => binary,
-        Err(errors) => {
+        Err(not_built) => {
             // The logs of an earlier run would tell a story that is no longer true.
             for log in [&logs.server, &logs.client] {
                 log::write_not_compiled(log)
                     .with_context(|| format!("writing {}", log.display()))?;
             }
-            let verdicts = Verdict::none_checked(options.task, "the server does not compile");
-            let errors = errors.clone();
-            return Ok(finish(RunOutcome::DoesNotCompile { errors, verdicts }));
+            let outcome = match not_built {
+                NotBuilt::DoesNotCompile(errors) => RunOutcome::DoesNotCompile {
+                    errors: errors.clone(),
+                    verdicts: Verdict::none_checked(options.task, "the server does not compile"),
+                },
+                NotBuilt::TimedOut(why) => RunOutcome::BuildUnfinished {
+                    why: why.clone(),
+                    verdicts: Verdict::none_checked(options.task, why),
+                },
+            };
+            return Ok(finish(outcome));
         }
     };
     let log_dir = logs.server.parent().unwrap_or(Path::new(".")).to_owned();
@@ -212,6 +256,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
         server_log: &logs.server,
         client_log: Arc::new(ClientLog::new(client_log, started)),
         observer: &watchers,
+        contain: plan(&hidden, Some(SANDBOX_CAP)),
     };
     let outcome = if options.experiment == Some(Experiment::BufSize) {
         let read_sizes = if options.buf_sizes.is_empty() {
@@ -259,6 +304,19 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
     };
     drop(test_file);
     Ok(finish(outcome))
+}
+
+/// What no submission may see: the reference, the instructors' guide, and what the
+/// options add (`--hide`).
+fn hidden(root: &Path, options: &Options) -> Vec<PathBuf> {
+    let mut paths = vec![root.join("solution"), root.join("INSTRUCTORS.md")];
+    paths.extend(
+        options
+            .hide
+            .iter()
+            .map(|path| path.canonicalize().unwrap_or_else(|_| path.clone())),
+    );
+    paths
 }
 
 /// Makes the log directory and empties both logs.

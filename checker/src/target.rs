@@ -11,6 +11,7 @@ use lab::{Context, Failure};
 use crate::build::scratch::{self, Scratch};
 use crate::build::{Build, BuildFailure};
 use crate::cli::Options;
+use crate::contain::Confinement;
 use crate::run::TestFileNote;
 use crate::server::guard;
 use crate::trouble::Trouble;
@@ -151,22 +152,31 @@ impl Choice {
     }
 }
 
+/// Why there is no server to grade.
+pub enum NotBuilt {
+    /// The compiler's errors (cargo has shown them).
+    DoesNotCompile(Vec<String>),
+    /// The build did not end within the run's time limit: why, in words.
+    TimedOut(String),
+}
+
 /// The server to grade, once built.
 pub struct Built {
-    /// The server binary, or the compiler's errors (cargo has shown them).
-    pub binary: Result<PathBuf, Vec<String>>,
+    /// The server binary, or why there is none.
+    pub binary: Result<PathBuf, NotBuilt>,
     /// The scratch copy a submission is built and run in, removed when dropped.
     pub _scratch: Option<Scratch>,
 }
 
-/// Builds the server `choice` names. A build that failed for the environment's reasons is
-/// the checker's trouble, not the server's grade.
-pub fn build(choice: &Choice, root: &Path) -> Result<Built, Trouble> {
+/// Builds the server `choice` names, contained by `plan` where there is one. A build
+/// that failed for the environment's reasons is the checker's trouble, not the server's
+/// grade; one stopped at the time limit is the server's.
+pub fn build(choice: &Choice, root: &Path, plan: Option<&Confinement>) -> Result<Built, Trouble> {
     let (binary, scratch) = match choice {
         Choice::Binary(path) => (Ok(path.clone()), None),
         Choice::Submission(path) => {
             let scratch = Scratch::new(root, path)?;
-            (scratch.build(root), Some(scratch))
+            (scratch.build(root, plan), Some(scratch))
         }
         Choice::Package { package, bin, .. } => {
             let build = Build {
@@ -175,13 +185,18 @@ pub fn build(choice: &Choice, root: &Path) -> Result<Built, Trouble> {
                 unify_with: &["checker"],
                 bin,
                 target_dir: None,
+                contain: plan,
             };
             (build.run(true), None)
         }
     };
     let binary = match binary {
         Ok(binary) => Ok(binary),
-        Err(BuildFailure::DoesNotCompile(errors)) => Err(errors),
+        Err(_) if guard::timed_out().is_some() => Err(NotBuilt::TimedOut(format!(
+            "the build did not finish within the time limit: {}",
+            guard::timed_out().unwrap_or_default()
+        ))),
+        Err(BuildFailure::DoesNotCompile(errors)) => Err(NotBuilt::DoesNotCompile(errors)),
         Err(BuildFailure::Environment(why)) => {
             return Err(Trouble::Checker(Failure::new("building the server", why)));
         }

@@ -9,7 +9,11 @@ use std::thread;
 
 pub mod scratch;
 
+use std::os::unix::process::CommandExt;
+
+use crate::contain::{self, Confinement};
 use crate::report;
+use crate::server::guard;
 
 /// Why there is no binary to grade.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -34,6 +38,9 @@ pub struct Build<'a> {
     pub bin: &'a str,
     /// A target directory other than cargo's own choice.
     pub target_dir: Option<&'a Path>,
+    /// Runs cargo contained, where the machine can (a submission's build must not read
+    /// the reference, and must end with the checker).
+    pub contain: Option<&'a Confinement>,
 }
 
 impl Build<'_> {
@@ -43,8 +50,27 @@ impl Build<'_> {
     /// none.
     pub fn run(&self, show: bool) -> Result<PathBuf, BuildFailure> {
         let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut command = Command::new(cargo);
+        let mut command = match self.contain {
+            Some(plan) => {
+                let cargo = on_path(&cargo).ok_or_else(|| {
+                    BuildFailure::Environment(format!(
+                        "cannot run cargo: {} is not on PATH",
+                        Path::new(&cargo).display()
+                    ))
+                })?;
+                let shim = env::current_exe().map_err(|e| {
+                    BuildFailure::Environment(format!("finding the checker's own binary: {e}"))
+                })?;
+                let mut command = Command::new(shim);
+                command.arg(cargo).env(contain::PLAN, plan.encode());
+                command
+            }
+            None => Command::new(cargo),
+        };
+        // A group of its own, known to the guard: Ctrl-C, SIGTERM and the time limit stop
+        // cargo and every rustc with it.
         command
+            .process_group(0)
             .current_dir(self.root)
             .args(["build", "--package", self.package]);
         for other in self.unify_with {
@@ -64,11 +90,14 @@ impl Build<'_> {
         if !cfg!(debug_assertions) {
             command.arg("--release");
         }
+        let running = guard::running_groups();
         let mut cargo = command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| BuildFailure::Environment(format!("cannot run cargo: {e}")))?;
+        let group = cargo.id() as i32;
+        guard::register(running, group);
         // Cargo's own lines (progress, its errors) come on stderr; a thread passes them on
         // while the compiler's messages are read here.
         let stderr = cargo.stderr.take().expect("piped stderr");
@@ -105,9 +134,10 @@ impl Build<'_> {
             }
         }
         let cargo_lines = cargo_lines.join().unwrap_or_default();
-        let status = cargo
-            .wait()
-            .map_err(|e| BuildFailure::Environment(format!("cargo did not finish: {e}")))?;
+        let status = cargo.wait();
+        guard::running_groups().retain(|registered| registered.group != group);
+        let status =
+            status.map_err(|e| BuildFailure::Environment(format!("cargo did not finish: {e}")))?;
         match executable {
             Some(path) if status.success() => Ok(path),
             _ if !errors.is_empty() => Err(BuildFailure::DoesNotCompile(errors)),
@@ -121,6 +151,17 @@ impl Build<'_> {
             ))),
         }
     }
+}
+
+/// `program` as a path to open: itself if it names a path, else the first match on PATH.
+fn on_path(program: &std::ffi::OsStr) -> Option<PathBuf> {
+    let program = Path::new(program);
+    if program.components().count() > 1 {
+        return program.is_file().then(|| program.to_owned());
+    }
+    env::split_paths(&env::var_os("PATH")?)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
 }
 
 #[cfg(test)]
@@ -150,6 +191,7 @@ mod tests {
             unify_with: &[],
             bin: name,
             target_dir: None,
+            contain: None,
         }
     }
 

@@ -11,6 +11,7 @@ use lab::{Context, Failure};
 use tempfile::TempDir;
 
 use crate::build::{Build, BuildFailure};
+use crate::contain::Confinement;
 use crate::server::guard;
 
 /// Where a student's file goes in the scratch copy: the path their panics and compiler
@@ -29,8 +30,9 @@ impl Scratch {
     pub fn new(root: &Path, submission: &Path) -> lab::Result<Self> {
         let source = fs::read(submission)
             .with_context(|| format!("reading the submission {}", submission.display()))?;
+        // The checker's pid in the name tells the next run whose copy it is.
         let dir = tempfile::Builder::new()
-            .prefix("checker-submission-")
+            .prefix(&format!("{PREFIX}{}-", std::process::id()))
             .tempdir()
             .context("creating a scratch copy of the lab")?;
         guard::remove_on_interrupt(dir.path());
@@ -49,13 +51,18 @@ impl Scratch {
 
     /// Builds the submission's server and moves the binary into the scratch copy, where no
     /// other checker run can replace it.
-    pub fn build(&self, root: &Path) -> Result<PathBuf, BuildFailure> {
+    pub fn build(
+        &self,
+        root: &Path,
+        contain: Option<&Confinement>,
+    ) -> Result<PathBuf, BuildFailure> {
         let built = Build {
             root: self.dir.path(),
             package: "skeleton",
             unify_with: &["checker"],
             bin: "server",
             target_dir: Some(&root.join("target").join("submissions")),
+            contain,
         }
         .run(true)?;
         let binary = self.dir.path().join("server");
@@ -83,6 +90,41 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// How the names of scratch copies begin, before the pid of their checker.
+const PREFIX: &str = "checker-submission-";
+
+/// Removes the scratch copies whose checker is gone (killed with SIGKILL, which leaves
+/// no chance to clean up); returns how many there were.
+pub fn remove_abandoned() -> usize {
+    let Ok(entries) = fs::read_dir(std::env::temp_dir()) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter(|entry| {
+            let name = entry.file_name();
+            let Some(pid) = name
+                .to_str()
+                .and_then(|name| name.strip_prefix(PREFIX))
+                .and_then(|rest| rest.split('-').next())
+                .and_then(|pid| pid.parse::<u32>().ok())
+            else {
+                return false;
+            };
+            !checker_alive(pid)
+        })
+        .filter(|entry| fs::remove_dir_all(entry.path()).is_ok())
+        .count()
+}
+
+/// Whether `pid` is a running checker (and not some other program that got the pid).
+fn checker_alive(pid: u32) -> bool {
+    let Ok(exe) = fs::read_link(format!("/proc/{pid}/exe")) else {
+        return false;
+    };
+    std::env::current_exe().is_ok_and(|me| me.file_name() == exe.file_name())
 }
 
 /// The error for a `--submission` that is no file.

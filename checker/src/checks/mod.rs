@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 use crate::checks::evidence::{Cut, Snapshot};
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
+use crate::contain::Confinement;
 use crate::grade::{CheckId, Outcome, Selection, Verdict};
 use crate::inspect;
 use crate::observe::Observer;
@@ -47,6 +48,8 @@ pub struct Session<'a> {
     pub server_log: &'a Path,
     pub client_log: Arc<ClientLog>,
     pub observer: &'a dyn Observer,
+    /// How each server is contained; `None` where this machine cannot.
+    pub contain: Option<Confinement>,
 }
 
 /// The verdicts of a run, in the order of the grading table, and where in the server log
@@ -142,8 +145,16 @@ impl Session<'_> {
             Some(port) => port,
             None => free_port()?,
         };
-        let mut server = ServerUnderTest::start(self.binary, port, args, self.server_log, title)?;
+        let mut server = ServerUnderTest::start(
+            self.binary,
+            port,
+            args,
+            self.server_log,
+            title,
+            self.contain.as_ref(),
+        )?;
         if let Err(stopped) = server.wait_until_listening(Duration::from_secs(5)) {
+            server.containment_failure()?;
             return Ok(Err(Cut::ServerStopped(stopped)));
         }
         self.observer.server_started(title);

@@ -56,6 +56,7 @@ pub mod samples {
                 },
             ],
             outcome,
+            contained: false,
             took: Duration::from_millis(12_340),
         }
     }

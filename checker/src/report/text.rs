@@ -66,6 +66,15 @@ pub fn note_line(note: &Note) -> String {
                 human_size(*size)
             )
         }
+        Note::NotContained(why) => format!(
+            "Isolation: none ({why}): each server runs as the checker's child in a process group of its own, and can reach what the checker can"
+        ),
+        Note::RemovedScratch(1) => {
+            "Removed a scratch copy left by a checker that was killed".to_owned()
+        }
+        Note::RemovedScratch(count) => {
+            format!("Removed {count} scratch copies left by checkers that were killed")
+        }
         Note::Measuring { size, read_sizes } => format!(
             "Uploading {} once per read size: {}",
             human_size(*size),
@@ -89,6 +98,10 @@ pub fn after_notes(result: &RunResult) -> String {
             ));
             lines.push(result.score().total_line());
         }
+        RunOutcome::BuildUnfinished { why, .. } => {
+            lines.push(format!("\nThe server was not graded: {why}"));
+            lines.push(result.score().total_line());
+        }
         RunOutcome::Graded {
             verdicts,
             failed_server_tail,
@@ -99,6 +112,12 @@ pub fn after_notes(result: &RunResult) -> String {
             lines.push(result.score().total_line());
             lines.extend(next_step(verdicts, result.source.as_deref()));
             lines.extend(failures(verdicts, failed_server_tail));
+            if result.contained && !failed_server_tail.is_empty() {
+                lines.push(
+                    "  (the server ran in a PID namespace of its own: the pids in its lines are that namespace's)"
+                        .to_owned(),
+                );
+            }
             lines.extend(log_lines(logs));
             lines.push(match picture {
                 Ok(path) => format!("Uploads picture: {}", path.display()),

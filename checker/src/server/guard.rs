@@ -37,7 +37,8 @@ static TIMED_OUT: AtomicBool = AtomicBool::new(false);
 /// A running server's process group, as the registry knows it.
 pub struct Registered {
     pub group: i32,
-    pub log: PathBuf,
+    /// The server's log, where the stop is noted; none for a build.
+    pub log: Option<PathBuf>,
     /// The server's own flag, which its clients read when their connection breaks.
     pub stopped_by_checker: Arc<AtomicBool>,
 }
@@ -48,7 +49,9 @@ impl Registered {
     pub fn stop(&self, why: &str) {
         self.stopped_by_checker.store(true, Ordering::SeqCst);
         let _ = killpg(Pid::from_raw(self.group), Signal::SIGKILL);
-        log::note_stop(&self.log, why);
+        if let Some(log) = &self.log {
+            log::note_stop(log, why);
+        }
     }
 }
 
@@ -58,6 +61,17 @@ pub fn running_groups() -> MutexGuard<'static, Vec<Registered>> {
     RUNNING
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Adds a group without a log to the registry (a build), so that the interrupt handler
+/// and the deadline stop it too. Takes the registry already locked: the group was
+/// started while it was, so no stop can miss it.
+pub fn register(mut running: MutexGuard<'static, Vec<Registered>>, group: i32) {
+    running.push(Registered {
+        group,
+        log: None,
+        stopped_by_checker: Arc::new(AtomicBool::new(false)),
+    });
 }
 
 /// Gives the rest of the run `limit`: then every running server group is stopped, and no
@@ -135,15 +149,17 @@ pub fn stop_on_interrupt() -> std::io::Result<()> {
     Ok(())
 }
 
-/// Watches the process tree of the server `pid` every 50 ms while it runs; one with more
-/// than [`MAX_PROCESSES`] processes is stopped, group and all, and `overrun` says why.
-pub fn guard_processes(pid: i32, overrun: Arc<Mutex<Option<String>>>) {
+/// Watches the process tree under `pid` (the server, or the shim that contains it, whose
+/// namespace's init takes in every orphan) every 50 ms while it runs; one with more than
+/// [`MAX_PROCESSES`] processes is stopped, group and all, and `overrun` says why.
+pub fn guard_processes(pid: i32, contained: bool, overrun: Arc<Mutex<Option<String>>>) {
     let _ = thread::Builder::new()
         .name("process guard".into())
         .spawn(move || {
             loop {
                 thread::sleep(Duration::from_millis(50));
-                let count = 1 + inspect::descendants(pid);
+                // A shim is not counted, its init is: one process more than the server's.
+                let count = inspect::descendants(pid) + usize::from(!contained);
                 let running = running_groups();
                 let Some(server) = running.iter().find(|server| server.group == pid) else {
                     return;

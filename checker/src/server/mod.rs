@@ -24,15 +24,21 @@ use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::prctl;
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, killpg, signal, sigprocmask};
+use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::{Pid, getppid};
 
+use crate::contain::{self, Confinement};
 use crate::inspect;
 use crate::server::guard::{Registered, guard_processes, running_groups, timed_out};
 use crate::server::log::MAX_LOG;
 
 /// A server started by the checker, with its output going to a log file.
 pub struct ServerUnderTest {
+    /// The checker's own child: the server, or the shim that contains it.
     child: Child,
+    /// The server's process group: the child's pid.
+    group: i32,
+    /// The server's pid (as the checker's /proc sees it, outside any namespace).
     pub pid: i32,
     pub port: u16,
     log: PathBuf,
@@ -59,12 +65,16 @@ impl ServerUnderTest {
     /// signal, set before exec); its children end when their clients, the checker's
     /// threads, are gone. Its log may grow by [`MAX_LOG`] at most, and a guard stops it if
     /// it has more than [`guard::MAX_PROCESSES`] processes.
+    ///
+    /// With `contain`, the server runs under the checker's shim, in namespaces of its own
+    /// (see `contain`): then nothing it starts outlives it.
     pub fn start(
         binary: &Path,
         port: u16,
         args: &[String],
         log: &Path,
         title: &str,
+        contain: Option<&Confinement>,
     ) -> lab::Result<Self> {
         let writing = || format!("writing the server log {}", log.display());
         let mut output = OpenOptions::new()
@@ -79,7 +89,15 @@ impl ServerUnderTest {
         let mut running = running_groups();
         let checker = process::id();
         let log_limit = log_start + MAX_LOG;
-        let mut command = Command::new(binary);
+        let mut command = match contain {
+            Some(plan) => {
+                let shim = std::env::current_exe().context("finding the checker's own binary")?;
+                let mut command = Command::new(shim);
+                command.arg(binary).env(contain::PLAN, plan.encode());
+                command
+            }
+            None => Command::new(binary),
+        };
         // SAFETY: the closure runs in the forked child before exec, so it may only make
         // async-signal-safe calls; prctl, getppid, setrlimit, sigprocmask and sigaction are
         // plain system calls, and it allocates nothing.
@@ -110,18 +128,24 @@ impl ServerUnderTest {
             .stderr(stderr)
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
-        let pid = child.id() as i32;
+        let group = child.id() as i32;
         let stopped_by_checker = Arc::new(AtomicBool::new(false));
         running.push(Registered {
-            group: pid,
-            log: log.to_owned(),
+            group,
+            log: Some(log.to_owned()),
             stopped_by_checker: Arc::clone(&stopped_by_checker),
         });
+        drop(running);
         let overrun = Arc::new(Mutex::new(None));
-        guard_processes(pid, Arc::clone(&overrun));
-        Ok(ServerUnderTest {
+        guard_processes(group, contain.is_some(), Arc::clone(&overrun));
+        let pid = match contain {
+            Some(_) => program_under(group),
+            None => Some(group),
+        };
+        let mut server = ServerUnderTest {
             child,
-            pid,
+            group,
+            pid: pid.unwrap_or(group),
             port,
             log: log.to_owned(),
             log_start,
@@ -130,7 +154,27 @@ impl ServerUnderTest {
             verdict: None,
             overrun,
             cut_noted: AtomicBool::new(false),
-        })
+        };
+        if pid.is_none() && server.exit_status().is_none() {
+            return Err(Failure::new(
+                "containing the server",
+                "its shim started, but the server was not seen under it within 2 s",
+            ));
+        }
+        server.containment_failure()?;
+        Ok(server)
+    }
+
+    /// The shim's own error, if it printed one: the checker's trouble, not the server's.
+    pub fn containment_failure(&self) -> lab::Result<()> {
+        match self
+            .output()
+            .iter()
+            .find_map(|line| line.strip_prefix("checker: "))
+        {
+            Some(why) => Err(Failure::new("containing the server", why)),
+            None => Ok(()),
+        }
     }
 
     /// The exit status, if the server has stopped. A stopped server's group is stopped
@@ -143,6 +187,20 @@ impl ServerUnderTest {
         if !inspect::has_exited(self.pid) {
             return None;
         }
+        // A shim ends as its server did, a moment later: let it, so that its status is
+        // the server's; it stays a zombie (not reaped) until the group is stopped.
+        if self.group != self.pid {
+            let deadline = Instant::now() + Duration::from_secs(1);
+            let flags = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
+            while Instant::now() < deadline
+                && matches!(
+                    waitid(Id::Pid(Pid::from_raw(self.group)), flags),
+                    Ok(WaitStatus::StillAlive)
+                )
+            {
+                thread::sleep(Duration::from_millis(1));
+            }
+        }
         self.stop_group();
         self.status
     }
@@ -151,9 +209,9 @@ impl ServerUnderTest {
     /// id is still the server's own when it is signalled: an unreaped process keeps its id.
     fn stop_group(&mut self) {
         let mut running = running_groups();
-        let _ = killpg(Pid::from_raw(self.pid), Signal::SIGKILL);
+        let _ = killpg(Pid::from_raw(self.group), Signal::SIGKILL);
         self.status = self.child.wait().ok();
-        running.retain(|server| server.group != self.pid);
+        running.retain(|server| server.group != self.group);
     }
 
     /// Waits until the server listens on its port, by looking for its listening socket in
@@ -296,6 +354,24 @@ pub fn panic_message(output: &[String]) -> Option<String> {
         .trim_end_matches(':');
     let message = output.get(at + 1).map_or("", |message| message.trim());
     Some(format!("at {place}: {message}"))
+}
+
+/// The program a shim started with `group` runs: the child of the shim's child (the
+/// namespace's init). Waits 2 s at most; `None` if it never showed.
+fn program_under(group: i32) -> Option<i32> {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let init = inspect::children(group).first().map(|init| init.pid);
+        if let Some(program) = init.and_then(|init| inspect::children(init).first().map(|p| p.pid))
+        {
+            return Some(program);
+        }
+        if inspect::has_exited(group) {
+            return None;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+    None
 }
 
 /// A free port on 127.0.0.1, from the kernel (it was free a moment ago).

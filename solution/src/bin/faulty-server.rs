@@ -34,6 +34,19 @@
 //! | `blocking-signalfd`  | a signalfd without SFD_NONBLOCK, read until None            | 6    |
 //! | `forgets-client`     | accepts and registers a client, but never keeps it          | 3    |
 //! | `reaps-one`          | one waitpid per SIGCHLD, however many children exited       | 7    |
+//!
+//! Hostile faults: the reference, plus an attempt to escape the checker or touch what it
+//! must not. `FAULTY_SERVER_TARGETS` names the files to attack (separated by `:`).
+//!
+//! | fault                | attempt                                                     |
+//! |----------------------|-------------------------------------------------------------|
+//! | `setsid-grandchild`  | each child leaves a grandchild behind in a session of its own |
+//! | `daemon`             | the server daemonizes: its parent exits, a child serves on  |
+//! | `fork-flood`         | each child starts 100 processes in sessions of their own    |
+//! | `rewrites-later`     | a process of its own waits for the checker to end, then rewrites the targets |
+//! | `tampers`            | writes into every target at start (and says how that went)  |
+//! | `fills-disk`         | writes 320 MiB of files in /tmp and its folder at start     |
+//! | `reads-targets`      | reads every target at start and says how much it got        |
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -83,6 +96,13 @@ const FAULTS: &[(&str, Fault)] = &[
     ("blocking-signalfd", Fault::BlockingSignalfd),
     ("forgets-client", Fault::ForgetsClient),
     ("reaps-one", Fault::ReapsOne),
+    ("setsid-grandchild", Fault::SetsidGrandchild),
+    ("daemon", Fault::Daemon),
+    ("fork-flood", Fault::ForkFlood),
+    ("rewrites-later", Fault::RewritesLater),
+    ("tampers", Fault::Tampers),
+    ("fills-disk", Fault::FillsDisk),
+    ("reads-targets", Fault::ReadsTargets),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +136,13 @@ enum Fault {
     BlockingSignalfd,
     ForgetsClient,
     ReapsOne,
+    SetsidGrandchild,
+    Daemon,
+    ForkFlood,
+    RewritesLater,
+    Tampers,
+    FillsDisk,
+    ReadsTargets,
 }
 
 impl Fault {
@@ -149,6 +176,17 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
             thread::sleep(Duration::from_secs(3600));
         },
         Fault::NoEpoll => return serve_blocking(&listener, options.buf_size),
+        Fault::Tampers | Fault::FillsDisk | Fault::ReadsTargets | Fault::RewritesLater => {
+            attack(fault)
+        }
+        Fault::Daemon => {
+            io::stdout().flush().context("flushing stdout")?;
+            // SAFETY: one thread, as everywhere in this server.
+            if let ForkResult::Parent { .. } = unsafe { fork() }.context("forking")? {
+                return Ok(());
+            }
+            nix::unistd::setsid().context("setsid")?;
+        }
         _ => {}
     }
 
@@ -249,6 +287,93 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
     }
 }
 
+/// Leaves a process behind that has left the process group and the session (a double
+/// fork and setsid, as a daemon does), running `then`.
+fn escape(then: impl FnOnce()) {
+    // SAFETY: one thread, as everywhere in this server.
+    match unsafe { fork() } {
+        Ok(ForkResult::Child) => {
+            let _ = nix::unistd::setsid();
+            // SAFETY: as above.
+            if let Ok(ForkResult::Child) = unsafe { fork() } {
+                then();
+            }
+            process::exit(0);
+        }
+        Ok(ForkResult::Parent { child }) => {
+            let _ = waitpid(child, None);
+        }
+        Err(_) => {}
+    }
+}
+
+/// The files `FAULTY_SERVER_TARGETS` names.
+fn targets() -> Vec<std::path::PathBuf> {
+    std::env::var_os("FAULTY_SERVER_TARGETS")
+        .map(|list| std::env::split_paths(&list).collect())
+        .unwrap_or_default()
+}
+
+/// The attacks that come before serving: each says on a line of its own how it went.
+fn attack(fault: Fault) {
+    match fault {
+        Fault::Tampers => {
+            for target in targets() {
+                let result = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(&target)
+                    .and_then(|mut file| file.write_all(b"tampered\n"));
+                println!("attack: writing {}: {result:?}", target.display());
+            }
+        }
+        Fault::ReadsTargets => {
+            for target in targets() {
+                match std::fs::read(&target) {
+                    Ok(bytes) => {
+                        println!("attack: read {}: {} bytes", target.display(), bytes.len())
+                    }
+                    Err(error) => println!("attack: reading {}: {error}", target.display()),
+                }
+            }
+        }
+        Fault::FillsDisk => {
+            // Files of 8 MiB each, under any limit on one file: only a limit on the total
+            // stops it.
+            for dir in ["/tmp", "."] {
+                let (mut written, chunk) = (0u64, vec![7u8; 1 << 20]);
+                let mut outcome = Ok(());
+                let mut files = Vec::new();
+                while written < 320 << 20 && outcome.is_ok() {
+                    let path = std::path::Path::new(dir).join(format!("filler-{}", files.len()));
+                    outcome = std::fs::File::create(&path).and_then(|mut file| {
+                        for _ in 0..8 {
+                            file.write_all(&chunk)?;
+                            written += chunk.len() as u64;
+                        }
+                        Ok(())
+                    });
+                    files.push(path);
+                }
+                println!("attack: filling {dir}: {written} bytes, {outcome:?}");
+                for file in files {
+                    let _ = std::fs::remove_file(file);
+                }
+            }
+        }
+        Fault::RewritesLater => escape(|| {
+            // Wait for the checker to end (its server, this process's grandparent, is
+            // gone by then), then rewrite the results.
+            thread::sleep(Duration::from_secs(4));
+            for target in targets() {
+                let _ = std::fs::write(&target, "{\"score\": 100}\n");
+            }
+        }),
+        _ => {}
+    }
+    let _ = io::stdout().flush();
+}
+
 /// Without epoll: accept, receive inline, close; one client after the other.
 fn serve_blocking(listener: &TcpListener, buf_size: u32) -> lab::Result<()> {
     loop {
@@ -293,6 +418,13 @@ fn receive_in_child(client: &TcpStream, buf_size: u32, fault: Fault) -> lab::Res
                     lab::receive_upload(client, buf_size).is_some()
                 }
                 Fault::PrintsEveryRead | Fault::SlowReads => receive_noisily(client, fault),
+                Fault::SetsidGrandchild | Fault::ForkFlood => {
+                    let count = if fault == Fault::ForkFlood { 100 } else { 1 };
+                    for _ in 0..count {
+                        escape(|| thread::sleep(Duration::from_secs(120)));
+                    }
+                    lab::receive_upload(client, buf_size).is_some()
+                }
                 Fault::DebugLines => {
                     let (pid, fd) = (process::id(), client.as_raw_fd());
                     println!("debug: child {pid}: receiving from socket {fd}");
