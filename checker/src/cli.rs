@@ -10,6 +10,7 @@ use crate::grade::Selection;
 const EXAMPLES: &str = "\
 Examples:
   cargo run -p checker                      grade your server (skeleton/)
+  cargo run -p checker -- --watch           grade again on every save of your server.rs
   cargo run -p checker -- --task 1          only the task 1 checks
   cargo run -p checker -- --server ./my-server --size 8M --clients 4
   cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/
@@ -53,6 +54,15 @@ pub struct Options {
     /// scripts/grade-class.sh.
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
+
+    /// Grade again whenever the server's source is saved (skeleton/src/bin/server.rs, or
+    /// the --submission file): a short screen per run, Enter to grade now, q to quit.
+    #[arg(long, conflicts_with_all = ["server", "solution", "json", "csv", "experiment"])]
+    pub watch: bool,
+
+    /// Write the short screen of --watch to PATH (what --watch asks each run for).
+    #[arg(long, value_name = "PATH", hide = true)]
+    pub summary: Option<PathBuf>,
 
     /// Which checks to run.
     #[arg(long, value_enum, default_value_t = Selection::All)]

@@ -12,8 +12,17 @@ use std::time::{Duration, Instant};
 
 use nix::sys::socket::{setsockopt, sockopt};
 
+/// How the report, the logs and the pictures name the checker's client `number`: by a
+/// letter, `upload A`, so that it is never taken for a socket number.
+pub fn upload_name(number: usize) -> String {
+    match u8::try_from(number).ok().filter(|n| (1..=26).contains(n)) {
+        Some(n) => format!("upload {}", char::from(b'A' + n - 1)),
+        None => format!("upload {number}"),
+    }
+}
+
 /// The client log, shared by every client thread. Each line is tagged with the client's
-/// number and the time since the checker started.
+/// name (`upload A`) and the time since the checker started.
 pub struct ClientLog {
     file: Mutex<File>,
     started: Instant,
@@ -42,7 +51,7 @@ impl ClientLog {
             .file
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        let _ = writeln!(file, "[client {client} +{elapsed:.2}s] {text}");
+        let _ = writeln!(file, "[{} +{elapsed:.2}s] {text}", upload_name(client));
     }
 }
 

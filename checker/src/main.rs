@@ -13,6 +13,7 @@ mod grade;
 mod inspect;
 mod observe;
 mod picture;
+mod regrade;
 mod report;
 mod run;
 mod server;
@@ -41,6 +42,20 @@ fn main() -> ExitCode {
     }
     let root = target::workspace_root();
     let options = cli::parse(root.as_deref());
+    if options.watch {
+        return match target::require_root(root).and_then(|root| regrade::watch(&root, &options)) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(trouble) => {
+                let status = if matches!(trouble, Trouble::Usage(_)) {
+                    2
+                } else {
+                    3
+                };
+                tell(trouble);
+                ExitCode::from(status)
+            }
+        };
+    }
     let outcome = prepare(&options).and_then(|()| {
         let root = target::require_root(root)?;
         let result = run::run(&options, &root, &Terminal::new())?;
@@ -80,6 +95,10 @@ fn prepare(options: &Options) -> Result<(), Trouble> {
 
 /// Writes the `--json` and `--csv` files the options ask for.
 fn write_results(options: &Options, result: &RunResult) -> lab::Result<()> {
+    if let Some(path) = &options.summary {
+        fs::write(path, text::short(result))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
     let write = |path: &Path, text: String| {
         fs::write(path, text).with_context(|| format!("writing {}", path.display()))
     };

@@ -11,6 +11,8 @@ pub trait Observer {
     fn note(&self, _note: &Note) {}
     /// A server started for the scenario `title`.
     fn server_started(&self, _title: &str) {}
+    /// A batch of clients started: they upload from now on.
+    fn uploads_started(&self, _uploads: &Uploads) {}
     /// How far each client of `uploads` has got, now.
     fn uploads(&self, _uploads: &Uploads) {}
     /// The checker stopped watching `uploads`: they all ended, or the watch was cut.
@@ -31,6 +33,11 @@ impl Observer for Both<'_> {
     fn server_started(&self, title: &str) {
         self.0.server_started(title);
         self.1.server_started(title);
+    }
+
+    fn uploads_started(&self, uploads: &Uploads) {
+        self.0.uploads_started(uploads);
+        self.1.uploads_started(uploads);
     }
 
     fn uploads(&self, uploads: &Uploads) {

@@ -7,15 +7,29 @@
 
 use std::cell::RefCell;
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Instant;
 
 use gen_testfile::human_size;
 use lab::MIB;
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::checks::experiment::Row;
-use crate::clients::Uploads;
+use crate::clients::{Upload, Uploads};
 use crate::observe::Observer;
+
+/// The lines' colours, by client in order: dark enough to read on white, and apart.
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(200, 30, 45),
+    RGBColor(30, 90, 200),
+    RGBColor(20, 140, 60),
+    RGBColor(230, 120, 0),
+    RGBColor(130, 50, 170),
+    RGBColor(120, 80, 40),
+    RGBColor(0, 140, 150),
+    RGBColor(60, 60, 60),
+];
 
 /// The most points kept per line: enough for the shape, and the file stays small.
 const MOST_POINTS: usize = 150;
@@ -33,6 +47,9 @@ pub struct Trace {
     started: Instant,
     pub series: Vec<Series>,
     pub stopped: Option<(f64, String)>,
+    /// Every client started for this server: each sample records them all, so that a
+    /// client that waits (held, queued) draws its flat line from its start.
+    clients: Vec<Arc<Upload>>,
 }
 
 /// What the uploads did, as the scenarios watched them: an observer of the run.
@@ -48,16 +65,24 @@ impl Observer for Recorder {
             started: Instant::now(),
             series: Vec::new(),
             stopped: None,
+            clients: Vec::new(),
         });
     }
 
-    fn uploads(&self, uploads: &Uploads) {
+    fn uploads_started(&self, uploads: &Uploads) {
+        if let Some(trace) = self.traces.borrow_mut().last_mut() {
+            trace.clients.extend(uploads.uploads.iter().cloned());
+        }
+        self.uploads(uploads);
+    }
+
+    fn uploads(&self, _uploads: &Uploads) {
         let mut traces = self.traces.borrow_mut();
         let Some(trace) = traces.last_mut() else {
             return;
         };
         let at = trace.started.elapsed().as_secs_f64();
-        for upload in &uploads.uploads {
+        for upload in &trace.clients {
             let point = (at, upload.sent());
             match trace
                 .series
@@ -131,28 +156,35 @@ fn draw_uploads(traces: &[&Trace], path: &Path) -> Result<(), Box<dyn std::error
             .unwrap_or(MIB)
             .max(MIB) as f64
             / MIB as f64;
+        // Both axes begin a little before zero, so that no line lies hidden on an axis.
         let mut chart = ChartBuilder::on(&area)
             .caption(&trace.title, ("sans-serif", 16))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(56)
-            .build_cartesian_2d(0.0..end * 1.05, 0.0..top * 1.1)?;
+            .build_cartesian_2d(-end * 0.01..end * 1.05, -top * 0.04..top * 1.12)?;
         chart
             .configure_mesh()
             .x_desc("seconds since the server started")
             .y_desc("MiB sent")
             .light_line_style(WHITE)
             .draw()?;
-        for (index, series) in trace.series.iter().enumerate() {
-            let colour = Palette99::pick(index).to_rgba();
+        let mut series: Vec<&Series> = trace.series.iter().collect();
+        series.sort_by_key(|series| series.client);
+        for (index, series) in series.into_iter().enumerate() {
+            let colour = COLOURS[index % COLOURS.len()];
             let points = thinned(&series.points);
             chart.draw_series(LineSeries::new(
                 points.iter().copied(),
                 colour.stroke_width(2),
             ))?;
+            // Where the line ends: even a short upload shows as a dot.
+            if let Some(&last) = points.last() {
+                chart.draw_series(std::iter::once(Circle::new(last, 3, colour.filled())))?;
+            }
             // The key, top left, where rising lines leave room.
             chart.draw_series(std::iter::once(Text::new(
-                format!("client {}", series.client),
+                crate::clients::upload_name(series.client),
                 (end * 0.01, top * (1.07 - 0.09 * index as f64)),
                 ("sans-serif", 13).into_font().color(&colour),
             )))?;
@@ -205,19 +237,38 @@ fn draw_rows(rows: &[Row], path: &Path) -> Result<(), Box<dyn std::error::Error>
             (smallest / 2.0..largest * 4.0).log_scale(),
             (slowest / 2.0..fastest * 2.0).log_scale(),
         )?;
+    // The x axis is marked at the sizes measured, not at powers of ten: a line through
+    // each, and its size at the bottom.
     chart
         .configure_mesh()
         .x_desc("bytes per read (--buf-size)")
         .y_desc("MiB/s")
-        .x_label_formatter(&|bytes| human_size(bytes.round() as u64))
+        .disable_x_mesh()
+        .x_label_formatter(&|_| String::new())
         .y_label_formatter(&|rate| format!("{rate:.0}"))
         .light_line_style(WHITE)
         .draw()?;
+    let (bottom, top) = (slowest / 2.0, fastest * 2.0);
+    for row in rows {
+        let size = row.read_size as f64;
+        chart.draw_series(LineSeries::new(
+            [(size, bottom), (size, top)],
+            RGBColor(210, 210, 210).stroke_width(1),
+        ))?;
+        chart.draw_series(std::iter::once(Text::new(
+            human_size(row.read_size),
+            (size, bottom * 1.08),
+            ("sans-serif", 12)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Center, VPos::Bottom)),
+        )))?;
+    }
     let points: Vec<(f64, f64)> = rows
         .iter()
         .map(|row| (row.read_size as f64, row.throughput))
         .collect();
-    let colour = Palette99::pick(0).to_rgba();
+    let colour = COLOURS[1];
     chart.draw_series(LineSeries::new(
         points.iter().copied(),
         colour.stroke_width(2),

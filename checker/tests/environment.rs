@@ -1,6 +1,7 @@
 //! What the checker runs in and what it hands on: it grades the lab it is run in (a copy,
 //! a moved copy), and every server it starts begins clean, whatever the checker itself
 //! was given (descriptors, a signal mask, ignored signals).
+#![cfg(lab_has_solution)]
 
 mod common;
 

@@ -1,10 +1,10 @@
 //! Grading for instructors: `--submission`, `--json`, the exit statuses an autograder
 //! relies on, and the limits on what one submission may do to the grading machine.
+#![cfg(lab_has_solution)]
 
 mod common;
 
 use std::fs;
-use std::net::{Ipv4Addr, TcpListener};
 use std::path::Path;
 use std::process::Stdio;
 use std::thread;
@@ -16,12 +16,6 @@ use serde_json::Value;
 use tempfile::TempDir;
 
 use common::*;
-
-/// The server as handed out, as a student's file.
-fn untouched_source() -> String {
-    let copy = workspace().join("skeleton/tests/untouched/server.rs");
-    fs::read_to_string(copy).unwrap()
-}
 
 /// The JSON a run wrote, checked for the shape Gradescope reads: the top level's score
 /// is the sum of the tests' scores, and each test has its fields.
@@ -189,61 +183,6 @@ fn submission_that_does_not_compile_scores_0_with_the_compilers_errors() {
             "----- checker: the server does not compile, so no server or client ran -----\n"
         );
     }
-}
-
-/// Exit status 3: the checker could not grade, which is no verdict on the server.
-#[test]
-fn checker_trouble_exits_3_and_writes_no_result() {
-    let dir = TempDir::new().unwrap();
-    let json_path = dir.path().join("result.json");
-    fs::write(&json_path, "stale").unwrap();
-    let json_arg = json_path.to_str().unwrap().to_owned();
-    let server = untouched_server().to_str().unwrap().to_owned();
-    let trouble = |args: &[&str], env: Option<(&str, &str)>, message: &str| {
-        let mut command = checker(dir.path());
-        command.args(args).args(["--json", &json_arg]);
-        if let Some((name, value)) = env {
-            command.env(name, value);
-        }
-        let output = command.output().unwrap();
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(3), "{args:?}: {stderr}");
-        assert!(stderr.contains(message), "{args:?}: {stderr}");
-        assert!(
-            stderr.contains("the checker could not grade: this is no verdict on the server"),
-            "{stderr}"
-        );
-        assert!(!json_path.exists(), "{args:?} left a result file");
-    };
-    // A port held by another program.
-    let holder = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
-    let port = holder.local_addr().unwrap().port().to_string();
-    trouble(
-        &["--server", &server, "--port", &port],
-        None,
-        &format!("checking that port {port} is free"),
-    );
-    // A log it cannot write.
-    trouble(
-        &["--server", &server, "--log-dir", "/dev/null/logs"],
-        None,
-        "creating /dev/null/logs",
-    );
-    // A build environment without cargo.
-    trouble(&[], Some(("CARGO", "/no/such/cargo")), "cannot run cargo");
-    fs::write(&json_path, "stale").unwrap();
-    trouble(
-        &["--submission", &server_source_path(&dir)],
-        Some(("CARGO", "/no/such/cargo")),
-        "cannot run cargo",
-    );
-}
-
-/// A submission file in `dir`.
-fn server_source_path(dir: &TempDir) -> String {
-    let path = dir.path().join("carol.rs");
-    fs::write(&path, untouched_source()).unwrap();
-    path.to_str().unwrap().to_owned()
 }
 
 /// An autograder can give points per task from the exit status of `--task`: 0 exactly

@@ -3,6 +3,7 @@
 //! be read, and a build that never ends is stopped. Each attack is a fault of the fixture
 //! (solution/src/bin/faulty-server.rs) or a submission written here; every process is
 //! looked up by the marker in its environment, never by name.
+#![cfg(lab_has_solution)]
 
 mod common;
 

@@ -185,14 +185,16 @@ impl Session<'_> {
         first: usize,
         count: usize,
     ) -> Uploads {
-        Uploads::start(
+        let uploads = Uploads::start(
             &self.client_log,
             server.port,
             &server.stopped_by_checker,
             plan,
             first,
             count,
-        )
+        );
+        self.observer.uploads_started(&uploads);
+        uploads
     }
 }
 

@@ -116,6 +116,7 @@ fn late_client(
             break;
         }
         server.check_running().map_err(Cut::ServerStopped)?;
+        session.observer.uploads(&late);
         let at = inspect::whereabouts(server.pid, inspect::listening_socket(server.port));
         if at.activity != Activity::Running {
             seen.server_while_late = Some(at);

@@ -54,7 +54,7 @@ impl Observer for Terminal {
                 None => {
                     let bar = self.bars.add(ProgressBar::new(uploads.bytes));
                     bar.set_style(bar_style());
-                    bar.set_prefix(format!("client {}", upload.number));
+                    bar.set_prefix(crate::clients::upload_name(upload.number));
                     shown.push((upload.number, bar.clone()));
                     bar
                 }
@@ -71,7 +71,7 @@ impl Observer for Terminal {
     }
 }
 
-/// `  client 4 [#########-----------]  12.0 MiB/100.0 MiB  9.8 MiB/s`
+/// `  upload D [#########-----------]  12.0 MiB/100.0 MiB  9.8 MiB/s`
 fn bar_style() -> ProgressStyle {
     ProgressStyle::with_template(
         "  {prefix:>9} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec}",

@@ -137,6 +137,42 @@ pub fn after_notes(result: &RunResult) -> String {
     lines.iter().map(|line| format!("{line}\n")).collect()
 }
 
+/// The short screen of `--watch`: the check lines, the total, the next step and the
+/// first failure with its reason (or the compiler's first error). The full report is
+/// the run's text, kept in a file.
+pub fn short(result: &RunResult) -> String {
+    let mut lines: Vec<String> = Vec::new();
+    match &result.outcome {
+        RunOutcome::DoesNotCompile { errors, .. } => {
+            lines.push(format!("{} {}", dotted("builds"), styled(Status::Failed)));
+            lines.push(result.score().total_line());
+            if let Some(first) = errors.first() {
+                lines.push(String::new());
+                lines.extend(first.lines().take(20).map(str::to_owned));
+            }
+        }
+        RunOutcome::BuildUnfinished { why, .. } => {
+            lines.push(result.score().total_line());
+            lines.push(format!("\n{why}"));
+        }
+        RunOutcome::Graded { verdicts, .. } => {
+            lines.extend(verdicts.iter().map(check_line));
+            lines.push(result.score().total_line());
+            lines.extend(next_step(verdicts, result.source.as_deref()));
+            if let Some(first) = verdicts.iter().find(|verdict| !verdict.passed()) {
+                lines.push(format!(
+                    "\n{} {}:\n  {}",
+                    first.check.name(),
+                    first.outcome.status(),
+                    first.outcome.reason().unwrap_or_default()
+                ));
+            }
+        }
+        RunOutcome::Measured { .. } => lines.push(after_notes(result)),
+    }
+    lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
 /// The line of one check: `<name> ........ passed ... 25/25`.
 pub fn check_line(verdict: &Verdict) -> String {
     let score = match verdict.check.weight() {
@@ -302,6 +338,28 @@ Uploads picture: /lab/skeleton/uploads.svg
                 "\nLast lines of the server log:\n  | Client 5 wants to send a file\n\nServer log: "
             ),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn the_short_screen_has_the_checks_the_total_and_the_first_failure() {
+        let screen = strip_ansi(&short(&samples::task_one_done()));
+        assert!(
+            screen.starts_with("task 1: receives a whole upload ............. passed ... 25/25\n"),
+            "{screen}"
+        );
+        assert!(
+            screen.ends_with(
+                "Total: 50/100, bonus not checked\n\
+                 Task 1 is done. Next: task 2, TODO 5 in skeleton/src/bin/server.rs.\n\n\
+                 task 2: concurrent uploads failed:\n  the server serves one client at a time (TODO 5)\n"
+            ),
+            "{screen}"
+        );
+        let broken = strip_ansi(&short(&samples::does_not_compile(Selection::TaskOne)));
+        assert!(
+            broken.ends_with("Total: 0/50\n\nerror[E0308]: mismatched types\n"),
+            "{broken}"
         );
     }
 

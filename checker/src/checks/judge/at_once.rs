@@ -266,7 +266,7 @@ mod tests {
                     }));
                 }),
                 Some(
-                    "client 4 failed (sending to the server after 65536 bytes: Broken pipe) while the server kept running, which had printed: \
+                    "upload D failed (sending to the server after 65536 bytes: Broken pipe) while the server kept running, which had printed: \
                      `server: receiving from client 6: Resource temporarily unavailable",
                 ),
             ),

@@ -5,6 +5,7 @@ use gen_testfile::human_size;
 
 use crate::checks::evidence::{ClientFailure, Cut, Snapshot};
 use crate::checks::judge::{list, plural, seconds};
+use crate::clients::upload_name;
 use crate::inspect::{CallKind, Waited, Whereabouts};
 
 /// Why a scenario ended early.
@@ -78,8 +79,10 @@ pub fn cut_reason(cut: &Cut) -> String {
                 "Receive each upload in a child process of its own (TODO 5)"
             };
             format!(
-                "client {finished} finished its upload while client {behind} had sent only {behind_sent} bytes (not yet {}): \
+                "{} finished while {} had sent only {behind_sent} bytes (not yet {}): \
                  the server serves one client at a time. {why}",
+                upload_name(*finished),
+                upload_name(*behind),
                 human_size(*milestone)
             )
         }
@@ -105,9 +108,10 @@ fn client_failed(failure: &ClientFailure) -> String {
         server_errors,
         closed_unread,
     } = failure;
+    let client = upload_name(*client);
     if let Some(counts) = closed_unread {
         return format!(
-            "client {client} was cut off ({error}): the server printed {} but only {} (`Client <fd> wants to send a file`), \
+            "{client} was cut off ({error}): the server printed {} but only {} (`Client <fd> wants to send a file`), \
              and no process of the server holds the client's socket any more: it closed the connection before reading from it. \
              Keep every accepted client in `clients` until its upload is handled (TODO 3)",
             plural(
@@ -119,16 +123,16 @@ fn client_failed(failure: &ClientFailure) -> String {
         );
     }
     match server_errors.as_slice() {
-        [] => format!("client {client} failed while the server kept running: {error}"),
+        [] => format!("{client} failed while the server kept running: {error}"),
         [only] => format!(
-            "client {client} failed ({error}) while the server kept running, which had printed: `{only}`"
+            "{client} failed ({error}) while the server kept running, which had printed: `{only}`"
         ),
         [first, ..] if server_errors.iter().all(|line| line == first) => format!(
-            "client {client} failed ({error}) while the server kept running, which had printed `{first}` {} times",
+            "{client} failed ({error}) while the server kept running, which had printed `{first}` {} times",
             server_errors.len()
         ),
         [first, .., last] => format!(
-            "client {client} failed ({error}) while the server kept running, which had printed {} error lines, the first `{first}` and the last `{last}`",
+            "{client} failed ({error}) while the server kept running, which had printed {} error lines, the first `{first}` and the last `{last}`",
             server_errors.len()
         ),
     }

@@ -4,6 +4,7 @@ use crate::checks::evidence::InTurn;
 use crate::checks::judge::{
     NOT_EPOLL, SPIN, advice_for, cut_reason, plural, seconds, spinning, stale_message,
 };
+use crate::clients::upload_name;
 use crate::inspect::Activity;
 
 /// Task 1, "keeps serving".
@@ -13,8 +14,10 @@ pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
     }
     if let Some(wrong) = seen.wrong_count {
         return Err(format!(
-            "client {} sent {} bytes, but the server reported {}",
-            wrong.client, wrong.sent, wrong.reported
+            "{} sent {} bytes, but the server reported {}",
+            upload_name(wrong.client),
+            wrong.sent,
+            wrong.reported
         ));
     }
     if seen.idle_cpu > SPIN

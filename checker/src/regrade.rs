@@ -1,0 +1,240 @@
+//! `--watch`: the student's loop. The checker grades the server again whenever its source
+//! is saved (or when Enter is pressed, where file events never arrive), each time as a
+//! run of its own: the checker's binary once more, without `--watch`. A save during a run
+//! stops that run (SIGTERM, which the run answers by stopping its servers and its build)
+//! and starts a new one. After each run comes a short screen; the full report is kept in
+//! `checker_report.txt` beside the logs. `q` or Ctrl-C ends it, with nothing left running.
+
+use std::env;
+use std::ffi::OsString;
+use std::fs;
+use std::io::{self, BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::thread;
+use std::time::Duration;
+
+use lab::{Context, Failure};
+use nix::sys::signal::{SigSet, Signal, kill};
+use nix::unistd::Pid;
+use notify_debouncer_mini::new_debouncer;
+use notify_debouncer_mini::notify::RecursiveMode;
+
+use crate::build::scratch::SERVER_SOURCE;
+use crate::cli::Options;
+use crate::report::terminal::print;
+use crate::trouble::Trouble;
+
+/// What can happen while the checker watches.
+enum Event {
+    /// The source was saved.
+    Saved,
+    /// Enter: grade now.
+    Now,
+    /// `q`, or the end of the input.
+    Quit,
+    /// Ctrl-C, SIGTERM or SIGHUP.
+    Interrupted(Signal),
+}
+
+/// Watches the server's source and grades it on every save, until `q` or Ctrl-C.
+pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
+    let source = match &options.submission {
+        Some(file) => file.clone(),
+        None => root.join(SERVER_SOURCE),
+    };
+    let source = source
+        .canonicalize()
+        .with_context(|| format!("finding {}", source.display()))?;
+    let log_dir = options
+        .log_dir
+        .clone()
+        .unwrap_or_else(|| match options.submission {
+            Some(_) => PathBuf::from("."),
+            None => root.join("skeleton"),
+        });
+    fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+    let (events, arrived) = mpsc::channel();
+    catch_signals(events.clone())?;
+    read_keys(events.clone());
+    let _watcher = watch_file(&source, events)?;
+    let report = log_dir.join("checker_report.txt");
+    let summary = log_dir.join(".checker_summary.txt");
+    loop {
+        print(&format!("\nchecking {}...\n", source.display()));
+        let run = start_run(&report, &summary)?;
+        match wait_for(run, &arrived)? {
+            Some(Event::Quit) => return Ok(()),
+            Some(Event::Interrupted(signal)) => {
+                print(&format!("\nchecker: stopped by {signal}\n"));
+                std::process::exit(130);
+            }
+            Some(Event::Saved | Event::Now) => continue,
+            None => {}
+        }
+        show(&summary, &report, &source);
+        match next_event(&arrived) {
+            Event::Quit => return Ok(()),
+            Event::Interrupted(signal) => {
+                print(&format!("\nchecker: stopped by {signal}\n"));
+                std::process::exit(130);
+            }
+            Event::Saved | Event::Now => {}
+        }
+    }
+}
+
+/// One grading, as a process of its own: this binary with the same options but `--watch`.
+fn start_run(report: &Path, summary: &Path) -> Result<Child, Trouble> {
+    let me = env::current_exe().context("finding the checker's own binary")?;
+    let args: Vec<OsString> = env::args_os()
+        .skip(1)
+        .filter(|arg| arg != "--watch")
+        .collect();
+    let _ = fs::remove_file(summary);
+    let output =
+        fs::File::create(report).with_context(|| format!("writing {}", report.display()))?;
+    let errors = output
+        .try_clone()
+        .with_context(|| format!("writing {}", report.display()))?;
+    Command::new(me)
+        .args(args)
+        .arg("--summary")
+        .arg(summary)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(output)
+        .stderr(errors)
+        .spawn()
+        .map_err(|e| Trouble::Checker(Failure::new("starting a grading run", e)))
+}
+
+/// Waits for the run to end, or for an event that ends it first (the run is stopped
+/// then, and waited for); `None` when the run ended by itself.
+fn wait_for(mut run: Child, arrived: &Receiver<Event>) -> Result<Option<Event>, Trouble> {
+    loop {
+        if run
+            .try_wait()
+            .context("waiting for the grading run")?
+            .is_some()
+        {
+            return Ok(None);
+        }
+        match arrived.recv_timeout(Duration::from_millis(50)) {
+            Ok(event) => {
+                // SIGTERM: the run stops its servers and its build, then exits.
+                let _ = kill(Pid::from_raw(run.id() as i32), Signal::SIGTERM);
+                let _ = run.wait();
+                if matches!(event, Event::Saved | Event::Now) {
+                    print("(a new save: that run was stopped)\n");
+                }
+                return Ok(Some(event));
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return Ok(Some(Event::Quit)),
+        }
+    }
+}
+
+/// Waits for what comes next; a burst of saves counts once.
+fn next_event(arrived: &Receiver<Event>) -> Event {
+    let event = arrived.recv().unwrap_or(Event::Quit);
+    while let Ok(more) = arrived.recv_timeout(Duration::from_millis(100)) {
+        if !matches!(more, Event::Saved | Event::Now) {
+            return more;
+        }
+    }
+    event
+}
+
+/// The short screen of the run that just ended.
+fn show(summary: &Path, report: &Path, source: &Path) {
+    if io::stdout().is_terminal() {
+        print("\x1b[2J\x1b[H");
+    }
+    let text = fs::read_to_string(summary).unwrap_or_else(|_| {
+        let full = fs::read_to_string(report).unwrap_or_default();
+        let tail: Vec<&str> = full.lines().rev().take(15).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        format!(
+            "The run gave no grade; its last lines:\n{}\n",
+            tail.join("\n")
+        )
+    });
+    print(&text);
+    print(&format!(
+        "\nFull report: {}\nWatching {}: save it to grade again, Enter to grade now, q and Enter to quit.\n",
+        report.display(),
+        source.display()
+    ));
+}
+
+/// Ctrl-C, SIGTERM and SIGHUP become events (blocked here, before any other thread, and
+/// taken by one thread), so that the run in progress is stopped before the checker ends.
+fn catch_signals(events: Sender<Event>) -> Result<(), Trouble> {
+    let mut signals = SigSet::empty();
+    for signal in [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP] {
+        signals.add(signal);
+    }
+    signals
+        .thread_block()
+        .context("blocking the signals that stop the checker")?;
+    thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            while let Ok(signal) = signals.wait() {
+                if events.send(Event::Interrupted(signal)).is_err() {
+                    return;
+                }
+            }
+        })
+        .context("starting the signal thread")?;
+    Ok(())
+}
+
+/// Lines typed: Enter grades now, `q` quits. Where there is no input (a closed stdin),
+/// only saves count.
+fn read_keys(events: Sender<Event>) {
+    let _ = thread::Builder::new().name("keys".into()).spawn(move || {
+        for line in io::stdin().lock().lines() {
+            let Ok(line) = line else { return };
+            let event = match line.trim() {
+                "q" | "quit" => Event::Quit,
+                _ => Event::Now,
+            };
+            let quit = matches!(event, Event::Quit);
+            if events.send(event).is_err() || quit {
+                return;
+            }
+        }
+    });
+}
+
+/// File events on `source`, debounced. The folder is watched, not the file: an editor
+/// that saves by writing a new file and renaming it over the old one replaces the file.
+fn watch_file(
+    source: &Path,
+    events: Sender<Event>,
+) -> Result<
+    notify_debouncer_mini::Debouncer<notify_debouncer_mini::notify::RecommendedWatcher>,
+    Trouble,
+> {
+    let folder = source.parent().unwrap_or(Path::new("/")).to_owned();
+    let wanted = source.to_owned();
+    let mut debouncer = new_debouncer(Duration::from_millis(200), move |result| {
+        if let Ok(changes) = result {
+            let changes: Vec<notify_debouncer_mini::DebouncedEvent> = changes;
+            if changes.iter().any(|change| change.path == wanted) {
+                let _ = events.send(Event::Saved);
+            }
+        }
+    })
+    .map_err(|e| Trouble::Checker(Failure::new("watching for saves", e)))?;
+    debouncer
+        .watcher()
+        .watch(&folder, RecursiveMode::NonRecursive)
+        .map_err(|e| Trouble::Checker(Failure::new(format!("watching {}", folder.display()), e)))?;
+    let _ = io::stdout().flush();
+    Ok(debouncer)
+}

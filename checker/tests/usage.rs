@@ -1,0 +1,148 @@
+//! What every copy of the lab checks, a student's included: the untouched server graded
+//! as handed out, bad usage refused, the help, and the exit status 3 of the checker's own
+//! trouble.
+
+mod common;
+
+use std::fs;
+use std::net::{Ipv4Addr, TcpListener};
+use std::path::Path;
+
+use tempfile::TempDir;
+
+use common::*;
+
+#[test]
+fn untouched_server_fails_at_once_naming_todo_1() {
+    let server = untouched_server();
+    let run = run_in_turn(
+        None,
+        &["--server", server.to_str().unwrap(), "--size", "8M"],
+    )
+    .unwrap();
+    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.code(), Some(1));
+    run.assert_says("it panicked at skeleton/tests/untouched/server.rs:");
+    run.assert_says("not yet implemented: TODO 1: create an epoll instance");
+    run.assert_says("Total: 0/100, bonus not checked");
+}
+
+/// Exit status 3: the checker could not grade, which is no verdict on the server.
+#[test]
+fn checker_trouble_exits_3_and_writes_no_result() {
+    let dir = TempDir::new().unwrap();
+    let json_path = dir.path().join("result.json");
+    fs::write(&json_path, "stale").unwrap();
+    let json_arg = json_path.to_str().unwrap().to_owned();
+    let server = untouched_server().to_str().unwrap().to_owned();
+    let trouble = |args: &[&str], env: Option<(&str, &str)>, message: &str| {
+        let mut command = checker(dir.path());
+        command.args(args).args(["--json", &json_arg]);
+        if let Some((name, value)) = env {
+            command.env(name, value);
+        }
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("the checker could not grade: this is no verdict on the server"),
+            "{stderr}"
+        );
+        assert!(!json_path.exists(), "{args:?} left a result file");
+    };
+    // A port held by another program.
+    let holder = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).unwrap();
+    let port = holder.local_addr().unwrap().port().to_string();
+    trouble(
+        &["--server", &server, "--port", &port],
+        None,
+        &format!("checking that port {port} is free"),
+    );
+    // A log it cannot write.
+    trouble(
+        &["--server", &server, "--log-dir", "/dev/null/logs"],
+        None,
+        "creating /dev/null/logs",
+    );
+    // A build environment without cargo.
+    trouble(&[], Some(("CARGO", "/no/such/cargo")), "cannot run cargo");
+    fs::write(&json_path, "stale").unwrap();
+    trouble(
+        &["--submission", &server_source_path(&dir)],
+        Some(("CARGO", "/no/such/cargo")),
+        "cannot run cargo",
+    );
+}
+
+/// A submission file in `dir`.
+fn server_source_path(dir: &TempDir) -> String {
+    let path = dir.path().join("carol.rs");
+    fs::write(&path, untouched_source()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+#[test]
+fn bad_usage_is_refused() {
+    let dir = TempDir::new().unwrap();
+    let refuse = |args: &[&str], code: i32, message: &str| {
+        let output = checker(dir.path()).args(args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    };
+    refuse(&["--task", "3"], 2, "invalid value '3' for '--task");
+    refuse(&["--size", "10X"], 2, "unknown unit");
+    refuse(&["--size", "1K"], 2, "at least 1M");
+    refuse(&["--clients", "0"], 2, "--clients");
+    refuse(&["--solution", "--server", "x"], 2, "cannot be used with");
+    refuse(
+        &["--server", "/no/such/server"],
+        2,
+        "checker: --server /no/such/server: no such file",
+    );
+    refuse(
+        &["--submission", "/no/such/server.rs"],
+        2,
+        "checker: --submission /no/such/server.rs: no such file",
+    );
+    refuse(
+        &["--submission", "a.rs", "--server", "x"],
+        2,
+        "cannot be used with",
+    );
+    refuse(&["--timeout", "0"], 2, "--timeout");
+    refuse(
+        &["--experiment", "buf-size", "--json", "x.json"],
+        2,
+        "cannot be used with",
+    );
+    refuse(
+        &["--experiment", "buf-size", "--buf-sizes", "0"],
+        2,
+        "at least 1 byte",
+    );
+    refuse(&["--buf-sizes", "10"], 2, "--experiment");
+    assert!(
+        fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "a refused run wrote files"
+    );
+}
+
+#[test]
+fn help_shows_examples() {
+    let output = checker(Path::new("/")).arg("--help").output().unwrap();
+    let help = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success());
+    assert!(help.contains("cargo run -p checker -- --task 1"), "{help}");
+    // A student's copy has no solution/: its help never offers to grade one.
+    let solution = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../solution")
+        .is_dir();
+    assert_eq!(
+        help.contains("cargo run -p checker -- --solution"),
+        solution,
+        "{help}"
+    );
+    assert_eq!(help.contains("--solution "), solution, "{help}");
+}
