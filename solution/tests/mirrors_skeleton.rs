@@ -65,3 +65,25 @@ fn server_matches_skeleton_outside_todo_blocks() {
         .collect();
     assert_eq!(todos.len(), 7, "expected TODOs 1 to 7, found {todos:?}");
 }
+
+/// The skeleton's tests of the untouched server run on a copy of it
+/// (skeleton/tests/untouched/server.rs): in the lab's own repository the copy must be the
+/// skeleton as it is handed out, so that they prove the shipped skeleton. (This package
+/// is not handed out: in a student's copy the skeleton is their work in progress.)
+#[test]
+fn untouched_copy_is_the_shipped_skeleton() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../skeleton");
+    let shipped = fs::read_to_string(root.join("src/bin/server.rs")).unwrap();
+    let copy = fs::read_to_string(root.join("tests/untouched/server.rs")).unwrap();
+    let (header, body) = copy
+        .split_once("\n\n")
+        .expect("a header comment, a blank line, then the server");
+    assert!(
+        header.lines().all(|line| line.starts_with("// ")),
+        "{header}"
+    );
+    assert!(
+        body == shipped,
+        "tests/untouched/server.rs (after its header) must be src/bin/server.rs as handed out"
+    );
+}
