@@ -30,9 +30,10 @@ mkdir -p "$dir"
 # What students never get: the reference and the fixture (solution/), a grading
 # repository's submissions/ (see scripts/ci/grade-class.yml), this guide, the
 # lab's CI and the instructors' scripts (handouts, grading a class, the grading kits).
-# The Classroom workflow (.github/) does go out: it grades the students' pushes.
+# The Classroom workflow (.github/) does go out: it grades the students' pushes. The
+# checker's tests of the reference and the fixture stay too: they need solution/.
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|submissions/|INSTRUCTORS\.md$|\.ci/|scripts/(gradescope|ci)/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|grade-class\.sh|check-grade-class\.sh|gradescope\.sh|merge-grades\.sh|json-fields\.awk|check-kits\.sh)$)' |
+    grep -zvE '^(solution/|submissions/|checker/tests/(verdicts|grading|pictures|environment|hostile|watch)\.rs$|INSTRUCTORS\.md$|\.ci/|scripts/(gradescope|ci)/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|grade-class\.sh|check-grade-class\.sh|gradescope\.sh|merge-grades\.sh|json-fields\.awk|check-kits\.sh)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 
