@@ -146,3 +146,56 @@ fn help_shows_examples() {
     );
     assert_eq!(help.contains("--solution "), solution, "{help}");
 }
+
+/// Where containment is turned off (or the machine cannot), the report says so on its
+/// first line, and the grade is the same.
+#[test]
+fn without_containment_the_report_says_so() {
+    let server = untouched_server();
+    let _turn = take_turn();
+    let dir = TempDir::new().unwrap();
+    let output = checker(dir.path())
+        .args(["--server", server.to_str().unwrap(), "--size", "8M", "--log-dir"])
+        .arg(dir.path())
+        .env("LAB_CHECKER_NO_CONTAIN", "1")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        stdout.starts_with(
+            "Isolation: none (turned off with LAB_CHECKER_NO_CONTAIN): each server runs as the checker's child"
+        ),
+        "{stdout}"
+    );
+    assert!(stdout.contains("\nTotal: 0/100, bonus not checked\n"), "{stdout}");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(processes_marked(dir.path()), Vec::<i32>::new());
+}
+
+/// `--json` makes its folder, and a folder it cannot make is the checker's trouble at
+/// once, before anything is built or run.
+#[test]
+fn json_makes_its_folder_and_refuses_one_it_cannot_make_before_grading() {
+    let server = untouched_server();
+    let _turn = take_turn();
+    let dir = TempDir::new().unwrap();
+    let json = dir.path().join("results/alice/results.json");
+    let output = checker(dir.path())
+        .args(["--server", server.to_str().unwrap(), "--size", "8M", "--task", "1"])
+        .args(["--log-dir", dir.path().to_str().unwrap(), "--json"])
+        .arg(&json)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(fs::read_to_string(&json).unwrap().contains("\"score\": 0"));
+    let output = checker(dir.path())
+        .args(["--server", server.to_str().unwrap(), "--json", "/proc/no/such/r.json"])
+        .arg("--log-dir")
+        .arg(dir.path().join("second"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(stderr.contains("checker: creating /proc/no/such"), "{stderr}");
+    assert!(!dir.path().join("second").exists(), "it graded before refusing");
+}

@@ -143,7 +143,7 @@ pub struct InTurn {
     pub paused_in: Option<Whereabouts>,
     /// How long the checker waited for the fresh server to sit idle.
     pub idle_wait: Duration,
-    /// CPU time used in 300 ms with nothing to do.
+    /// Time running or ready to run in 300 ms with nothing to do.
     pub idle_cpu: Duration,
     /// The server's interest list and signal masks once idle.
     pub interest: InterestList,

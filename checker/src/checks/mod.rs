@@ -307,12 +307,14 @@ fn wait_until_idle(
     (at, started.elapsed())
 }
 
-/// CPU time the server uses in 300 ms with nothing to do.
+/// How long the server runs or waits to run in 300 ms with nothing to do (its CPU time
+/// and its time on a run queue: a machine too busy to give a spinning server the CPU
+/// still shows it wanting it).
 fn idle_cpu(pid: i32) -> Duration {
     thread::sleep(Duration::from_millis(50));
-    let before = inspect::cpu_time(pid).unwrap_or_default();
+    let before = inspect::busy_time(pid).unwrap_or_default();
     thread::sleep(Duration::from_millis(300));
-    inspect::cpu_time(pid)
+    inspect::busy_time(pid)
         .unwrap_or_default()
         .saturating_sub(before)
 }

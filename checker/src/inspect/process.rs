@@ -114,6 +114,20 @@ pub fn cpu_time(pid: i32) -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
+/// How long `pid` has been running or ready to run so far: its CPU time and its time
+/// waiting on a run queue (/proc/PID/schedstat). A process that spins wants the CPU all
+/// the time, however little of it a busy machine gives it; an idle one wants none.
+/// Where the kernel has no schedstat, its CPU time alone.
+pub fn busy_time(pid: i32) -> Option<Duration> {
+    if let Ok(schedstat) = fs::read_to_string(format!("/proc/{pid}/schedstat")) {
+        let mut fields = schedstat.split_whitespace();
+        let running: u64 = fields.next()?.parse().ok()?;
+        let waiting: u64 = fields.next()?.parse().ok()?;
+        return Some(Duration::from_nanos(running + waiting));
+    }
+    cpu_time(pid)
+}
+
 /// What a process is doing, as far as the checker needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Activity {

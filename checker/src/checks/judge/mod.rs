@@ -65,7 +65,7 @@ pub(super) fn spinning(
     signals: Option<Signals>,
 ) -> Option<String> {
     let used = format!(
-        "with nothing to do the server used {} ms of CPU in 300 ms",
+        "with nothing to do the server was running or ready to run for {} ms of 300 ms (/proc/<pid>/schedstat)",
         cpu.as_millis()
     );
     if !interest.clients.is_empty() || !interest.stale.is_empty() {

@@ -67,7 +67,7 @@ pub fn no_zombies(seen: &Reaping) -> Result<(), String> {
     if seen.idle_cpu > SPIN {
         return Err(spinning(pid, seen.idle_cpu, &seen.interest, seen.signals).unwrap_or_else(|| {
             format!(
-                "the server spins once a child has exited: with nothing to do it used {} ms of CPU in 300 ms, its epoll instance watches only \
+                "the server spins once a child has exited: with nothing to do it was running or ready to run for {} ms of 300 ms, its epoll instance watches only \
                  the listener and the signalfd, and SIGCHLD is still pending (/proc/{pid}/status SigPnd/ShdPnd): the signalfd stays readable \
                  because nobody reads it. Read the signals with read_signal until it returns None (TODO 7)",
                 seen.idle_cpu.as_millis()
