@@ -21,6 +21,15 @@ pub fn upload_name(number: usize) -> String {
     }
 }
 
+/// The client's name with the socket the server gave it, where /proc showed it:
+/// `upload E (socket 6 in the server)`.
+pub fn upload_with_socket(number: usize, socket: Option<i32>) -> String {
+    match socket {
+        Some(fd) => format!("{} (socket {fd} in the server)", upload_name(number)),
+        None => upload_name(number),
+    }
+}
+
 /// The client log, shared by every client thread. Each line is tagged with the client's
 /// name (`upload A`) and the time since the checker started.
 pub struct ClientLog {
@@ -67,6 +76,9 @@ pub struct Upload {
     /// The client's own port, once connected: the server's socket for it is the one
     /// whose remote port this is.
     local_port: OnceLock<u16>,
+    /// The descriptor the server (or its child) holds this client's connection under,
+    /// once /proc has shown it.
+    server_socket: OnceLock<i32>,
 }
 
 impl Upload {
@@ -90,6 +102,16 @@ impl Upload {
     /// The client's port, once it has connected.
     pub fn local_port(&self) -> Option<u16> {
         self.local_port.get().copied()
+    }
+
+    /// The socket the server gave this client, if /proc has shown it.
+    pub fn server_socket(&self) -> Option<i32> {
+        self.server_socket.get().copied()
+    }
+
+    /// Notes the socket the server gave this client.
+    pub fn found_server_socket(&self, fd: i32) {
+        let _ = self.server_socket.set(fd);
     }
 }
 
@@ -193,6 +215,7 @@ impl Uploads {
                     reached: AtomicBool::new(false),
                     ended: OnceLock::new(),
                     local_port: OnceLock::new(),
+                    server_socket: OnceLock::new(),
                 })
             })
             .collect();

@@ -61,10 +61,17 @@ pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
     let _watcher = watch_file(&source, events)?;
     let report = log_dir.join("checker_report.txt");
     let summary = log_dir.join(".checker_summary.txt");
+    // A file event means a save only if the text changed: a run opens and reads the file
+    // too, and some editors touch it without writing anything new.
+    let saved = Saved {
+        source: &source,
+        graded: std::cell::RefCell::new(None),
+    };
     loop {
         print(&format!("\nchecking {}...\n", source.display()));
+        saved.note_graded();
         let run = start_run(&report, &summary)?;
-        match wait_for(run, &arrived)? {
+        match wait_for(run, &arrived, &saved)? {
             Some(Event::Quit) => return Ok(()),
             Some(Event::Interrupted(signal)) => {
                 print(&format!("\nchecker: stopped by {signal}\n"));
@@ -74,7 +81,7 @@ pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
             None => {}
         }
         show(&summary, &report, &source);
-        match next_event(&arrived) {
+        match next_event(&arrived, &saved) {
             Event::Quit => return Ok(()),
             Event::Interrupted(signal) => {
                 print(&format!("\nchecker: stopped by {signal}\n"));
@@ -110,9 +117,33 @@ fn start_run(report: &Path, summary: &Path) -> Result<Child, Trouble> {
         .map_err(|e| Trouble::Checker(Failure::new("starting a grading run", e)))
 }
 
+/// The text last graded, to tell a save from a file event that changed nothing.
+struct Saved<'a> {
+    source: &'a Path,
+    graded: std::cell::RefCell<Option<Vec<u8>>>,
+}
+
+impl Saved<'_> {
+    fn note_graded(&self) {
+        *self.graded.borrow_mut() = fs::read(self.source).ok();
+    }
+
+    /// Whether `event` calls for a run: a save that changed the text, Enter, or an end.
+    fn counts(&self, event: &Event) -> bool {
+        match event {
+            Event::Saved => fs::read(self.source).ok() != *self.graded.borrow(),
+            _ => true,
+        }
+    }
+}
+
 /// Waits for the run to end, or for an event that ends it first (the run is stopped
 /// then, and waited for); `None` when the run ended by itself.
-fn wait_for(mut run: Child, arrived: &Receiver<Event>) -> Result<Option<Event>, Trouble> {
+fn wait_for(
+    mut run: Child,
+    arrived: &Receiver<Event>,
+    saved: &Saved,
+) -> Result<Option<Event>, Trouble> {
     loop {
         if run
             .try_wait()
@@ -122,6 +153,7 @@ fn wait_for(mut run: Child, arrived: &Receiver<Event>) -> Result<Option<Event>, 
             return Ok(None);
         }
         match arrived.recv_timeout(Duration::from_millis(50)) {
+            Ok(event) if !saved.counts(&event) => {}
             Ok(event) => {
                 // SIGTERM: the run stops its servers and its build, then exits.
                 let _ = kill(Pid::from_raw(run.id() as i32), Signal::SIGTERM);
@@ -137,9 +169,15 @@ fn wait_for(mut run: Child, arrived: &Receiver<Event>) -> Result<Option<Event>, 
     }
 }
 
-/// Waits for what comes next; a burst of saves counts once.
-fn next_event(arrived: &Receiver<Event>) -> Event {
-    let event = arrived.recv().unwrap_or(Event::Quit);
+/// Waits for what comes next (a save that changed nothing does not count); a burst of
+/// saves counts once.
+fn next_event(arrived: &Receiver<Event>, saved: &Saved) -> Event {
+    let event = loop {
+        let event = arrived.recv().unwrap_or(Event::Quit);
+        if saved.counts(&event) {
+            break event;
+        }
+    };
     while let Ok(more) = arrived.recv_timeout(Duration::from_millis(100)) {
         if !matches!(more, Event::Saved | Event::Now) {
             return more;

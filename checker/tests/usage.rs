@@ -155,7 +155,13 @@ fn without_containment_the_report_says_so() {
     let _turn = take_turn();
     let dir = TempDir::new().unwrap();
     let output = checker(dir.path())
-        .args(["--server", server.to_str().unwrap(), "--size", "8M", "--log-dir"])
+        .args([
+            "--server",
+            server.to_str().unwrap(),
+            "--size",
+            "8M",
+            "--log-dir",
+        ])
         .arg(dir.path())
         .env("LAB_CHECKER_NO_CONTAIN", "1")
         .output()
@@ -167,7 +173,10 @@ fn without_containment_the_report_says_so() {
         ),
         "{stdout}"
     );
-    assert!(stdout.contains("\nTotal: 0/100, bonus not checked\n"), "{stdout}");
+    assert!(
+        stdout.contains("\nTotal: 0/100, bonus not checked\n"),
+        "{stdout}"
+    );
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(processes_marked(dir.path()), Vec::<i32>::new());
 }
@@ -181,7 +190,14 @@ fn json_makes_its_folder_and_refuses_one_it_cannot_make_before_grading() {
     let dir = TempDir::new().unwrap();
     let json = dir.path().join("results/alice/results.json");
     let output = checker(dir.path())
-        .args(["--server", server.to_str().unwrap(), "--size", "8M", "--task", "1"])
+        .args([
+            "--server",
+            server.to_str().unwrap(),
+            "--size",
+            "8M",
+            "--task",
+            "1",
+        ])
         .args(["--log-dir", dir.path().to_str().unwrap(), "--json"])
         .arg(&json)
         .output()
@@ -189,13 +205,24 @@ fn json_makes_its_folder_and_refuses_one_it_cannot_make_before_grading() {
     assert_eq!(output.status.code(), Some(1));
     assert!(fs::read_to_string(&json).unwrap().contains("\"score\": 0"));
     let output = checker(dir.path())
-        .args(["--server", server.to_str().unwrap(), "--json", "/proc/no/such/r.json"])
+        .args([
+            "--server",
+            server.to_str().unwrap(),
+            "--json",
+            "/proc/no/such/r.json",
+        ])
         .arg("--log-dir")
         .arg(dir.path().join("second"))
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(3), "{stderr}");
-    assert!(stderr.contains("checker: creating /proc/no/such"), "{stderr}");
-    assert!(!dir.path().join("second").exists(), "it graded before refusing");
+    assert!(
+        stderr.contains("checker: creating /proc/no/such"),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("second").exists(),
+        "it graded before refusing"
+    );
 }

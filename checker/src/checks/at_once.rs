@@ -162,6 +162,7 @@ fn one_at_a_time(uploads: &Uploads, milestone: u64, waited_for_child: bool) -> C
         (Some(finished), Some(behind)) => ControlFlow::Break(Cut::OneAtATime {
             finished: finished.number,
             behind: behind.number,
+            sockets: (finished.server_socket(), behind.server_socket()),
             behind_sent: behind.sent(),
             milestone,
             server_waited_for_child: waited_for_child,

@@ -50,6 +50,8 @@ pub enum Cut {
     OneAtATime {
         finished: usize,
         behind: usize,
+        /// The sockets the server gave them, where /proc showed them.
+        sockets: (Option<i32>, Option<i32>),
         behind_sent: u64,
         milestone: u64,
         /// The server was seen waiting for a child while an upload ran.
@@ -79,6 +81,8 @@ pub struct Snapshot {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClientFailure {
     pub client: usize,
+    /// The socket the server gave it, where /proc showed it.
+    pub socket: Option<i32>,
     /// What the client saw (the send that failed).
     pub error: String,
     /// The lab's error lines the server's processes had printed by then.

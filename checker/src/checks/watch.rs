@@ -145,6 +145,7 @@ impl Session<'_> {
                 break Some(Cut::ServerStopped(stopped));
             }
             let now = Look::take(server);
+            name_sockets(server, &now, uploads);
             let idle = now.activity == Activity::EpollWait;
             let queued = now.listener.map_or(0, |listener| listener.queued);
             if let Some(lasted) = waiting.holds(idle && queued > 0) {
@@ -216,6 +217,30 @@ impl Session<'_> {
     }
 }
 
+/// Finds, for each client not yet named, the socket the server (or a child) holds its
+/// connection under: the row of /proc/net/tcp whose remote port is the client's.
+fn name_sockets(server: &ServerUnderTest, now: &Look, uploads: &Uploads) {
+    for upload in &uploads.uploads {
+        if upload.server_socket().is_some() {
+            continue;
+        }
+        let Some(port) = upload.local_port() else {
+            continue;
+        };
+        let (_, theirs) = inspect::connection(&now.tcp, server.port, port);
+        let Some(inode) = theirs.map(|row| row.inode).filter(|&inode| inode != 0) else {
+            continue;
+        };
+        let holders = std::iter::once(server.pid).chain(now.children.iter().map(|child| child.pid));
+        let found = holders
+            .flat_map(inspect::descriptors)
+            .find_map(|(fd, kind)| (kind == inspect::FileKind::Socket(inode)).then_some(fd));
+        if let Some(fd) = found {
+            upload.found_server_socket(fd);
+        }
+    }
+}
+
 /// The first client that failed, unless the server stopped (then that is the story),
 /// with what the server had said and done about it.
 fn client_failure(server: &mut ServerUnderTest, uploads: &Uploads) -> Option<Cut> {
@@ -242,6 +267,7 @@ fn client_failure(server: &mut ServerUnderTest, uploads: &Uploads) -> Option<Cut
     .then_some(counts);
     Some(Cut::ClientFailed(ClientFailure {
         client: upload.number,
+        socket: upload.server_socket(),
         error,
         server_errors: printed.errors,
         closed_unread,

@@ -172,6 +172,7 @@ mod tests {
                     seen.reports = vec![];
                     seen.cut = Some(Cut::ClientFailed(ClientFailure {
                         client: 4,
+                        socket: None,
                         error: "Connection reset by peer".into(),
                         server_errors: vec![],
                         closed_unread: Some(Handled {
@@ -258,6 +259,7 @@ mod tests {
                     seen.children_while_running = 0;
                     seen.cut = Some(Cut::ClientFailed(ClientFailure {
                         client: 4,
+                        socket: None,
                         error: "sending to the server after 65536 bytes: Broken pipe".into(),
                         server_errors: vec![
                             "server: receiving from client 6: Resource temporarily unavailable (os error 11) after 65536 bytes".into(),

@@ -5,7 +5,7 @@ use gen_testfile::human_size;
 
 use crate::checks::evidence::{ClientFailure, Cut, Snapshot};
 use crate::checks::judge::{list, plural, seconds};
-use crate::clients::upload_name;
+use crate::clients::upload_with_socket;
 use crate::inspect::{CallKind, Waited, Whereabouts};
 
 /// Why a scenario ended early.
@@ -68,6 +68,7 @@ pub fn cut_reason(cut: &Cut) -> String {
         Cut::OneAtATime {
             finished,
             behind,
+            sockets,
             behind_sent,
             milestone,
             server_waited_for_child,
@@ -81,8 +82,8 @@ pub fn cut_reason(cut: &Cut) -> String {
             format!(
                 "{} finished while {} had sent only {behind_sent} bytes (not yet {}): \
                  the server serves one client at a time. {why}",
-                upload_name(*finished),
-                upload_name(*behind),
+                upload_with_socket(*finished, sockets.0),
+                upload_with_socket(*behind, sockets.1),
                 human_size(*milestone)
             )
         }
@@ -104,11 +105,12 @@ pub fn cut_reason(cut: &Cut) -> String {
 fn client_failed(failure: &ClientFailure) -> String {
     let ClientFailure {
         client,
+        socket,
         error,
         server_errors,
         closed_unread,
     } = failure;
-    let client = upload_name(*client);
+    let client = upload_with_socket(*client, *socket);
     if let Some(counts) = closed_unread {
         return format!(
             "{client} was cut off ({error}): the server printed {} but only {} (`Client <fd> wants to send a file`), \
@@ -177,5 +179,29 @@ pub fn advice_for(at: &Whereabouts) -> Option<&'static str> {
             "accept blocks when no client is waiting: accept once each time epoll reports the listener (TODO 3)",
         ),
         _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uploads_are_named_by_letter_with_the_socket_the_server_gave_them() {
+        let cut = Cut::OneAtATime {
+            finished: 5,
+            behind: 4,
+            sockets: (Some(6), None),
+            behind_sent: 196_608,
+            milestone: 10 * lab::MIB,
+            server_waited_for_child: false,
+        };
+        assert!(
+            cut_reason(&cut).starts_with(
+                "upload E (socket 6 in the server) finished while upload D had sent only 196608 bytes (not yet 10 MiB)"
+            ),
+            "{}",
+            cut_reason(&cut)
+        );
     }
 }
