@@ -165,7 +165,7 @@ pub fn advice_for(at: &Whereabouts) -> Option<&'static str> {
     match (at.call?, &at.on) {
         (CallKind::Read, Some(Waited::SignalFd)) => Some(
             "Reading a blocking signalfd waits for the next child to exit: create it non-blocking, \
-             SignalFd::with_flags(.., SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC) (TODO 6), and read until read_signal returns None (TODO 7)",
+             with SfdFlags::SFD_NONBLOCK (TODO 6), and read until read_signal returns None (TODO 7)",
         ),
         (CallKind::Wait, _) if at.first_arg == -1 => Some(
             "waitpid without WNOHANG waits until a child exits, and meanwhile the loop serves nobody: \
