@@ -3,10 +3,10 @@
 //!
 //! The checker starts itself again as a shim (`PLAN` in the environment says so). The
 //! shim enters a new PID namespace and a new mount namespace (and a user namespace first
-//! when it is not root), and forks the namespace's first process, our `init`. `init`
+//! when it is not root), and starts the namespace's first process, our `init`. `init`
 //! covers the instructor's files with empty read-only mounts and, for a server, makes the
 //! whole file system read-only but for one size-capped tmpfs (/tmp, also at /var/tmp and
-//! /dev/shm), mounts a /proc that shows only the namespace; then it forks the program,
+//! /dev/shm), mounts a /proc that shows only the namespace; then it starts the program,
 //! which drops to an unprivileged user (when root), takes a Landlock domain that allows
 //! writing only in that tmpfs (and no mount or unmount), and executes.
 //!

@@ -1,22 +1,32 @@
-//! The shim: the checker's binary started again with a plan in its environment. It has
-//! one thread, so it may fork and go on running ordinary code in the child.
+//! The shim and the namespace's init: the checker's binary started again, twice, with a
+//! plan in its environment. Every process here is started with `std::process::Command`.
+//!
+//! - The shim enters the new namespaces and starts init, which is the first process of
+//!   the new PID namespace; it waits for init and ends as the program ended.
+//! - Init sets up the mounts, starts the program (the server, or cargo) with the sandbox
+//!   taken on just before exec, waits for it and reports how it ended. When init ends,
+//!   the kernel kills whatever is left in the namespace.
 
-use std::ffi::{CString, OsString};
+use std::ffi::OsString;
 use std::fs::{self, File};
-use std::os::unix::ffi::OsStrExt;
+use std::io::{self, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
-use std::process;
+use std::process::{self, Command, ExitStatus};
 
-use nix::errno::Errno;
+use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::prctl;
 use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, signal, sigprocmask};
-use nix::sys::wait::{WaitStatus, waitpid};
-use nix::unistd::{ForkResult, Gid, Pid, Uid, fexecve, fork, setgroups, setresgid, setresuid};
+use nix::unistd::{Gid, Pid, Uid, setgroups, setresgid, setresuid};
 
 use crate::contain::{Confinement, PLAN, landlock};
+
+/// Set for init: the descriptor it reports the program's end on, and the shim's pid.
+const INIT: &str = "LAB_CHECKER_INIT";
 
 /// The user a server runs as when the checker is root: nobody's.
 const NOBODY: u32 = 65534;
@@ -26,12 +36,16 @@ const NOBODY: u32 = 65534;
 /// kernel stops a fork bomb that is quicker than the guard's look.
 const MAX_PROCESSES: u64 = 2 * crate::server::guard::MAX_PROCESSES as u64;
 
-/// Runs the program named by the arguments under the plan, and exits as it did. Never
-/// returns.
+/// Runs the program named by the arguments under the plan, as the shim or as init, and
+/// exits as it did. Never returns.
 pub fn run_shim(plan: &str) -> ! {
     let plan = Confinement::decode(plan);
     let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    match shim(&plan, &args) {
+    let outcome = match std::env::var(INIT) {
+        Ok(init_args) => init(&plan, &args, &init_args),
+        Err(_) => shim(&args),
+    };
+    match outcome {
         Ok(status) => end_like(status),
         Err(why) => {
             lab::print_error(&format!("checker: containing the server: {why}"));
@@ -40,13 +54,8 @@ pub fn run_shim(plan: &str) -> ! {
     }
 }
 
-/// Enters the namespaces, forks their init and waits for it; returns how the program
-/// ended, as init reported it.
-fn shim(plan: &Confinement, args: &[OsString]) -> Result<WaitStatus, String> {
-    let program_path = args.first().ok_or("no program to run")?;
-    // Opened now: the mounts to come may hide where it lies.
-    let program = File::open(program_path)
-        .map_err(|e| format!("opening {}: {e}", Path::new(program_path).display()))?;
+/// Enters the namespaces and starts init in them; returns how the program ended.
+fn shim(args: &[OsString]) -> Result<ExitStatus, String> {
     let root = Uid::effective().is_root();
     let (uid, gid) = (Uid::current(), Gid::current());
     let mut flags = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS;
@@ -63,68 +72,51 @@ fn shim(plan: &Confinement, args: &[OsString]) -> Result<WaitStatus, String> {
         write("uid_map", format!("0 {uid} 1"))?;
         write("gid_map", format!("0 {gid} 1"))?;
     }
-    let (report_read, report_write) =
-        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
-    let shim = process::id();
-    // SAFETY: the shim has one thread, so the child may run ordinary code.
-    match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
-        ForkResult::Child => {
-            drop(report_read);
-            let status = init(plan, &program, args, shim, root);
-            let signaled = matches!(status, Ok(WaitStatus::Signaled(..)));
-            let code = match status {
-                Ok(WaitStatus::Exited(_, code)) => code,
-                Ok(WaitStatus::Signaled(_, signal, _)) => 128 + signal as i32,
-                Ok(_) => 1,
-                Err(why) => {
-                    lab::print_error(&format!("checker: containing the server: {why}"));
-                    126
-                }
-            };
-            let _ = nix::unistd::write(&report_write, &[u8::from(signaled)]);
-            // The namespace's first process ends: the kernel kills all that is left.
-            process::exit(code);
-        }
-        ForkResult::Parent { child } => {
-            drop(report_write);
-            let status = wait_for(child);
-            let mut signaled = [0u8];
-            let _ = nix::unistd::read(&report_read, &mut signaled);
-            Ok(match status {
-                WaitStatus::Exited(pid, code) if signaled[0] == 1 && code > 128 => {
-                    Signal::try_from(code - 128).map_or(WaitStatus::Exited(pid, code), |signal| {
-                        WaitStatus::Signaled(pid, signal, false)
-                    })
-                }
-                other => other,
-            })
-        }
+    // Init tells on this pipe whether the program was killed by a signal: init cannot
+    // end by a signal of its own (the kernel protects a namespace's first process).
+    let (report, report_end) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    let me = std::env::current_exe().map_err(|e| format!("finding the checker: {e}"))?;
+    let report_fd = report_end.as_raw_fd();
+    let mut command = Command::new(me);
+    command
+        .args(args)
+        .env(INIT, format!("{report_fd} {}", process::id()));
+    // SAFETY: between fork and exec, plain system calls only: the report's end stays
+    // open across exec, and init dies with the shim.
+    unsafe {
+        command.pre_exec(move || {
+            let end = std::os::fd::BorrowedFd::borrow_raw(report_fd);
+            fcntl(end, FcntlArg::F_SETFD(FdFlag::empty()))?;
+            prctl::set_pdeathsig(Signal::SIGKILL)?;
+            Ok(())
+        });
     }
+    let mut init = command
+        .spawn()
+        .map_err(|e| format!("starting the namespace's init: {e}"))?;
+    drop(report_end);
+    let status = init.wait().map_err(|e| format!("waiting for init: {e}"))?;
+    let mut signaled = [0u8; 1];
+    let _ = File::from(report).read(&mut signaled);
+    Ok(match (status.code(), signaled[0]) {
+        (Some(code), 1) if code > 128 => ExitStatus::from_raw(code - 128),
+        _ => status,
+    })
 }
 
-/// Waits for `child`, through interruptions.
-fn wait_for(child: Pid) -> WaitStatus {
-    loop {
-        match waitpid(child, None) {
-            Err(Errno::EINTR) => continue,
-            Ok(status) => return status,
-            Err(_) => return WaitStatus::Exited(child, 1),
-        }
-    }
-}
-
-/// The namespace's first process: sets up the mounts, forks the program, reaps whatever
-/// ends up its child, and returns when the program has ended.
-fn init(
-    plan: &Confinement,
-    program: &File,
-    args: &[OsString],
-    shim: u32,
-    root: bool,
-) -> Result<WaitStatus, String> {
-    prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| format!("prctl: {e}"))?;
-    // The shim may have died before the line above. Its pid lies outside this namespace
-    // (getppid says 0), but /proc is still the machine's.
+/// The namespace's first process: sets up the mounts, starts the program, and returns
+/// how it ended once it has.
+fn init(plan: &Confinement, args: &[OsString], init_args: &str) -> Result<ExitStatus, String> {
+    let (report, shim) = init_args
+        .split_once(' ')
+        .and_then(|(fd, shim)| Some((fd.parse::<RawFd>().ok()?, shim.parse::<u32>().ok()?)))
+        .ok_or("a bad init setting")?;
+    // SAFETY: the shim left this descriptor open for init alone.
+    let mut report = File::from(unsafe { OwnedFd::from_raw_fd(report) });
+    fcntl(&report, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(|e| format!("fcntl: {e}"))?;
+    // The shim may have died before init's parent-death signal was set. Its pid lies
+    // outside this namespace, but /proc is still the machine's.
     let shim_state = fs::read_to_string(format!("/proc/{shim}/stat")).unwrap_or_default();
     if shim_state
         .rsplit_once(") ")
@@ -132,24 +124,33 @@ fn init(
     {
         return Err("the shim is gone".into());
     }
+    let program_path = args.first().ok_or("no program to run")?;
+    // Opened now: the mounts to come may hide where it lies. It is run through
+    // /proc/self/fd, and closes itself as it runs (close-on-exec).
+    let program = File::open(program_path)
+        .map_err(|e| format!("opening {}: {e}", Path::new(program_path).display()))?;
     mounts(plan)?;
-    // SAFETY: this process has one thread.
-    let program_pid = match unsafe { fork() }.map_err(|e| format!("fork: {e}"))? {
-        ForkResult::Child => {
-            let why = become_program(plan, program, args, root);
-            lab::print_error(&format!("checker: starting the server: {why}"));
-            process::exit(126);
-        }
-        ForkResult::Parent { child } => child,
-    };
-    // Reap everything: the program, and every orphan the kernel hands to init.
-    loop {
-        match waitpid(Pid::from_raw(-1), None) {
-            Ok(status) if status.pid() == Some(program_pid) => return Ok(status),
-            Ok(_) | Err(Errno::EINTR) => continue,
-            Err(error) => return Err(format!("waiting for the program: {error}")),
-        }
+    let mut command = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
+    command
+        .arg0(program_path)
+        .args(&args[1..])
+        .env_remove(PLAN)
+        .env_remove(INIT);
+    let (sandboxed, root) = (plan.cap.is_some(), Uid::effective().is_root());
+    if sandboxed {
+        command.current_dir("/tmp");
     }
+    // SAFETY: init has one thread, so the child may run ordinary code before exec.
+    unsafe {
+        command.pre_exec(move || become_program(sandboxed, root));
+    }
+    let status = command
+        .spawn()
+        .map_err(|e| format!("starting the program: {e}"))?
+        .wait()
+        .map_err(|e| format!("waiting for the program: {e}"))?;
+    let _ = report.write_all(&[u8::from(status.signal().is_some())]);
+    Ok(status)
 }
 
 fn mounts(plan: &Confinement) -> Result<(), String> {
@@ -240,78 +241,56 @@ fn read_only_everywhere() -> Result<(), String> {
     if done != 0 {
         return Err(format!(
             "making the file system read-only (mount_setattr): {}",
-            std::io::Error::last_os_error()
+            io::Error::last_os_error()
         ));
     }
     Ok(())
 }
 
-/// In the program's process: a clean start, then the sandbox, then exec. Returns only
-/// with why it could not exec.
-fn become_program(plan: &Confinement, program: &File, args: &[OsString], root: bool) -> String {
-    let result = (|| -> Result<(), String> {
-        let _ = prctl::set_pdeathsig(Signal::SIGKILL);
-        // The shim is a Rust program, which ignores SIGPIPE: the program starts with
-        // every signal's default, but SIGXFSZ, which the checker ignores on purpose.
-        sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)
-            .map_err(|e| format!("sigprocmask: {e}"))?;
-        for each in Signal::iterator() {
-            if !matches!(each, Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGXFSZ) {
-                // SAFETY: SIG_DFL installs no handler of ours.
-                let _ = unsafe { signal(each, SigHandler::SigDfl) };
-            }
+/// In the program's process, just before exec: a clean start, then the sandbox.
+fn become_program(sandboxed: bool, root: bool) -> io::Result<()> {
+    prctl::set_pdeathsig(Signal::SIGKILL)?;
+    // Init is a Rust program, which ignores SIGPIPE: the program starts with every
+    // signal's default, but SIGXFSZ, which the checker ignores on purpose.
+    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+    for each in Signal::iterator() {
+        if !matches!(each, Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGXFSZ) {
+            // SAFETY: SIG_DFL installs no handler of ours.
+            let _ = unsafe { signal(each, SigHandler::SigDfl) };
         }
-        if plan.cap.is_some() {
-            std::env::set_current_dir("/tmp").map_err(|e| format!("chdir /tmp: {e}"))?;
-            if root {
-                setrlimit(Resource::RLIMIT_NPROC, MAX_PROCESSES, MAX_PROCESSES)
-                    .map_err(|e| format!("RLIMIT_NPROC: {e}"))?;
-                setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
-                let (nobody_gid, nobody_uid) = (Gid::from_raw(NOBODY), Uid::from_raw(NOBODY));
-                setresgid(nobody_gid, nobody_gid, nobody_gid)
-                    .map_err(|e| format!("setresgid: {e}"))?;
-                setresuid(nobody_uid, nobody_uid, nobody_uid)
-                    .map_err(|e| format!("setresuid: {e}"))?;
-            }
-            let devices = [Path::new("/dev/null"), Path::new("/dev/zero")];
-            landlock::restrict(&[Path::new("/tmp")], &devices)
-                .map_err(|e| format!("Landlock: {e}"))?;
-        }
-        Ok(())
-    })();
-    if let Err(why) = result {
-        return why;
     }
-    let to_c = |arg: &OsString| CString::new(arg.as_bytes()).unwrap_or_default();
-    let argv: Vec<CString> = args.iter().map(to_c).collect();
-    let env: Vec<CString> = std::env::vars_os()
-        .filter(|(name, _)| name != PLAN)
-        .map(|(name, value)| {
-            let mut pair = name.as_bytes().to_vec();
-            pair.push(b'=');
-            pair.extend_from_slice(value.as_bytes());
-            CString::new(pair).unwrap_or_default()
-        })
-        .collect();
-    match fexecve(program, &argv, &env) {
-        Err(error) => format!("exec: {error}"),
-        Ok(never) => match never {},
+    if !sandboxed {
+        return Ok(());
     }
+    if root {
+        setrlimit(Resource::RLIMIT_NPROC, MAX_PROCESSES, MAX_PROCESSES)?;
+        setgroups(&[])?;
+        let (gid, uid) = (Gid::from_raw(NOBODY), Uid::from_raw(NOBODY));
+        setresgid(gid, gid, gid)?;
+        setresuid(uid, uid, uid)?;
+    }
+    let devices = [Path::new("/dev/null"), Path::new("/dev/zero")];
+    landlock::restrict(&[Path::new("/tmp")], &devices)
 }
 
-/// Ends the shim as the program ended: with its exit code, or killed by its signal.
-fn end_like(status: WaitStatus) -> ! {
-    match status {
-        WaitStatus::Exited(_, code) => process::exit(code),
-        WaitStatus::Signaled(_, signal, _) => {
-            // SAFETY: the default action, so that the signal ends this process too.
-            let _ = unsafe { nix::sys::signal::signal(signal, SigHandler::SigDfl) };
-            let mut only = SigSet::empty();
-            only.add(signal);
-            let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None);
-            let _ = kill(Pid::this(), signal);
-            process::exit(128 + signal as i32)
-        }
-        _ => process::exit(1),
+/// Ends this process as the program ended: with its exit code, or killed by its signal.
+/// (Init cannot be killed by its own signal; it exits with 128 + the signal, and says so
+/// to the shim, which then ends by that signal.)
+fn end_like(status: ExitStatus) -> ! {
+    if let Some(number) = status.signal()
+        && std::env::var_os(INIT).is_none()
+        && let Ok(by) = Signal::try_from(number)
+    {
+        // SAFETY: the default action, so that the signal ends this process too.
+        let _ = unsafe { signal(by, SigHandler::SigDfl) };
+        let mut only = SigSet::empty();
+        only.add(by);
+        let _ = sigprocmask(SigmaskHow::SIG_UNBLOCK, Some(&only), None);
+        let _ = kill(Pid::this(), by);
+    }
+    match (status.code(), status.signal()) {
+        (Some(code), _) => process::exit(code),
+        (None, Some(number)) => process::exit(128 + number),
+        (None, None) => process::exit(1),
     }
 }
