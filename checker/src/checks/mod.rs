@@ -216,8 +216,10 @@ fn wait_for_reports(
         server
             .check_running()
             .map_err(evidence::Cut::ServerStopped)?;
-        let seen = snapshot(server);
-        let idle = seen.children.is_empty() && seen.server.activity == inspect::Activity::EpollWait;
+        let idle = inspect::activity(server.pid) == inspect::Activity::EpollWait
+            && inspect::children(server.pid)
+                .iter()
+                .all(inspect::Process::is_zombie);
         let quiet_for = match (idle, quiet) {
             (false, _) => {
                 quiet = None;
@@ -234,7 +236,7 @@ fn wait_for_reports(
                 waited: started.elapsed(),
                 reported: counts.len(),
                 expected: count,
-                seen: Box::new(seen),
+                seen: Box::new(snapshot(server)),
             });
         }
         thread::sleep(watch::TICK);
