@@ -6,6 +6,8 @@
 //! - [`listen`]: the server's listening socket on 127.0.0.1.
 //! - [`receive_upload`]: read one upload to its end through a small buffer and report it.
 //! - [`send_upload`]: the client's side of an upload, with progress milestones.
+//! - [`Piece`], [`FAIR_SHARE`]: what task 3's reads of one event found, and how much one
+//!   event may read.
 //! - [`ServerOptions`], [`ClientOptions`]: the command lines.
 //! - [`Failure`], [`Context`], [`exit_status`]: errors that say what failed and why.
 //! - [`Line`]: the lines a server prints, written and read back in one place.
@@ -20,5 +22,5 @@ pub mod w_epoll;
 pub use failure::{Context, Failure, Result, exit_status, print_error};
 pub use lines::Line;
 pub use net::listen;
-pub use options::{ClientOptions, DEFAULT_PORT, ServerOptions};
-pub use upload::{MIB, PROGRESS_STEP, receive_upload, send_upload};
+pub use options::{ClientOptions, DEFAULT_PORT, Mode, ServerOptions};
+pub use upload::{FAIR_SHARE, MIB, PROGRESS_STEP, Piece, receive_upload, send_upload};

@@ -12,6 +12,20 @@ pub const MIB: u64 = 1 << 20;
 /// The client reports its progress every time this many more bytes are sent.
 pub const PROGRESS_STEP: u64 = 10 * MIB;
 
+/// The most one readable event of one client should read in task 3, so that every client
+/// gets its turn: 64 KiB, about what a socket buffer holds early in a connection.
+pub const FAIR_SHARE: u64 = 64 * 1024;
+
+/// What reading a client's non-blocking socket found (task 3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Piece {
+    /// Everything the client has sent so far is read (or this turn's share is): more is
+    /// on its way, and epoll will report the socket again.
+    More,
+    /// The client closed the connection: its upload is complete.
+    End,
+}
+
 /// How much of the file the client sends per write.
 const SEND_CHUNK: usize = 64 * 1024;
 

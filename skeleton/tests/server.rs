@@ -84,3 +84,25 @@ fn zero_buffer_size_is_a_usage_error() {
         .stdout("")
         .stderr(predicate::str::contains("--buf-size"));
 }
+
+#[test]
+fn unknown_mode_is_a_usage_error_naming_both_modes() {
+    server()
+        .args(["--port", "0", "--mode", "threads"])
+        .assert()
+        .code(2)
+        .stdout("")
+        .stderr(predicate::str::contains("--mode"))
+        .stderr(predicate::str::contains(
+            "[possible values: blocking, async]",
+        ));
+}
+
+#[test]
+fn untouched_server_in_async_mode_also_stops_at_todo_1() {
+    untouched_server()
+        .args(["--port", "0", "--mode", "async"])
+        .assert()
+        .code(101)
+        .stderr(predicate::str::contains("not yet implemented: TODO 1"));
+}

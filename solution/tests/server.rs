@@ -33,11 +33,17 @@ struct ServerUnderTest {
 impl ServerUnderTest {
     /// Starts the server on a free port (`--port 0`) and reads the port from its first line.
     fn start() -> Self {
+        Self::start_with(&[])
+    }
+
+    /// The same, with `args` after `--port 0`.
+    fn start_with(args: &[&str]) -> Self {
         let dir = TempDir::new().unwrap();
         let log = dir.path().join("server_output.log");
         let output = File::create(&log).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_solution-server"))
             .args(["--port", "0"])
+            .args(args)
             .process_group(0)
             .stdout(output.try_clone().unwrap())
             .stderr(output)
@@ -275,4 +281,60 @@ fn descriptors_return_to_their_count_and_no_zombie_remains() {
         1 + 3 * 5,
         "a line was printed twice or went missing: {lines:#?}"
     );
+}
+
+/// Task 3: uploads at once in async mode, each reported once with its size, by the server
+/// itself: no child process, and every descriptor given back.
+#[test]
+fn async_mode_receives_uploads_at_once_without_children() {
+    let server = ServerUnderTest::start_with(&["--mode", "async"]);
+    let before = server.open_descriptors();
+    let size = 2 << 20;
+    let (_dir, path) = upload_file(size);
+    thread::scope(|scope| {
+        let uploads: Vec<_> = (0..5)
+            .map(|_| scope.spawn(|| upload(&server, &path)))
+            .collect();
+        for upload in uploads {
+            assert_eq!(upload.join().unwrap(), size as u64);
+        }
+    });
+    let received = server.expect_lines(5, |l| l.starts_with("Received "));
+    assert!(
+        received
+            .iter()
+            .all(|line| received_bytes(line) == size as u64),
+        "{received:#?}"
+    );
+    assert_eq!(server.children(), [], "async mode forked");
+    assert_eq!(server.open_descriptors(), before);
+    let lines = server.lines();
+    assert_eq!(lines.len(), 1 + 5 * 3, "{lines:#?}");
+    assert!(!lines.iter().any(|l| l.contains("Process")), "{lines:#?}");
+}
+
+/// Task 3: a reset ends only its own client, and an empty upload is reported as 0 bytes.
+#[test]
+fn async_mode_survives_a_reset_and_reports_an_empty_upload() {
+    let server = ServerUnderTest::start_with(&["--mode", "async"]);
+    let mut vanishing = server.connect();
+    vanishing.write_all(&[7; 1 << 20]).unwrap();
+    server.expect_line(|l| l.starts_with("Client "));
+    setsockopt(
+        &vanishing,
+        sockopt::Linger,
+        &nix::libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        },
+    )
+    .unwrap();
+    drop(vanishing);
+    let error = server.expect_line(|l| l.starts_with("server: "));
+    assert!(error.contains("Connection reset by peer"), "{error}");
+    drop(server.connect());
+    server.expect_line(|l| l.starts_with("Received 0 bytes from [Client "));
+    let (_dir, path) = upload_file(1 << 20);
+    upload(&server, &path);
+    server.expect_line(|l| l.starts_with("Received 1048576 bytes from [Client "));
 }

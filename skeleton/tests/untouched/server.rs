@@ -8,7 +8,10 @@
 //! registered for input, and the loop in `serve` reacts to whichever is ready. Task 1
 //! (TODOs 1 to 4) builds that loop; task 2 (TODO 5) gives every upload a process of its
 //! own so that slow uploads no longer wait for each other; the bonus (TODOs 6 and 7)
-//! reaps those processes when they exit. The README explains each TODO.
+//! reaps those processes when they exit. Task 3 (TODOs 8 and 9, optional, `--mode async`)
+//! serves every upload at once from the one loop, with no process per client: each event
+//! reads what its client has sent so far and goes back to waiting. The README explains
+//! each TODO.
 //!
 //! Errors: every function here returns `lab::Result`. Pass a failure up with a few words
 //! on what failed, as the given code does: `.context("creating the epoll instance")?`
@@ -16,18 +19,29 @@
 //! io error does not compile: "`?` couldn't convert the error to `Failure`".
 
 use std::collections::HashMap;
+use std::io;
 use std::net::{TcpListener, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::process::ExitCode;
 
 use clap::Parser;
-use lab::{Context, Line, ServerOptions};
+use lab::{Context, Line, Mode, ServerOptions};
 use nix::sys::epoll::{Epoll, EpollEvent};
 use nix::sys::signalfd::SignalFd;
 
+/// A connected client: its socket and, in task 3, what the loop knows of its upload.
+struct Client {
+    socket: TcpStream,
+    /// Whether its first data has arrived (task 3: the upload has begun).
+    started: bool,
+    /// Bytes of its upload received so far (task 3: the loop receives an upload piece by
+    /// piece, so the count must outlive each piece).
+    received: u64,
+}
+
 /// The connected clients, by socket descriptor. The map owns each socket: taking a client
 /// out of the map and dropping it is what closes the connection.
-type Clients = HashMap<RawFd, TcpStream>;
+type Clients = HashMap<RawFd, Client>;
 
 fn main() -> ExitCode {
     lab::exit_status("server", serve(&ServerOptions::parse()))
@@ -49,13 +63,13 @@ fn serve(options: &ServerOptions) -> lab::Result<()> {
         for event in &events[..ready] {
             let fd = event.data() as RawFd;
             if fd == listener.as_raw_fd() {
-                accept_client(&epoll, &listener, &mut clients)?;
+                accept_client(&epoll, &listener, &mut clients, options.mode)?;
             } else if let Some(exits) = &child_exits
                 && fd == exits.as_raw_fd()
             {
                 reap_children(exits)?;
             } else {
-                handle_client(&epoll, &mut clients, fd, options.buf_size)?;
+                handle_client(&epoll, &mut clients, fd, options)?;
             }
         }
     }
@@ -89,34 +103,57 @@ fn wait_for_events(epoll: &Epoll, events: &mut [EpollEvent]) -> lab::Result<usiz
     // END TODO 2
 }
 
-/// Task 1: accepts the client waiting on `listener`, watches its socket for input, and
-/// keeps it in `clients` until its upload is handled.
-fn accept_client(epoll: &Epoll, listener: &TcpListener, clients: &mut Clients) -> lab::Result<()> {
+/// Accepts the client waiting on `listener` and keeps it in `clients` until its upload is
+/// handled; in task 3 its socket is made non-blocking first.
+fn accept_client(
+    epoll: &Epoll,
+    listener: &TcpListener,
+    clients: &mut Clients,
+    mode: Mode,
+) -> lab::Result<()> {
+    let socket = accept(epoll, listener)?;
+    if mode == Mode::Async {
+        make_nonblocking(&socket)?;
+    }
+    let client = Client {
+        socket,
+        started: false,
+        received: 0,
+    };
+    clients.insert(client.socket.as_raw_fd(), client);
+    Ok(())
+}
+
+/// Task 1: accepts the connection waiting on `listener` and watches its socket for input.
+fn accept(epoll: &Epoll, listener: &TcpListener) -> lab::Result<TcpStream> {
     // TODO 3: accept the connection, print `<< New client connected on socket <fd> >>`
     // (`lab::Line::Connected { fd }` writes it), add the client's socket to epoll
-    // (`lab::w_epoll::add`) and insert it into `clients` under its descriptor.
+    // (`lab::w_epoll::add`) and return the socket (the caller keeps it in `clients`).
     todo!(
-        "TODO 3: accept the client waiting on socket {}, add it to epoll {} and keep it with the {} others",
+        "TODO 3: accept the client waiting on socket {}, and add it to epoll {}",
         listener.as_raw_fd(),
-        epoll.0.as_raw_fd(),
-        clients.len()
+        epoll.0.as_raw_fd()
     )
     // END TODO 3
 }
 
-/// Serves the client whose socket has input: the start of its upload.
+/// Serves the client whose socket has input: in tasks 1 and 2 the start of its upload,
+/// which is received whole; in task 3 the next piece of it.
 fn handle_client(
     epoll: &Epoll,
     clients: &mut Clients,
     fd: RawFd,
-    buf_size: u32,
+    options: &ServerOptions,
 ) -> lab::Result<()> {
+    if options.mode == Mode::Async {
+        return receive_piece(epoll, clients, fd, options.buf_size);
+    }
     let Some(client) = clients.remove(&fd) else {
         return Ok(());
     };
     println!("{}", Line::WantsToSend { fd });
-    receive(&client, buf_size)?;
-    stop_watching(epoll, client)
+    receive(&client.socket, options.buf_size)?;
+    stop_watching(epoll, client.socket)
 }
 
 /// Task 1: the server is done with `client`; forget it.
@@ -182,4 +219,84 @@ fn reap_children(exits: &SignalFd) -> lab::Result<()> {
         exits.as_raw_fd()
     )
     // END TODO 7
+}
+
+/// Task 3: receives what the client on `fd` has sent since its last event; at the end of
+/// its upload, reports it and forgets the client, as task 1 does.
+fn receive_piece(
+    epoll: &Epoll,
+    clients: &mut Clients,
+    fd: RawFd,
+    buf_size: u32,
+) -> lab::Result<()> {
+    let Some(client) = clients.get_mut(&fd) else {
+        return Ok(());
+    };
+    if !client.started {
+        client.started = true;
+        println!("{}", Line::WantsToSend { fd });
+    }
+    let piece = read_available(client, buf_size);
+    if let Ok(lab::Piece::More) = piece {
+        return Ok(());
+    }
+    let Some(client) = clients.remove(&fd) else {
+        return Ok(());
+    };
+    match piece {
+        Ok(_) => println!(
+            "{}",
+            Line::Received {
+                bytes: client.received,
+                fd
+            }
+        ),
+        Err(error) => lab::print_error(
+            &Line::Error {
+                program: "server".into(),
+                message: format!(
+                    "receiving from client {fd}: {error} after {} bytes",
+                    client.received
+                ),
+            }
+            .to_string(),
+        ),
+    }
+    stop_watching(epoll, client.socket)
+}
+
+/// Task 3: a new client's socket, made ready for a loop that must never wait on one
+/// client.
+fn make_nonblocking(socket: &TcpStream) -> lab::Result<()> {
+    // TODO 8 (task 3): make the socket non-blocking (`TcpStream::set_nonblocking`). Then a
+    // read that finds nothing to read fails at once with `io::ErrorKind::WouldBlock`
+    // (EAGAIN) instead of waiting for the client's next bytes while every other client
+    // waits for the loop.
+    todo!(
+        "TODO 8: make the socket {} of a new client non-blocking",
+        socket.as_raw_fd()
+    )
+    // END TODO 8
+}
+
+/// Task 3: reads what `client` has sent so far, at most `buf_size` bytes per read and
+/// about [`lab::FAIR_SHARE`] bytes in all, and adds it to `client.received`.
+fn read_available(client: &mut Client, buf_size: u32) -> io::Result<lab::Piece> {
+    // TODO 9 (task 3): read from `client.socket` into a buffer of `buf_size` bytes, again
+    // and again, adding what each read returns to `client.received`, until a read
+    // - fails with `io::ErrorKind::WouldBlock` (EAGAIN): nothing more for now, and no
+    //   error. Return `Ok(lab::Piece::More)`; epoll reports the socket when more arrives;
+    // - returns 0: the client closed the connection. Return `Ok(lab::Piece::End)`;
+    // - fails with `io::ErrorKind::Interrupted`: read again;
+    // - fails any other way: return the error (the connection broke).
+    // Also return `Ok(lab::Piece::More)` once this call has read `lab::FAIR_SHARE` bytes: a client
+    // that sends faster than 10-byte reads can empty its socket would otherwise keep the
+    // loop to itself. Epoll reports the socket again at once, after the other clients.
+    // The count lives in `client`, not here: this function sees one piece of the upload.
+    todo!(
+        "TODO 9: read what client {} has sent, {buf_size} bytes at a time ({} bytes so far)",
+        client.socket.as_raw_fd(),
+        client.received
+    )
+    // END TODO 9
 }
