@@ -48,7 +48,7 @@ median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] 
 
 flipped=0
 reference=
-printf '%-20s %-36s %5s %8s %7s\n' fault "verdicts (total)" agree seconds "x ref"
+printf '%-20s %-50s %5s %8s %7s\n' fault "verdicts (total)" agree seconds "x ref"
 for fault in $faults; do
     : >"$work/$fault.verdicts"
     : >"$work/$fault.seconds"
@@ -57,7 +57,7 @@ for fault in $faults; do
         FAULTY_SERVER_FAULT=$fault NO_COLOR=1 "$checker" --server "$fixture" \
             --log-dir "$work/logs" "${options[@]}" >"$work/report.txt" 2>&1 || true
         awk -v begin="$begin" -v end="$(date +%s.%N)" 'BEGIN { printf "%.2f\n", end - begin }' >>"$work/$fault.seconds"
-        # The five status words and the total line: the verdict.
+        # The status words and the total line: the verdict.
         { grep -E '^(task|bonus).* \.+ ' "$work/report.txt" | sed -E 's/^.* \.+ (passed|failed|not checked) .*/\1/' |
             sed 's/not checked/N/; s/passed/P/; s/failed/F/' | paste -sd ' ' -
           grep -m1 '^Total: ' "$work/report.txt" | sed 's/^Total: //'; } | paste -sd ' ' - >>"$work/$fault.verdicts"
@@ -67,7 +67,7 @@ for fault in $faults; do
     seconds=$(median <"$work/$fault.seconds")
     [[ $fault == none ]] && reference=$seconds
     ratio=$(awk -v s="$seconds" -v r="${reference:-0}" 'BEGIN { if (r > 0) printf "%.2f", s / r; else print "-" }')
-    printf '%-20s %-36s %2s/%-2s %8s %7s\n' "$fault" "$verdict" "$agree" "$runs" "$seconds" "$ratio"
+    printf '%-20s %-50s %2s/%-2s %8s %7s\n' "$fault" "$verdict" "$agree" "$runs" "$seconds" "$ratio"
     if [[ $agree -ne $runs ]]; then
         flipped=$((flipped + 1))
         echo "  verdicts seen:" >&2

@@ -82,7 +82,9 @@ pub struct Options {
     pub log_dir: Option<PathBuf>,
 
     /// Instead of grading, measure: `buf-size` uploads the file once per read size
-    /// (the server's --buf-size) and prints and draws the throughput of each.
+    /// (the server's --buf-size) and prints and draws the throughput of each; `clients`
+    /// compares a process per client (--mode blocking) with one loop (--mode async) for
+    /// more and more clients at once.
     #[arg(long, value_enum, value_name = "WHAT", conflicts_with_all = ["json", "csv", "task", "clients"])]
     pub experiment: Option<Experiment>,
 
@@ -90,6 +92,10 @@ pub struct Options {
     /// [default: 10,100,1K,4K,16K,64K].
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_read_size, requires = "experiment")]
     pub buf_sizes: Vec<u64>,
+
+    /// The numbers of clients for `--experiment clients` [default: 1,10,100,500].
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_client_count, requires = "experiment")]
+    pub client_counts: Vec<usize>,
 
     /// Hide this file or folder from the server and from the build (other students'
     /// results, for example); the reference solution and INSTRUCTORS.md are always hidden.
@@ -111,6 +117,8 @@ pub struct Options {
 pub enum Experiment {
     /// Throughput against the number of bytes per read.
     BufSize,
+    /// A process per client against one loop: time, memory, processes, context switches.
+    Clients,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -127,6 +135,14 @@ fn parse_read_size(text: &str) -> Result<u64, String> {
         Ok(size) if size > u64::from(u32::MAX) => Err("a read size must be under 4G".to_owned()),
         Ok(size) => Ok(size),
         Err(error) => Err(error.to_string()),
+    }
+}
+
+fn parse_client_count(text: &str) -> Result<usize, String> {
+    let most = crate::checks::many_clients::MOST_CLIENTS;
+    match text.parse::<usize>() {
+        Ok(count) if (1..=most).contains(&count) => Ok(count),
+        _ => Err(format!("a number of clients from 1 to {most}")),
     }
 }
 

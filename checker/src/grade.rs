@@ -14,6 +14,7 @@ pub enum CheckId {
     Concurrent,
     ProcessPerClient,
     NoZombies,
+    AsyncUploads,
 }
 
 /// What passing a check is worth.
@@ -21,18 +22,21 @@ pub enum CheckId {
 pub enum Weight {
     /// Points out of 100.
     Points(u32),
-    /// Reported, never counted.
+    /// Reported, never counted: the bonus.
     Bonus,
+    /// Reported, never counted: task 3, beyond the lab.
+    Optional,
 }
 
 impl CheckId {
     /// The grading table, in its order: the one place that order is written.
-    pub const ALL: [CheckId; 5] = [
+    pub const ALL: [CheckId; 6] = [
         CheckId::WholeUpload,
         CheckId::KeepsServing,
         CheckId::Concurrent,
         CheckId::ProcessPerClient,
         CheckId::NoZombies,
+        CheckId::AsyncUploads,
     ];
 
     /// The check's name in the report.
@@ -43,12 +47,14 @@ impl CheckId {
             CheckId::Concurrent => "task 2: concurrent uploads",
             CheckId::ProcessPerClient => "task 2: a process per client",
             CheckId::NoZombies => "bonus: no zombies",
+            CheckId::AsyncUploads => "task 3: async uploads",
         }
     }
 
     pub fn weight(self) -> Weight {
         match self {
             CheckId::NoZombies => Weight::Bonus,
+            CheckId::AsyncUploads => Weight::Optional,
             _ => Weight::Points(25),
         }
     }
@@ -57,7 +63,7 @@ impl CheckId {
     pub fn max_points(self) -> u32 {
         match self.weight() {
             Weight::Points(points) => points,
-            Weight::Bonus => 0,
+            Weight::Bonus | Weight::Optional => 0,
         }
     }
 }
@@ -73,6 +79,9 @@ pub enum Selection {
     TaskTwo,
     /// The bonus alone: no zombies.
     Bonus,
+    /// Task 3 alone: async uploads (`--mode async`).
+    #[value(name = "3")]
+    TaskThree,
     /// Every check.
     All,
 }
@@ -83,7 +92,8 @@ impl Selection {
         match self {
             Selection::TaskOne => &CheckId::ALL[..2],
             Selection::TaskTwo => &CheckId::ALL[2..4],
-            Selection::Bonus => &CheckId::ALL[4..],
+            Selection::Bonus => &CheckId::ALL[4..5],
+            Selection::TaskThree => &CheckId::ALL[5..],
             Selection::All => &CheckId::ALL,
         }
     }
@@ -196,8 +206,10 @@ pub struct Score {
     pub max: u32,
     /// The bonus outcome, if the bonus was among the verdicts.
     pub bonus: Option<Status>,
-    /// Whether every check that counts passed (the bonus counts only when it is all
-    /// that was asked for).
+    /// Task 3's outcome, if it was among the verdicts.
+    pub task_three: Option<Status>,
+    /// Whether every check that counts passed (a check that is not counted counts only
+    /// when it is all that was asked for).
     pub all_passed: bool,
 }
 
@@ -205,13 +217,16 @@ impl Score {
     pub fn of(verdicts: &[Verdict]) -> Self {
         let counted: Vec<_> = verdicts
             .iter()
-            .filter(|verdict| verdict.check.weight() != Weight::Bonus)
+            .filter(|verdict| verdict.check.max_points() > 0)
             .collect();
-        let bonus = verdicts
-            .iter()
-            .find(|verdict| verdict.check.weight() == Weight::Bonus);
+        let find = |weight| {
+            verdicts
+                .iter()
+                .find(|verdict| verdict.check.weight() == weight)
+        };
+        let (bonus, task_three) = (find(Weight::Bonus), find(Weight::Optional));
         let all_passed = if counted.is_empty() {
-            bonus.is_some_and(Verdict::passed)
+            bonus.or(task_three).is_some_and(Verdict::passed)
         } else {
             counted.iter().all(|verdict| verdict.passed())
         };
@@ -222,17 +237,25 @@ impl Score {
                 .map(|verdict| verdict.check.max_points())
                 .sum(),
             bonus: bonus.map(|verdict| verdict.outcome.status()),
+            task_three: task_three.map(|verdict| verdict.outcome.status()),
             all_passed,
         }
     }
 
-    /// `Total: 75/100, bonus not checked`, or `Total: bonus passed` for the bonus alone.
+    /// `Total: 75/100, bonus not checked, task 3 failed`; `Total: bonus passed` for the
+    /// bonus alone, `Total: task 3 passed` for task 3 alone.
     pub fn total_line(&self) -> String {
-        match (self.max, self.bonus) {
-            (0, Some(bonus)) => format!("Total: bonus {bonus}"),
-            (_, Some(bonus)) => format!("Total: {}/{}, bonus {bonus}", self.points, self.max),
-            (_, None) => format!("Total: {}/{}", self.points, self.max),
+        let mut parts = Vec::new();
+        if self.max > 0 || (self.bonus.is_none() && self.task_three.is_none()) {
+            parts.push(format!("{}/{}", self.points, self.max));
         }
+        if let Some(bonus) = self.bonus {
+            parts.push(format!("bonus {bonus}"));
+        }
+        if let Some(task_three) = self.task_three {
+            parts.push(format!("task 3 {task_three}"));
+        }
+        format!("Total: {}", parts.join(", "))
     }
 
     /// The score as a fraction of the points at stake (PrairieLearn's 0 to 1); the bonus
@@ -261,9 +284,13 @@ mod tests {
             verdict(CheckId::Concurrent, Outcome::Failed("x".into())),
             verdict(CheckId::ProcessPerClient, Outcome::Failed("x".into())),
             verdict(CheckId::NoZombies, Outcome::NotChecked("x".into())),
+            verdict(CheckId::AsyncUploads, Outcome::Failed("x".into())),
         ];
         let score = Score::of(&verdicts);
-        assert_eq!(score.total_line(), "Total: 50/100, bonus not checked");
+        assert_eq!(
+            score.total_line(),
+            "Total: 50/100, bonus not checked, task 3 failed"
+        );
         assert!(!score.all_passed);
         assert_eq!(score.fraction(), 0.5);
     }
@@ -276,6 +303,24 @@ mod tests {
         let failed = [verdict(CheckId::NoZombies, Outcome::Failed("x".into()))];
         assert!(!Score::of(&failed).all_passed);
         assert_eq!(Score::of(&failed).fraction(), 0.0);
+    }
+
+    #[test]
+    fn task_three_alone_passes_or_fails_the_run_but_never_costs_points() {
+        let passed = [verdict(CheckId::AsyncUploads, Outcome::Passed)];
+        assert_eq!(Score::of(&passed).total_line(), "Total: task 3 passed");
+        assert!(Score::of(&passed).all_passed);
+        let mut all: Vec<_> = CheckId::ALL
+            .iter()
+            .map(|&check| verdict(check, Outcome::Passed))
+            .collect();
+        all[5].outcome = Outcome::Failed("x".into());
+        let score = Score::of(&all);
+        assert!(score.all_passed);
+        assert_eq!(
+            score.total_line(),
+            "Total: 100/100, bonus passed, task 3 failed"
+        );
     }
 
     #[test]
@@ -294,6 +339,7 @@ mod tests {
             [CheckId::WholeUpload, CheckId::KeepsServing]
         );
         assert_eq!(Selection::Bonus.checks(), [CheckId::NoZombies]);
+        assert_eq!(Selection::TaskThree.checks(), [CheckId::AsyncUploads]);
         let max: u32 = Selection::All
             .checks()
             .iter()

@@ -1,6 +1,7 @@
 //! The checker's pictures, drawn after the verdicts from what it recorded anyway: the
 //! uploads over time (`uploads.svg`), one panel per server the run started; and the
-//! read-size experiment (`buf-size.svg`).
+//! read-size experiment (`buf-size.svg`); and the experiment with many clients
+//! (`clients.svg`).
 //!
 //! Drawn with plotters' SVG backend and its own text layout: the SVG names a font family
 //! and leaves the glyphs to the viewer, so no font or system library is needed.
@@ -16,6 +17,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 
 use crate::checks::experiment::Row;
+use crate::checks::many_clients::{self, Load, LoadRow};
 use crate::clients::{Upload, Uploads};
 use crate::observe::Observer;
 
@@ -284,6 +286,123 @@ fn draw_rows(rows: &[Row], path: &Path) -> Result<(), Box<dyn std::error::Error>
             (row.read_size as f64 * 1.1, row.throughput * 0.8),
             ("sans-serif", 12).into_font().color(&BLACK),
         )))?;
+    }
+    root.present()?;
+    Ok(())
+}
+
+/// What one panel of `clients.svg` shows of a run.
+type Figure = fn(&Load) -> f64;
+
+/// Draws `--experiment clients` into the SVG file `path`: four panels against the number
+/// of clients (time, peak memory, processes, context switches), one line per design.
+pub fn draw_clients(rows: &[LoadRow], path: &Path) -> Result<(), String> {
+    draw_loads(rows, path).map_err(|e| format!("drawing {}: {e}", path.display()))
+}
+
+fn draw_loads(rows: &[LoadRow], path: &Path) -> Result<(), Box<dyn std::error::Error>> {
+    let root = SVGBackend::new(path, (960, 640)).into_drawing_area();
+    root.fill(&WHITE)?;
+    let root = root.titled(
+        "A process per client against one loop, for more and more clients at once",
+        ("sans-serif", 18),
+    )?;
+    let panels = root.split_evenly((2, 2));
+    let figures: [(&str, Figure); 4] = [
+        ("seconds until every upload was reported", |load| {
+            load.seconds
+        }),
+        (
+            "peak memory of the server and its children (MiB, PSS)",
+            |load| load.peak_memory as f64 / MIB as f64,
+        ),
+        ("processes at once", |load| load.processes as f64),
+        ("context switches (of every process seen)", |load| {
+            load.switches as f64
+        }),
+    ];
+    let counts: Vec<usize> = rows.iter().map(|row| row.clients).collect();
+    let (fewest, most) = (
+        counts.iter().copied().min().unwrap_or(1).max(1) as f64,
+        counts.iter().copied().max().unwrap_or(1).max(1) as f64,
+    );
+    for (panel, (title, value)) in panels.iter().zip(figures) {
+        let values = rows
+            .iter()
+            .filter_map(|row| row.load.as_ref().ok())
+            .map(value);
+        let (low, high) = values.fold((f64::MAX, 0.0_f64), |(low, high), v| {
+            (low.min(v), high.max(v))
+        });
+        let (low, high) = ((low.max(1e-3) / 2.0).min(0.5), high.max(1.0) * 2.0);
+        let mut chart = ChartBuilder::on(panel)
+            .caption(title, ("sans-serif", 14))
+            .margin(12)
+            .x_label_area_size(32)
+            .y_label_area_size(56)
+            .build_cartesian_2d(
+                (fewest / 1.5..most * 1.5).log_scale(),
+                (low..high).log_scale(),
+            )?;
+        chart
+            .configure_mesh()
+            .x_desc("clients")
+            .disable_x_mesh()
+            .x_label_formatter(&|_| String::new())
+            .y_labels(6)
+            .y_label_formatter(&|v| match *v {
+                v if v >= 1.0 && (v - v.round()).abs() < 1e-9 => format!("{v:.0}"),
+                v if v >= 1.0 => format!("{v:.1}"),
+                v => format!("{v:.2}"),
+            })
+            .light_line_style(WHITE)
+            .draw()?;
+        // The x axis is marked at the counts measured.
+        let mut marked = counts.clone();
+        marked.dedup();
+        for &clients in &marked {
+            let x = clients as f64;
+            chart.draw_series(LineSeries::new(
+                [(x, low), (x, high)],
+                RGBColor(215, 215, 215).stroke_width(1),
+            ))?;
+            chart.draw_series(std::iter::once(Text::new(
+                clients.to_string(),
+                (x, low * 1.1),
+                ("sans-serif", 12)
+                    .into_font()
+                    .color(&BLACK)
+                    .pos(Pos::new(HPos::Center, VPos::Bottom)),
+            )))?;
+        }
+        for (index, design) in many_clients::Design::BOTH.into_iter().enumerate() {
+            let colour = COLOURS[index];
+            let points: Vec<(f64, f64)> = rows
+                .iter()
+                .filter(|row| row.design == design)
+                .filter_map(|row| Some((row.clients as f64, value(row.load.as_ref().ok()?))))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    colour.stroke_width(2),
+                ))?
+                .label(design.name())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 18, y)], colour.stroke_width(2))
+                });
+            chart.draw_series(
+                points
+                    .iter()
+                    .map(|&point| Circle::new(point, 3, colour.filled())),
+            )?;
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.8))
+            .border_style(RGBColor(200, 200, 200))
+            .draw()?;
     }
     root.present()?;
     Ok(())

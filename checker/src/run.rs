@@ -13,6 +13,7 @@ use gen_testfile::DEFAULT_SIZE;
 use lab::Context;
 
 use crate::checks::experiment::{self, Measured};
+use crate::checks::many_clients::{self, LoadRows};
 use crate::checks::{self, Session};
 use crate::cli::{Experiment, Options};
 use crate::clients::ClientLog;
@@ -50,10 +51,18 @@ pub enum Note {
         size: u64,
         read_sizes: Vec<u64>,
     },
+    /// The experiment with many clients begins.
+    MeasuringClients {
+        upload: u64,
+        counts: Vec<usize>,
+    },
     /// This machine cannot contain the servers: why.
     NotContained(String),
     /// Scratch copies that killed checkers had left behind were removed: how many.
     RemovedScratch(usize),
+    /// Something a check looks at that this run could not observe: what, and why. The
+    /// check was judged without it.
+    NotObserved(String),
 }
 
 /// Which test file the clients upload.
@@ -102,10 +111,27 @@ pub enum RunOutcome {
     },
     /// The experiment ran.
     Measured {
-        rows: Measured,
+        rows: Measurement,
         logs: Logs,
         picture: Option<Picture>,
     },
+}
+
+/// What an experiment measured.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Measurement {
+    ReadSizes(Measured),
+    Clients(LoadRows),
+}
+
+impl Measurement {
+    /// Whether the experiment went through (a row a limit cut short is a finding).
+    pub fn went_through(&self) -> bool {
+        match self {
+            Measurement::ReadSizes(rows) => rows.is_ok(),
+            Measurement::Clients(rows) => rows.is_ok(),
+        }
+    }
 }
 
 /// The value of one run.
@@ -143,7 +169,7 @@ impl RunResult {
     /// upload of the experiment went through.
     pub fn passed(&self) -> bool {
         match &self.outcome {
-            RunOutcome::Measured { rows, .. } => rows.is_ok(),
+            RunOutcome::Measured { rows, .. } => rows.went_through(),
             _ => self.score().all_passed,
         }
     }
@@ -192,6 +218,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
         (isolation == Isolation::Full).then(|| Confinement {
             hide: hide.to_vec(),
             cap,
+            processes: None,
         })
     };
     guard::stop_after(time_limit(options));
@@ -274,7 +301,27 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
             picture::draw_buf_sizes(rows, &path).map(|()| path)
         });
         RunOutcome::Measured {
-            rows,
+            rows: Measurement::ReadSizes(rows),
+            logs,
+            picture,
+        }
+    } else if options.experiment == Some(Experiment::Clients) {
+        let counts = if options.client_counts.is_empty() {
+            many_clients::DEFAULT_COUNTS.to_vec()
+        } else {
+            options.client_counts.clone()
+        };
+        said.say(Note::MeasuringClients {
+            upload: many_clients::UPLOAD,
+            counts: counts.clone(),
+        });
+        let rows = many_clients::compare(&session, &counts)?;
+        let picture = rows.as_ref().ok().map(|rows| {
+            let path = log_dir.join("clients.svg");
+            picture::draw_clients(rows, &path).map(|()| path)
+        });
+        RunOutcome::Measured {
+            rows: Measurement::Clients(rows),
             logs,
             picture,
         }
@@ -288,6 +335,9 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
             clients,
         });
         let graded = checks::run(&session, options.task, clients)?;
+        for what in &graded.not_observed {
+            said.say(Note::NotObserved(what.clone()));
+        }
         let failed_server_tail = graded
             .failed_log_start
             .map(|start| log::section_tail(&logs.server, start, TAIL_LINES))

@@ -76,6 +76,7 @@ fn json_holds_every_check_and_adds_up_to_the_printed_total() {
             ("task 2: concurrent uploads", 0, 25, "failed"),
             ("task 2: a process per client", 0, 25, "failed"),
             ("bonus: no zombies", 0, 0, "failed"),
+            ("task 3: async uploads", 0, 0, "passed"),
         ]
     );
     let outputs: Vec<&str> = json["tests"]
@@ -123,7 +124,7 @@ fn submission_is_graded_in_a_scratch_copy_and_the_skeleton_is_untouched() {
         "{}",
         run.stdout
     );
-    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [F, F, N, N, N, N], "{}", run.stdout);
     assert_eq!(run.code(), Some(1));
     // The student's panic names the file as in their own copy of the lab.
     run.assert_says("it panicked at skeleton/src/bin/server.rs:");
@@ -195,6 +196,9 @@ fn task_runs_exit_0_exactly_when_their_checks_pass() {
         ("never-reaps", "2", 0),
         ("never-reaps", "bonus", 1),
         ("none", "bonus", 0),
+        ("none", "3", 0),
+        ("async-blocking", "3", 1),
+        ("async-blocking", "all", 0),
     ] {
         let Some(run) = run_in_turn(Some(fault), &["--size", "8M", "--task", task]) else {
             return;
@@ -213,7 +217,7 @@ fn server_with_too_many_processes_is_stopped_and_fails() {
     let Some(run) = run_in_turn(Some("forks-grandchildren"), &["--size", "8M"]) else {
         return;
     };
-    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [F, F, N, N, N, N], "{}", run.stdout);
     run.assert_says("more than the 64 the checker allows");
 }
 
@@ -252,7 +256,7 @@ fn slow_server_is_stopped_at_the_time_limit() {
     );
     assert_eq!(run.code(), Some(1), "{}", run.stdout);
     run.assert_says("the run reached its time limit of 6 s (--timeout)");
-    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [F, F, N, N, N, N], "{}", run.stdout);
 }
 
 /// Nothing outlives the checker, even when it is killed with SIGKILL and can clean up

@@ -37,11 +37,11 @@ fn shipped_skeleton_fails_at_once_naming_todo_1() {
         "{}",
         run.stdout
     );
-    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [F, F, N, N, N, N], "{}", run.stdout);
     assert_eq!(run.code(), Some(1));
     run.assert_says("it panicked at skeleton/src/bin/server.rs:");
     run.assert_says("not yet implemented: TODO 1: create an epoll instance");
-    run.assert_says("Total: 0/100, bonus not checked");
+    run.assert_says("Total: 0/100, bonus not checked, task 3 not checked");
 }
 
 #[test]
@@ -50,8 +50,8 @@ fn solution_scores_100_with_the_bonus() {
         return;
     }
     let run = run_in_turn(None, &["--solution", "--size", "8M", "--clients", "3"]).unwrap();
-    assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
-    run.assert_says("Total: 100/100, bonus passed");
+    assert_eq!(run.verdicts(), [P; 6], "{}", run.stdout);
+    run.assert_says("Total: 100/100, bonus passed, task 3 passed");
     assert_eq!(run.code(), Some(0));
 }
 
@@ -61,7 +61,7 @@ fn full_default_run_on_the_solution_passes() {
         return;
     }
     let run = run_in_turn(None, &["--solution"]).unwrap();
-    assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [P; 6], "{}", run.stdout);
     assert_eq!(run.code(), Some(0));
     let clients = fs::read_to_string(run.log_dir.path().join("client_output.log")).unwrap();
     // Uploads A to C are the small ones of "keeps serving"; D and E the whole ones.
@@ -101,84 +101,123 @@ macro_rules! fault_verdicts {
 
 fault_verdicts! {
     finished_client_left_in_epoll_spins_and_is_sent_to_todo_4: "left-in-epoll"
-        => [P, F, F, F, N], exit 1,
+        => [P, F, F, F, N, P], exit 1,
         says ["the server is spinning", "of finished clients", "(TODO 4)"];
-    serial_server_scores_50_and_is_sent_to_task_2: "serial" => [P, P, F, F, N], exit 1,
+    serial_server_scores_50_and_is_sent_to_task_2: "serial" => [P, P, F, F, N, P], exit 1,
         says ["the server serves one client at a time", "it received the uploads itself",
               "Total: 50/100, bonus not checked", "Task 1 is done. Next: task 2 (TODO 5).",
               "judged only on a server that passed \"a process per client\""];
     parent_keeping_its_socket_copy_fails_on_leaked_descriptors: "keeps-parent-copy"
-        => [P, P, P, F, N], exit 1,
+        => [P, P, P, F, N, P], exit 1,
         says ["the parent keeps its copy of each client socket", "Total: 75/100, bonus not checked"];
     closing_without_removing_from_epoll_fails_on_the_stale_registration: "no-remove"
-        => [P, P, P, F, N], exit 1,
+        => [P, P, P, F, N, P], exit 1,
         says ["epoll instance still watches descriptor", "Remove a client from epoll before closing it (TODO 4)"];
-    server_without_epoll_fails_task_1_saying_so: "no-epoll" => [F, F, N, N, N], exit 1,
+    server_without_epoll_fails_task_1_saying_so: "no-epoll" => [F, F, N, N, N, N], exit 1,
         says ["so the server does not wait with epoll. Look at TODO 1", "Total: 0/100"];
     // It is gone before the second pause: that is no death at a pause, and no EINTR.
-    server_exiting_after_its_first_client_fails: "exits-after-first" => [F, F, N, N, N], exit 1,
+    server_exiting_after_its_first_client_fails: "exits-after-first" => [F, F, N, N, N, N], exit 1,
         says ["the server stopped (exit status 0)"], never ["EINTR", "paused"];
     server_reading_part_of_the_upload_fails_on_the_byte_count: "partial-read"
-        => [F, F, N, N, N], exit 1,
+        => [F, F, N, N, N, N], exit 1,
         says ["the server reported 524288 bytes, but the client sent 8388608"],
         never ["did it stop or crash"];
-    server_that_only_prints_the_lines_fails: "never-reads" => [F, F, N, N, N], exit 1,
+    server_that_only_prints_the_lines_fails: "never-reads" => [F, F, N, N, N, N], exit 1,
         says ["sat unread"];
     server_that_never_reaps_scores_100_without_the_bonus: "never-reaps"
-        => [P, P, P, P, F], exit 0,
+        => [P, P, P, P, F, P], exit 0,
         says ["Total: 100/100, bonus failed", "still zombies", "(TODO 6 and TODO 7)"];
     child_living_on_in_the_loop_fails_a_process_per_client: "child-returns"
-        => [P, P, P, F, N], exit 1,
+        => [P, P, P, F, N, P], exit 1,
         says ["std::process::exit and never return into the server's loop (TODO 5)"],
         never ["bonus passed"];
     child_dying_in_the_loop_fails_a_process_per_client_not_task_1: "child-returns-dies"
-        => [P, P, P, F, N], exit 1,
+        => [P, P, P, F, N, P], exit 1,
         says ["ENOENT", "never return into the server's loop (TODO 5)"];
-    server_ending_on_eintr_fails_keeps_serving: "exits-on-eintr" => [P, F, P, P, P], exit 1,
+    server_ending_on_eintr_fails_keeps_serving: "exits-on-eintr" => [P, F, P, P, P, P], exit 1,
         says ["EINTR", "SIGSTOP, then SIGCONT", "just wait again (TODO 2)", "Total: 75/100, bonus passed",
               // The log lines shown are those of the server that failed, not the last one's.
               "  | server: waiting for events: EINTR"];
     edge_triggered_listener_is_sent_to_accept_not_to_fork: "edge-triggered"
-        => [P, F, N, N, N], exit 1,
+        => [P, F, N, N, N, P], exit 1,
         says ["to be accepted while the server sat idle in epoll_wait", "(TODO 3)", "level-triggered"],
         never ["TODO 5", "Task 1 is done"];
-    client_never_added_to_epoll_is_sent_to_todo_3: "not-added" => [F, F, N, N, N], exit 1,
+    client_never_added_to_epoll_is_sent_to_todo_3: "not-added" => [F, F, N, N, N, N], exit 1,
         says ["not in its epoll interest list", "Add every accepted client to epoll (TODO 3)"],
         never ["stopped reading"];
-    threads_instead_of_processes_are_named: "threads" => [P, P, P, F, N], exit 1,
+    threads_instead_of_processes_are_named: "threads" => [P, P, P, F, N, P], exit 1,
         says ["threads, not processes. Fork a child per upload (TODO 5)"];
     parent_waiting_for_each_child_serves_one_at_a_time: "waits-for-child"
-        => [P, P, F, F, N], exit 1,
+        => [P, P, F, F, N, P], exit 1,
         says ["waiting for its child in waitpid", "(TODO 5)", "bonus not checked"];
-    blocking_reaper_fails_the_bonus_only: "blocking-reaper" => [P, P, P, P, F], exit 0,
+    blocking_reaper_fails_the_bonus_only: "blocking-reaper" => [P, P, P, P, F, P], exit 0,
         says ["not served within", "WNOHANG", "(TODO 7)", "Total: 100/100, bonus failed"];
-    unread_signalfd_costs_the_bonus_not_task_1: "unread-signalfd" => [P, P, P, P, F], exit 0,
+    unread_signalfd_costs_the_bonus_not_task_1: "unread-signalfd" => [P, P, P, P, F, P], exit 0,
         says ["SIGCHLD is still pending", "read_signal", "(TODO 7)"],
         never ["TODO 4"];
     signalfd_without_blocking_sigchld_is_sent_to_todo_6: "sigchld-unblocked"
-        => [P, P, P, P, F], exit 0,
+        => [P, P, P, P, F, P], exit 0,
         says ["SIGCHLD is not blocked", "SigBlk", "which blocks no signal", "(TODO 6)"];
     // Lines of the student's own, with colons, from the parent and from a child: no error,
     // and no evidence of who printed them.
-    debug_lines_of_ones_own_cost_nothing: "debug-lines" => [P, P, P, P, P], exit 0,
+    debug_lines_of_ones_own_cost_nothing: "debug-lines" => [P, P, P, P, P, P], exit 0,
         says ["Total: 100/100, bonus passed"];
     // The child reads its socket without blocking: EAGAIN the first time the socket is
     // empty, which the clients make happen in every run. The server's own line is quoted.
     nonblocking_child_is_judged_on_its_quoted_error_every_run: "nonblocking-child"
-        => [F, F, N, N, N], exit 1,
+        => [F, F, N, N, N, N], exit 1,
         says ["which had printed", "server: receiving from client", "Resource temporarily unavailable"],
         never ["child processes", "Task 1 is done", "TODO"];
     // A bonus mistake that stops the server from serving costs task 1, naming TODO 6 and
     // where the server was blocked, and is found within seconds.
     blocking_signalfd_costs_keeps_serving_naming_todo_6: "blocking-signalfd"
-        => [P, F, P, P, F], exit 1,
+        => [P, F, P, P, F, P], exit 1,
         says ["blocked in read on the signalfd", "signalfd_read_iter", "SFD_NONBLOCK", "(TODO 6)"],
         never ["no data moved"];
-    client_closed_before_any_read_is_sent_to_todo_3: "forgets-client" => [F, F, N, N, N], exit 1,
+    client_closed_before_any_read_is_sent_to_todo_3: "forgets-client" => [F, F, N, N, N, N], exit 1,
         says ["closed the connection before reading from it", "Keep every accepted client in `clients`", "(TODO 3)"],
         never ["TODO 5"];
-    one_child_reaped_per_signal_fails_the_bonus_naming_todo_7: "reaps-one" => [P, P, P, P, F], exit 0,
+    one_child_reaped_per_signal_fails_the_bonus_naming_todo_7: "reaps-one" => [P, P, P, P, F, P], exit 0,
         says ["still zombies (pid ", "their SIGCHLDs reached it as one signal", "until it reports StillAlive (TODO 7)"];
+    // Task 3's mistakes: each its own reason, and none costs task 1 or 2 a point.
+    eagain_taken_for_an_error_fails_task_3_naming_todo_9: "async-eagain-error"
+        => [P, P, P, P, P, F], exit 0,
+        says ["it took EAGAIN for an error", "Resource temporarily unavailable (os error 11)", "(TODO 9)",
+              "Total: 100/100, bonus passed, task 3 failed"];
+    one_read_per_event_is_counted_and_sent_to_todo_9: "async-one-read"
+        => [P, P, P, P, P, F], exit 0,
+        says ["the server read each client once per event", "each a single read", "(TODO 9)"],
+        never ["TODO 8"];
+    a_count_lost_between_events_fails_on_the_sizes: "async-local-count"
+        => [P, P, P, P, P, F], exit 0,
+        says ["lost count of some", "`client.received`", "(TODO 9)"];
+    a_socket_left_blocking_is_told_by_its_flags: "async-blocking"
+        => [P, P, P, P, P, F], exit 0,
+        says ["were blocking while the uploads ran", "lack O_NONBLOCK", "(TODO 8)"];
+    an_end_of_stream_missed_is_told_by_close_wait: "async-misses-eof"
+        => [P, P, P, P, P, F], exit 0,
+        says ["CLOSE_WAIT", "return Piece::End (TODO 9)", "epoll keeps reporting a socket at its end"];
+    reads_without_a_fair_share_serve_one_client_at_a_time: "async-no-share"
+        => [P, P, P, P, P, F], exit 0,
+        says ["the loop served one client at a time", "lab::FAIR_SHARE", "(TODO 9)"],
+        never ["TODO 5"];
+}
+
+#[test]
+fn task_3_alone_passes_on_the_solution() {
+    if !has_solution() {
+        return;
+    }
+    let run = run_in_turn(None, &["--solution", "--size", "8M", "--task", "3"]).unwrap();
+    assert!(
+        run.stdout
+            .contains("\ntask 3: async uploads ....................... passed ... optional\nTotal: task 3 passed\n"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("task 2:"), "{}", run.stdout);
+    assert!(!run.stdout.contains("Not observed"), "{}", run.stdout);
+    assert_eq!(run.code(), Some(0));
 }
 
 #[test]
@@ -186,7 +225,7 @@ fn server_that_never_accepts_is_stopped_and_both_logs_say_the_checker_did_it() {
     let Some(run) = run_faulty("never-accepts") else {
         return;
     };
-    assert_eq!(run.verdicts(), [F, F, N, N, N], "{}", run.stdout);
+    assert_eq!(run.verdicts(), [F, F, N, N, N, N], "{}", run.stdout);
     run.assert_says("Total: 0/100");
     let server = fs::read_to_string(run.log_dir.path().join("server_output.log")).unwrap();
     // Both scenarios that ran stopped their server, asleep outside epoll_wait with no byte
@@ -248,7 +287,7 @@ fn two_checker_runs_at_once_do_not_disturb_each_other() {
         both.into_iter().map(|run| run.join().unwrap()).collect()
     });
     for run in &runs {
-        assert_eq!(run.verdicts(), [P; 5], "{}", run.stdout);
+        assert_eq!(run.verdicts(), [P; 6], "{}", run.stdout);
         let log = fs::read_to_string(run.log_dir.path().join("server_output.log")).unwrap();
         assert_eq!(
             log.matches("Server listening on").count(),

@@ -3,6 +3,8 @@
 use std::io;
 use std::net::{Ipv4Addr, TcpListener};
 
+use nix::sys::socket::{self, Backlog};
+
 use crate::{Failure, Result};
 
 /// Listens for TCP clients on 127.0.0.1:`port` (never on other interfaces: the lab is
@@ -10,7 +12,7 @@ use crate::{Failure, Result};
 pub fn listen(port: u16) -> Result<TcpListener> {
     // The standard library sets SO_REUSEADDR, so a restarted server can take its port
     // back at once instead of waiting for old connections to leave TIME_WAIT.
-    TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|error| {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, port)).map_err(|error| {
         let failure = Failure::new(format!("cannot listen on 127.0.0.1:{port}"), &error);
         match error.kind() {
             io::ErrorKind::AddrInUse => failure.hint(format!(
@@ -21,5 +23,16 @@ pub fn listen(port: u16) -> Result<TcpListener> {
             }
             _ => failure,
         }
-    })
+    })?;
+    // The standard library lets 128 connections wait to be accepted; hundreds of clients
+    // that connect at once (`--experiment clients`) need more, or the kernel drops the
+    // rest and they try again a second later. Listening again sets the new length (the
+    // kernel caps it at net.core.somaxconn).
+    Backlog::new(BACKLOG)
+        .and_then(|backlog| socket::listen(&listener, backlog))
+        .map_err(|errno| Failure::new("setting the listen backlog", errno))?;
+    Ok(listener)
 }
+
+/// How many connections may wait to be accepted.
+pub const BACKLOG: i32 = 1024;

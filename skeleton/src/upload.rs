@@ -13,8 +13,8 @@ pub const MIB: u64 = 1 << 20;
 pub const PROGRESS_STEP: u64 = 10 * MIB;
 
 /// The most one readable event of one client should read in task 3, so that every client
-/// gets its turn: 64 KiB, about what a socket buffer holds early in a connection.
-pub const FAIR_SHARE: u64 = 64 * 1024;
+/// gets its turn: 256 KiB, four of the client's writes.
+pub const FAIR_SHARE: u64 = 256 * 1024;
 
 /// What reading a client's non-blocking socket found (task 3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

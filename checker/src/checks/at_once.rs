@@ -16,7 +16,7 @@ use crate::inspect::{self, Activity};
 use crate::trouble::Trouble;
 
 /// The first progress must come this soon.
-const FIRST_PROGRESS: Duration = Duration::from_secs(10);
+pub(super) const FIRST_PROGRESS: Duration = Duration::from_secs(10);
 /// How long children may live on after the last upload was reported.
 const CHILDREN_END: Duration = Duration::from_secs(2);
 
@@ -152,7 +152,11 @@ fn observe(
 }
 
 /// Ends the watch when one client has finished while another is not yet under way.
-fn one_at_a_time(uploads: &Uploads, milestone: u64, waited_for_child: bool) -> ControlFlow<Cut> {
+pub(super) fn one_at_a_time(
+    uploads: &Uploads,
+    milestone: u64,
+    waited_for_child: bool,
+) -> ControlFlow<Cut> {
     let finished = uploads.uploads.iter().find(|upload| upload.finished());
     let behind = uploads
         .uploads

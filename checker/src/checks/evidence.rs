@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use crate::inspect::{Activity, InterestList, Registration, Signals, Whereabouts};
+use crate::inspect::{Activity, Call, CallKind, InterestList, Registration, Signals, Whereabouts};
 
 /// Why the checker stopped watching uploads before they all ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,4 +230,90 @@ pub struct Reaping {
     pub idle_cpu: Duration,
     pub interest: InterestList,
     pub signals: Option<Signals>,
+}
+
+/// Task 3: uploads started together on a server run with `--mode async`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OneLoop {
+    /// Where the server's section of the log begins.
+    pub log_start: Option<u64>,
+    pub clients: usize,
+    /// The bytes of each upload.
+    pub size: u64,
+    pub pid: i32,
+    /// The server refused `--mode async` on its command line: it has no task 3.
+    pub no_mode: bool,
+    pub cut: Option<Cut>,
+    pub not_accepted: Option<Cut>,
+    /// Whether some client got its whole upload through.
+    pub some_sent_all: bool,
+    /// The byte counts the server reported, in order.
+    pub reports: Vec<u64>,
+    /// `Client <fd> wants to send a file` lines.
+    pub handled: usize,
+    /// The most live children and threads seen at one look while uploads ran.
+    pub most_children: usize,
+    pub most_threads: usize,
+    /// Client sockets of the server seen blocking (no O_NONBLOCK) while uploads ran.
+    pub blocking: Vec<i32>,
+    /// Client sockets whose end the server had read (CLOSE_WAIT, nothing queued) while it
+    /// still held them and their reports had not come.
+    pub ended_unclosed: Vec<i32>,
+    /// The server's error lines and panics.
+    pub errors: Vec<String>,
+    /// Its reads counted for a moment while every upload ran, or why they could not be.
+    pub turns: Option<Result<Turns, String>>,
+    /// Time running or ready to run in 300 ms with nothing to do.
+    pub idle_cpu: Duration,
+    pub interest: InterestList,
+    pub signals: Option<Signals>,
+    pub descriptors_before: Option<usize>,
+    pub descriptors_after: Option<usize>,
+}
+
+/// The reads of client sockets in a traced stretch of the loop, in turns: a turn is the
+/// reads of one client one after the other, ended by any other call (epoll_wait, most
+/// often) or by a read of another client.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Turns {
+    pub calls: usize,
+    pub reads: usize,
+    pub turns: usize,
+    /// Turns of a single read.
+    pub single: usize,
+}
+
+impl Turns {
+    /// Counts the turns in `calls`, with `clients` the descriptors of client sockets.
+    pub fn of(calls: &[Call], clients: &[i32]) -> Self {
+        let mut turns = Turns {
+            calls: calls.len(),
+            ..Turns::default()
+        };
+        let mut current: Option<(i64, usize)> = None;
+        let close = |run: Option<(i64, usize)>, turns: &mut Turns| {
+            if let Some((_, length)) = run {
+                turns.turns += 1;
+                turns.single += usize::from(length == 1);
+            }
+        };
+        for call in calls {
+            let client_read = call.kind == CallKind::Read
+                && clients.iter().any(|&fd| i64::from(fd) == call.first_arg);
+            if !client_read {
+                close(current.take(), &mut turns);
+                continue;
+            }
+            turns.reads += 1;
+            current = match current {
+                Some((fd, length)) if fd == call.first_arg => Some((fd, length + 1)),
+                run => {
+                    close(run, &mut turns);
+                    Some((call.first_arg, 1))
+                }
+            };
+        }
+        close(current, &mut turns);
+        turns
+    }
 }

@@ -7,12 +7,15 @@
 //! | `in_turn`   | `InTurn`  | keeps serving; whether every client is accepted |
 //! | `at_once`   | `AtOnce`  | whole upload, concurrent uploads, per client    |
 //! | `reaper`    | `Reaping` | the bonus, only after "a process per client"    |
+//! | `one_loop`  | `OneLoop` | task 3, only after "receives a whole upload"    |
 
 mod at_once;
 mod evidence;
 pub mod experiment;
 mod in_turn;
 mod judge;
+pub mod many_clients;
+mod one_loop;
 mod printed;
 mod reaper;
 mod watch;
@@ -57,6 +60,8 @@ pub struct Session<'a> {
 pub struct Graded {
     pub verdicts: Vec<Verdict>,
     pub failed_log_start: Option<u64>,
+    /// What a check could not observe on this run, and why (it was judged without it).
+    pub not_observed: Vec<String>,
 }
 
 /// A server the checker started: listening, or the cut that says why not.
@@ -93,12 +98,27 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
             reaping.log_start,
         )
     };
+    let mut not_observed = Vec::new();
+    let (task_three, task_three_log) = if !selection.includes(CheckId::AsyncUploads) {
+        (None, None)
+    } else if whole != Outcome::Passed {
+        let why = "task 3 is judged only on a server that receives a whole upload (task 1)";
+        (Some(Outcome::NotChecked(why.to_owned())), None)
+    } else {
+        let seen = one_loop::gather(session, clients.max(3), 12 + clients)?;
+        let outcome = judge::async_uploads(&seen);
+        if outcome == Outcome::Passed {
+            not_observed.extend(judge::unobserved_turns(&seen));
+        }
+        (Some(outcome), seen.log_start)
+    };
     let mut outcomes = [
         (CheckId::WholeUpload, Some(whole)),
         (CheckId::KeepsServing, Some(keeps)),
         (CheckId::Concurrent, Some(concurrent)),
         (CheckId::ProcessPerClient, Some(per_client)),
         (CheckId::NoZombies, bonus),
+        (CheckId::AsyncUploads, task_three),
     ];
     let verdicts: Vec<Verdict> = selection
         .checks()
@@ -117,6 +137,7 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
         .and_then(|verdict| match verdict.check {
             CheckId::KeepsServing => in_turn.log_start,
             CheckId::NoZombies => bonus_log,
+            CheckId::AsyncUploads => task_three_log,
             CheckId::WholeUpload | CheckId::Concurrent | CheckId::ProcessPerClient => {
                 at_once.log_start
             }
@@ -124,6 +145,7 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     Ok(Graded {
         verdicts,
         failed_log_start,
+        not_observed,
     })
 }
 
@@ -136,6 +158,16 @@ impl Session<'_> {
     /// waits until it listens. Finding a port and starting the binary are the checker's
     /// business; a server that does not come to listen is the server's.
     fn start_server_with(&self, title: &str, args: &[String]) -> Result<Started, Trouble> {
+        self.start_server_allowing(title, args, None)
+    }
+
+    /// The same, allowing the server `processes` processes instead of the usual limit.
+    fn start_server_allowing(
+        &self,
+        title: &str,
+        args: &[String],
+        processes: Option<usize>,
+    ) -> Result<Started, Trouble> {
         if let Some(why) = guard::timed_out() {
             return Ok(Err(Cut::ServerStopped(format!(
                 "not run: {why} before this part of the checks"
@@ -151,7 +183,11 @@ impl Session<'_> {
             args,
             self.server_log,
             title,
-            self.contain.as_ref(),
+            &Confinement {
+                processes,
+                ..self.contain.clone().unwrap_or_default()
+            },
+            self.contain.is_some(),
         )?;
         if let Err(stopped) = server.wait_until_listening(Duration::from_secs(5)) {
             server.containment_failure()?;
@@ -206,6 +242,17 @@ fn wait_for_reports(
     count: usize,
     timeout: Duration,
 ) -> Result<Vec<u64>, evidence::Cut> {
+    wait_for_reports_or(server, count, timeout, |_, _| false)
+}
+
+/// The same, also giving up as soon as `hopeless` says no report is on its way (it is
+/// told the server and how many reports have come).
+fn wait_for_reports_or(
+    server: &mut ServerUnderTest,
+    count: usize,
+    timeout: Duration,
+    mut hopeless: impl FnMut(&ServerUnderTest, usize) -> bool,
+) -> Result<Vec<u64>, evidence::Cut> {
     let started = Instant::now();
     let mut quiet: Option<Instant> = None;
     loop {
@@ -231,7 +278,10 @@ fn wait_for_reports(
             }
             (true, Some(since)) => since.elapsed(),
         };
-        if started.elapsed() > timeout || quiet_for > Duration::from_secs(1) {
+        if started.elapsed() > timeout
+            || quiet_for > Duration::from_secs(1)
+            || hopeless(server, counts.len())
+        {
             return Err(evidence::Cut::ReportsMissing {
                 waited: started.elapsed(),
                 reported: counts.len(),

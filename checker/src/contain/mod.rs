@@ -39,6 +39,9 @@ pub struct Confinement {
     /// unprivileged user when root, a Landlock domain; `None` for a build, which writes
     /// its target folder and cargo's caches.
     pub cap: Option<u64>,
+    /// The most processes the server may have, if not the checker's usual
+    /// [`crate::server::guard::MAX_PROCESSES`] (an experiment with many clients).
+    pub processes: Option<usize>,
 }
 
 impl Confinement {
@@ -51,6 +54,9 @@ impl Confinement {
         if let Some(cap) = self.cap {
             text.push_str(&format!("cap={cap}\n"));
         }
+        if let Some(processes) = self.processes {
+            text.push_str(&format!("processes={processes}\n"));
+        }
         text
     }
 
@@ -60,6 +66,7 @@ impl Confinement {
             match line.split_once('=') {
                 Some(("hide", path)) => plan.hide.push(PathBuf::from(path)),
                 Some(("cap", bytes)) => plan.cap = bytes.parse().ok(),
+                Some(("processes", count)) => plan.processes = count.parse().ok(),
                 _ => {}
             }
         }
@@ -90,8 +97,8 @@ pub fn probe() -> Isolation {
         return Isolation::Unavailable("the checker cannot find its own binary".into());
     };
     let plan = Confinement {
-        hide: Vec::new(),
         cap: Some(lab::MIB),
+        ..Confinement::default()
     };
     let output = Command::new(&me)
         .arg(&me)
@@ -129,6 +136,7 @@ mod tests {
         let plan = Confinement {
             hide: vec!["/lab/solution".into(), "/lab/INSTRUCTORS.md".into()],
             cap: Some(64 * lab::MIB),
+            processes: Some(600),
         };
         assert_eq!(Confinement::decode(&plan.encode()), plan);
         assert_eq!(Confinement::decode(""), Confinement::default());

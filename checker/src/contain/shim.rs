@@ -31,11 +31,6 @@ const INIT: &str = "LAB_CHECKER_INIT";
 /// The user a server runs as when the checker is root: nobody's.
 const NOBODY: u32 = 65534;
 
-/// The most processes an unprivileged server may have, counted by the kernel per user:
-/// twice what the checker's guard allows, so that the guard says what happened and the
-/// kernel stops a fork bomb that is quicker than the guard's look.
-const MAX_PROCESSES: u64 = 2 * crate::server::guard::MAX_PROCESSES as u64;
-
 /// Runs the program named by the arguments under the plan, as the shim or as init, and
 /// exits as it did. Never returns.
 pub fn run_shim(plan: &str) -> ! {
@@ -137,12 +132,18 @@ fn init(plan: &Confinement, args: &[OsString], init_args: &str) -> Result<ExitSt
         .env_remove(PLAN)
         .env_remove(INIT);
     let (sandboxed, root) = (plan.cap.is_some(), Uid::effective().is_root());
+    // The most processes an unprivileged server may have, counted by the kernel per user:
+    // twice what the checker's guard allows, so that the guard says what happened and the
+    // kernel stops a fork bomb that is quicker than the guard's look.
+    let most = 2 * plan
+        .processes
+        .unwrap_or(crate::server::guard::MAX_PROCESSES) as u64;
     if sandboxed {
         command.current_dir("/tmp");
     }
     // SAFETY: init has one thread, so the child may run ordinary code before exec.
     unsafe {
-        command.pre_exec(move || become_program(sandboxed, root));
+        command.pre_exec(move || become_program(sandboxed, root, most));
     }
     let status = command
         .spawn()
@@ -248,7 +249,7 @@ fn read_only_everywhere() -> Result<(), String> {
 }
 
 /// In the program's process, just before exec: a clean start, then the sandbox.
-fn become_program(sandboxed: bool, root: bool) -> io::Result<()> {
+fn become_program(sandboxed: bool, root: bool, most_processes: u64) -> io::Result<()> {
     prctl::set_pdeathsig(Signal::SIGKILL)?;
     // Init is a Rust program, which ignores SIGPIPE: the program starts with every
     // signal's default, but SIGXFSZ, which the checker ignores on purpose.
@@ -263,7 +264,7 @@ fn become_program(sandboxed: bool, root: bool) -> io::Result<()> {
         return Ok(());
     }
     if root {
-        setrlimit(Resource::RLIMIT_NPROC, MAX_PROCESSES, MAX_PROCESSES)?;
+        setrlimit(Resource::RLIMIT_NPROC, most_processes, most_processes)?;
         setgroups(&[])?;
         let (gid, uid) = (Gid::from_raw(NOBODY), Uid::from_raw(NOBODY));
         setresgid(gid, gid, gid)?;

@@ -154,6 +154,31 @@ pub fn interest_list(pid: i32, listener_inode: Option<u64>) -> InterestList {
     list
 }
 
+/// The client sockets of `pid` (every socket but the listener) that are blocking: the
+/// `flags:` line of /proc/PID/fdinfo/FD lacks O_NONBLOCK.
+pub fn blocking_sockets(pid: i32, listener_inode: Option<u64>) -> Vec<i32> {
+    descriptors(pid)
+        .into_iter()
+        .filter(
+            |(_, kind)| matches!(kind, FileKind::Socket(inode) if Some(*inode) != listener_inode),
+        )
+        .filter(|(fd, _)| {
+            let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
+            open_flags(&info).is_some_and(|flags| flags & O_NONBLOCK == 0)
+        })
+        .map(|(fd, _)| fd)
+        .collect()
+}
+
+/// O_NONBLOCK on Linux, as fdinfo writes the flags: in octal.
+const O_NONBLOCK: u32 = 0o4000;
+
+/// The open flags of a `/proc/PID/fdinfo/FD` text (`flags:\t02004002`).
+fn open_flags(info: &str) -> Option<u32> {
+    let octal = info.lines().find_map(|line| line.strip_prefix("flags:"))?;
+    u32::from_str_radix(octal.trim(), 8).ok()
+}
+
 /// Whether `pid` holds the file with this inode.
 pub fn holds_socket(pid: i32, inode: u64) -> bool {
     descriptors(pid)
@@ -163,6 +188,8 @@ pub fn holds_socket(pid: i32, inode: u64) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use std::os::fd::AsRawFd;
+
     use super::*;
 
     #[test]
@@ -176,6 +203,24 @@ mod tests {
             })
         );
         assert_eq!(parse_registration("pos:\t0"), None);
+    }
+
+    #[test]
+    fn blocking_client_sockets_are_told_by_their_flags() {
+        assert_eq!(
+            open_flags("pos:\t0\nflags:\t02004002\nmnt_id:\t8\n"),
+            Some(0o2004002)
+        );
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let blocking = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        let nonblocking = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+        nonblocking.set_nonblocking(true).unwrap();
+        let me = std::process::id() as i32;
+        let inode = |fd: i32| descriptor_inode(me, fd);
+        let found = blocking_sockets(me, inode(listener.as_raw_fd()));
+        assert!(found.contains(&blocking.as_raw_fd()), "{found:?}");
+        assert!(!found.contains(&nonblocking.as_raw_fd()), "{found:?}");
+        assert!(!found.contains(&listener.as_raw_fd()), "{found:?}");
     }
 
     #[test]

@@ -5,10 +5,12 @@ mod descriptors;
 mod net;
 mod process;
 mod signals;
+mod syscalls;
 mod whereabouts;
 
 pub use descriptors::*;
 pub use net::*;
 pub use process::*;
 pub use signals::*;
+pub use syscalls::*;
 pub use whereabouts::*;

@@ -13,6 +13,9 @@ pub struct TcpRow {
     pub remote_port: u16,
     /// Whether the socket listens (state 0A).
     pub listening: bool,
+    /// Whether the other end has closed its side and this one has not (state 08,
+    /// CLOSE_WAIT): the connection's end has arrived, to be read as a read of 0 bytes.
+    pub peer_closed: bool,
     /// For a listening socket: connections waiting to be accepted. For a connected one:
     /// bytes received that nobody has read yet.
     pub queued: u64,
@@ -44,6 +47,7 @@ fn parse_tcp_row(line: &str) -> Option<TcpRow> {
         remote_port: u16::from_str_radix(remote_port, 16).ok()?,
         unsent: u64::from_str_radix(unsent, 16).ok()?,
         listening: *fields.get(3)? == "0A",
+        peer_closed: *fields.get(3)? == "08",
         queued: u64::from_str_radix(queued, 16).ok()?,
         inode: fields.get(9)?.parse().ok()?,
     })
@@ -129,5 +133,23 @@ pub fn unwatched_clients(pid: i32, table: &[TcpRow], listener_inode: Option<u64>
         .into_iter()
         .filter(|(_, inode)| !registered.contains(inode) && !held_by_children.contains(inode))
         .map(|(fd, _)| fd)
+        .collect()
+}
+
+/// The sockets of clients that `pid` holds and whose other end has closed, with every
+/// byte read (CLOSE_WAIT, nothing queued): the server has read the end of the upload and
+/// still holds the connection. Returns their descriptor numbers.
+pub fn ended_unclosed(pid: i32, table: &[TcpRow]) -> Vec<i32> {
+    let ended: Vec<u64> = table
+        .iter()
+        .filter(|row| row.peer_closed && row.queued == 0 && row.inode != 0)
+        .map(|row| row.inode)
+        .collect();
+    descriptors(pid)
+        .into_iter()
+        .filter_map(|(fd, kind)| match kind {
+            FileKind::Socket(inode) if ended.contains(&inode) => Some(fd),
+            _ => None,
+        })
         .collect()
 }

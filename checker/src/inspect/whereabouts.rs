@@ -33,7 +33,7 @@ pub enum CallKind {
 
 /// The system call numbers of this machine's architecture.
 #[cfg(target_arch = "x86_64")]
-fn kind_of(number: i64) -> CallKind {
+pub fn kind_of(number: i64) -> CallKind {
     match number {
         0 | 45 | 47 => CallKind::Read,
         232 | 281 | 441 => CallKind::EpollWait,
@@ -49,7 +49,7 @@ fn kind_of(number: i64) -> CallKind {
 }
 
 #[cfg(target_arch = "aarch64")]
-fn kind_of(number: i64) -> CallKind {
+pub fn kind_of(number: i64) -> CallKind {
     match number {
         63 | 207 | 212 => CallKind::Read,
         22 | 441 => CallKind::EpollWait,
@@ -65,7 +65,7 @@ fn kind_of(number: i64) -> CallKind {
 }
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
-fn kind_of(number: i64) -> CallKind {
+pub fn kind_of(number: i64) -> CallKind {
     CallKind::Other(number)
 }
 

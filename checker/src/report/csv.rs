@@ -4,11 +4,11 @@ use crate::grade::Status;
 use crate::run::{RunOutcome, RunResult};
 
 /// The grade book's first line.
-pub const HEADER: &str = "submission,score,bonus,failed_checks,seconds";
+pub const HEADER: &str = "submission,score,bonus,task3,failed_checks,seconds";
 
-/// The row of `result`: its name, the points, the bonus's status word (empty when the
-/// bonus was not asked for), the checks that did not pass (or `does not compile`), and
-/// the seconds the run took, build included.
+/// The row of `result`: its name, the points, the status words of the bonus and of task 3
+/// (each empty when it was not asked for), the checks that did not pass (or `does not
+/// compile`), and the seconds the run took, build included.
 pub fn row(result: &RunResult) -> String {
     let score = result.score();
     let failed = match &result.outcome {
@@ -27,6 +27,10 @@ pub fn row(result: &RunResult) -> String {
         score
             .bonus
             .map(|bonus| bonus.to_string())
+            .unwrap_or_default(),
+        score
+            .task_three
+            .map(|task_three| task_three.to_string())
             .unwrap_or_default(),
         failed,
         format!("{:.1}", result.took.as_secs_f64()),
@@ -51,18 +55,18 @@ mod tests {
             HEADER.split(',').count(),
             row(&samples::passing()).split(',').count()
         );
-        assert_eq!(row(&samples::passing()), "alice,100,passed,,12.3");
+        assert_eq!(row(&samples::passing()), "alice,100,passed,passed,,12.3");
         assert_eq!(
             row(&samples::task_one_done()),
-            "alice,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies,12.3"
+            "alice,50,not checked,failed,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads,12.3"
         );
         assert_eq!(
             row(&samples::task_one_failing()),
-            "alice,0,,task 1: receives a whole upload;task 1: keeps serving,12.3"
+            "alice,0,,,task 1: receives a whole upload;task 1: keeps serving,12.3"
         );
         assert_eq!(
             row(&samples::does_not_compile(Selection::All)),
-            "alice,0,not checked,does not compile,12.3"
+            "alice,0,not checked,not checked,does not compile,12.3"
         );
     }
 }

@@ -37,6 +37,7 @@ fn said(verdict: &Verdict) -> String {
     };
     match verdict.check.weight() {
         Weight::Bonus => format!("the bonus, not counted in the score: {said}"),
+        Weight::Optional => format!("task 3, optional, not counted in the score: {said}"),
         Weight::Points(_) => said,
     }
 }
@@ -139,9 +140,14 @@ mod tests {
         assert_eq!(value["execution_time"], 12.34);
         assert_eq!(value["output"].as_str().unwrap(), text::plain(&run));
         let tests = tests_of(&value);
-        assert_eq!(tests.len(), 5);
+        assert_eq!(tests.len(), 6);
         assert_eq!(tests[0], ("task 1: receives a whole upload".into(), 25, 25));
         assert_eq!(tests[4], ("bonus: no zombies".into(), 0, 0));
+        assert_eq!(tests[5], ("task 3: async uploads".into(), 0, 0));
+        assert_eq!(
+            value["tests"][5]["output"],
+            "task 3, optional, not counted in the score: it panicked at TODO 8"
+        );
         assert_eq!(value["tests"][2]["status"], "failed");
         assert_eq!(value["tests"][2]["number"], "3");
         assert_eq!(value["visibility"], "visible");
@@ -172,7 +178,10 @@ mod tests {
         let value = prairielearn(&samples::task_one_done());
         assert_eq!(value["gradable"], true);
         assert_eq!(value["score"], 0.5);
-        assert_eq!(value["message"], "Total: 50/100, bonus not checked");
+        assert_eq!(
+            value["message"],
+            "Total: 50/100, bonus not checked, task 3 failed"
+        );
         assert_eq!(
             tests_of(&value)[1],
             ("task 1: keeps serving".into(), 25, 25)

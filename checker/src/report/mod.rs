@@ -36,7 +36,7 @@ pub mod samples {
     use crate::grade::{CheckId, Outcome, Selection, Verdict};
     use crate::run::{Logs, Note, RunOutcome, RunResult, TestFileNote};
 
-    fn verdicts(outcomes: [Outcome; 5]) -> Vec<Verdict> {
+    fn verdicts(outcomes: [Outcome; 6]) -> Vec<Verdict> {
         CheckId::ALL
             .into_iter()
             .zip(outcomes)
@@ -85,11 +85,11 @@ pub mod samples {
         run
     }
 
-    /// Everything passed, the bonus too.
+    /// Everything passed, the bonus and task 3 too.
     pub fn passing() -> RunResult {
         graded(
             Selection::All,
-            verdicts([(); 5].map(|()| Outcome::Passed)),
+            verdicts([(); 6].map(|()| Outcome::Passed)),
             &[],
         )
     }
@@ -105,6 +105,7 @@ pub mod samples {
                 not_yet(),
                 not_yet(),
                 Outcome::NotChecked("judged only after \"a process per client\"".into()),
+                Outcome::Failed("it panicked at TODO 8".into()),
             ]),
             &["Client 5 wants to send a file"],
         )
@@ -112,7 +113,7 @@ pub mod samples {
 
     /// `--task 1` on a server that stops at TODO 1.
     pub fn task_one_failing() -> RunResult {
-        let mut all = verdicts([(); 5].map(|()| Outcome::Failed("it panicked at TODO 1".into())));
+        let mut all = verdicts([(); 6].map(|()| Outcome::Failed("it panicked at TODO 1".into())));
         all.truncate(2);
         graded(Selection::TaskOne, all, &["thread 'main' panicked"])
     }

@@ -5,9 +5,10 @@
 use gen_testfile::human_size;
 
 use crate::checks::experiment::Row;
+use crate::checks::many_clients::{self, LoadRow};
 use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
 use crate::report::{strip_ansi, styled};
-use crate::run::{Logs, Note, Picture, RunOutcome, RunResult, TestFileNote};
+use crate::run::{Logs, Measurement, Note, Picture, RunOutcome, RunResult, TestFileNote};
 
 /// The whole report, as the terminal shows it.
 pub fn render(result: &RunResult) -> String {
@@ -75,6 +76,16 @@ pub fn note_line(note: &Note) -> String {
         Note::RemovedScratch(count) => {
             format!("Removed {count} scratch copies left by checkers that were killed")
         }
+        Note::NotObserved(what) => format!("Not observed: {what}"),
+        Note::MeasuringClients { upload, counts } => format!(
+            "Uploading {} from each of {} clients at once, with a process per client (--mode blocking) and with one loop (--mode async)",
+            human_size(*upload),
+            counts
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
         Note::Measuring { size, read_sizes } => format!(
             "Uploading {} once per read size: {}",
             human_size(*size),
@@ -125,12 +136,19 @@ pub fn after_notes(result: &RunResult) -> String {
             });
         }
         RunOutcome::Measured { rows, picture, .. } => match rows {
-            Ok(rows) => {
+            Measurement::ReadSizes(Ok(rows)) => {
                 lines.extend(experiment_table(rows));
                 lines.extend(picture.as_ref().map(picture_line));
             }
-            Err(why) => lines.push(format!(
+            Measurement::ReadSizes(Err(why)) => lines.push(format!(
                 "\nThe experiment needs a server that receives whole uploads (task 1): {why}"
+            )),
+            Measurement::Clients(Ok(rows)) => {
+                lines.extend(load_table(rows));
+                lines.extend(picture.as_ref().map(picture_line));
+            }
+            Measurement::Clients(Err(why)) => lines.push(format!(
+                "\nThe experiment needs a server with a process per client (task 2) and one loop (task 3): {why}"
             )),
         },
     }
@@ -177,6 +195,7 @@ pub fn short(result: &RunResult) -> String {
 pub fn check_line(verdict: &Verdict) -> String {
     let score = match verdict.check.weight() {
         Weight::Bonus => "bonus".to_owned(),
+        Weight::Optional => "optional".to_owned(),
         Weight::Points(points) => format!("{}/{points}", verdict.points()),
     };
     format!(
@@ -191,18 +210,26 @@ fn dotted(name: &str) -> String {
     format!("{name} {}", ".".repeat(44usize.saturating_sub(name.len())))
 }
 
-/// What to do next, when task 1 is done and task 2 is not.
+/// What to do next: when task 1 is done and task 2 is not, task 2; when the lab is done
+/// and task 3 is not, task 3.
 fn next_step(verdicts: &[Verdict], source: Option<&str>) -> Option<String> {
     let status = |check| status_of(verdicts, check);
-    let task_one_done = status(CheckId::WholeUpload) == Some(Status::Passed)
-        && status(CheckId::KeepsServing) == Some(Status::Passed);
-    if !task_one_done || status(CheckId::Concurrent) != Some(Status::Failed) {
-        return None;
+    let passed = |checks: &[CheckId]| {
+        checks
+            .iter()
+            .all(|&check| status(check) == Some(Status::Passed))
+    };
+    let task_one_done = passed(&[CheckId::WholeUpload, CheckId::KeepsServing]);
+    let in_file = source.map(|file| format!(" in {file}")).unwrap_or_default();
+    if task_one_done && status(CheckId::Concurrent) == Some(Status::Failed) {
+        return Some(format!("Task 1 is done. Next: task 2, TODO 5{in_file}."));
     }
-    Some(match source {
-        Some(file) => format!("Task 1 is done. Next: task 2, TODO 5 in {file}."),
-        None => "Task 1 is done. Next: task 2 (TODO 5).".to_owned(),
-    })
+    if passed(&CheckId::ALL[..5]) && status(CheckId::AsyncUploads) == Some(Status::Failed) {
+        return Some(format!(
+            "The lab is done. Beyond it, if you like: task 3 (optional, `--mode async`), TODOs 8 and 9{in_file}."
+        ));
+    }
+    None
 }
 
 /// The details of every check that did not pass, and the last lines of the log of the
@@ -248,6 +275,59 @@ fn picture_line(picture: &Picture) -> String {
     }
 }
 
+/// The table of `--experiment clients`, what each limit did, and what the rows show.
+fn load_table(rows: &[LoadRow]) -> Vec<String> {
+    let mut lines = vec![format!(
+        "\n{:>7}  {:<20}  {:>8}  {:>10}  {:>10}  {:>9}  {:>12}",
+        "clients", "design", "seconds", "peak PSS", "peak RSS", "processes", "ctx switches"
+    )];
+    let mut findings = Vec::new();
+    for row in rows {
+        let design = row.design.name();
+        match &row.load {
+            Ok(load) => {
+                lines.push(format!(
+                    "{:>7}  {design:<20}  {:>8.2}  {:>10}  {:>10}  {:>9}  {:>12}",
+                    row.clients,
+                    load.seconds,
+                    human_size(load.peak_memory),
+                    human_size(load.peak_resident),
+                    load.processes,
+                    load.switches
+                ));
+                if load.overflows > 0 {
+                    findings.push(format!(
+                        "{} clients, {design}: the listener's queue (its backlog) was full {} times, so those connections were \
+                         dropped and tried again a second later (/proc/net/netstat ListenOverflows): that time is the limit's, \
+                         not the design's",
+                        row.clients, load.overflows
+                    ));
+                }
+            }
+            Err(why) => {
+                lines.push(format!(
+                    "{:>7}  {design:<20}  {:>8}",
+                    row.clients, "cut short"
+                ));
+                findings.push(format!("{} clients, {design}: {why}", row.clients));
+            }
+        }
+    }
+    if !findings.is_empty() {
+        lines.push(String::new());
+        lines.extend(findings.into_iter().map(|finding| format!("- {finding}")));
+    }
+    lines.push(
+        "\nPeak PSS and RSS: the most memory of the server and its live children at one look, as the sum of their \
+         proportional set sizes (a page shared by n processes counts 1/n in each) and of their resident sets (a shared \
+         page counts in every process). Context switches: the last count seen of every process (a child's last moments \
+         after the last look are missed, so for a process per client this is a lower bound)."
+            .to_owned(),
+    );
+    lines.extend(many_clients::summary(rows));
+    lines
+}
+
 /// The experiment's table, its fastest size, and what the first and last rows show.
 fn experiment_table(rows: &[Row]) -> Vec<String> {
     let mut lines = vec![format!(
@@ -289,7 +369,7 @@ fn experiment_table(rows: &[Row]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::Selection;
+    use crate::grade::{Outcome, Selection};
     use crate::report::samples;
 
     #[test]
@@ -306,7 +386,8 @@ task 1: keeps serving ....................... passed ... 25/25
 task 2: concurrent uploads .................. passed ... 25/25
 task 2: a process per client ................ passed ... 25/25
 bonus: no zombies ........................... passed ... bonus
-Total: 100/100, bonus passed
+task 3: async uploads ....................... passed ... optional
+Total: 100/100, bonus passed, task 3 passed
 
 Server log: /lab/skeleton/server_output.log
 Client log: /lab/skeleton/client_output.log
@@ -319,7 +400,7 @@ Uploads picture: /lab/skeleton/uploads.svg
     fn a_failing_run_gives_the_next_step_the_reasons_and_the_log_tail() {
         let text = plain(&samples::task_one_done());
         let after_total = text
-            .split_once("Total: 50/100, bonus not checked\n")
+            .split_once("Total: 50/100, bonus not checked, task 3 failed\n")
             .unwrap()
             .1;
         assert!(
@@ -350,7 +431,7 @@ Uploads picture: /lab/skeleton/uploads.svg
         );
         assert!(
             screen.ends_with(
-                "Total: 50/100, bonus not checked\n\
+                "Total: 50/100, bonus not checked, task 3 failed\n\
                  Task 1 is done. Next: task 2, TODO 5 in skeleton/src/bin/server.rs.\n\n\
                  task 2: concurrent uploads failed:\n  the server serves one client at a time (TODO 5)\n"
             ),
@@ -372,6 +453,22 @@ Uploads picture: /lab/skeleton/uploads.svg
     }
 
     #[test]
+    fn a_finished_lab_points_to_task_three() {
+        let mut run = samples::passing();
+        if let RunOutcome::Graded { verdicts, .. } = &mut run.outcome {
+            verdicts[5].outcome = Outcome::Failed("it panicked at TODO 8".into());
+        }
+        let screen = strip_ansi(&short(&run));
+        assert!(
+            screen.contains(
+                "Total: 100/100, bonus passed, task 3 failed\n\
+                 The lab is done. Beyond it, if you like: task 3 (optional, `--mode async`), TODOs 8 and 9 in skeleton/src/bin/server.rs.\n"
+            ),
+            "{screen}"
+        );
+    }
+
+    #[test]
     fn the_bonus_alone_has_its_own_total() {
         let text = plain(&samples::bonus_alone());
         assert!(text.contains("bonus: no zombies ........................... passed ... bonus\nTotal: bonus passed\n"), "{text}");
@@ -389,6 +486,9 @@ Uploads picture: /lab/skeleton/uploads.svg
             "{text}"
         );
         let all = plain(&samples::does_not_compile(Selection::All));
-        assert!(all.ends_with("Total: 0/100, bonus not checked\n"), "{all}");
+        assert!(
+            all.ends_with("Total: 0/100, bonus not checked, task 3 not checked\n"),
+            "{all}"
+        );
     }
 }

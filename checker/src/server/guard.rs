@@ -151,8 +151,14 @@ pub fn stop_on_interrupt() -> std::io::Result<()> {
 
 /// Watches the process tree under `pid` (the server, or the shim that contains it, whose
 /// namespace's init takes in every orphan) every 50 ms while it runs; one with more than
-/// [`MAX_PROCESSES`] processes is stopped, group and all, and `overrun` says why.
-pub fn guard_processes(pid: i32, contained: bool, overrun: Arc<Mutex<Option<String>>>) {
+/// `most` processes ([`MAX_PROCESSES`] unless an experiment allows more) is stopped, group
+/// and all, and `overrun` says why.
+pub fn guard_processes(
+    pid: i32,
+    contained: bool,
+    most: usize,
+    overrun: Arc<Mutex<Option<String>>>,
+) {
     let _ = thread::Builder::new()
         .name("process guard".into())
         .spawn(move || {
@@ -164,9 +170,9 @@ pub fn guard_processes(pid: i32, contained: bool, overrun: Arc<Mutex<Option<Stri
                 let Some(server) = running.iter().find(|server| server.group == pid) else {
                     return;
                 };
-                if count > MAX_PROCESSES {
+                if count > most {
                     let why = format!(
-                        "it had {count} processes at once, more than the {MAX_PROCESSES} the \
+                        "it had {count} processes at once, more than the {most} the \
                          checker allows (a child that forks again, or children that never exit?)"
                     );
                     server.stop(&why);

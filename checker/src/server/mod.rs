@@ -66,15 +66,17 @@ impl ServerUnderTest {
     /// threads, are gone. Its log may grow by [`MAX_LOG`] at most, and a guard stops it if
     /// it has more than [`guard::MAX_PROCESSES`] processes.
     ///
-    /// With `contain`, the server runs under the checker's shim, in namespaces of its own
-    /// (see `contain`): then nothing it starts outlives it.
+    /// When `contained`, the server runs under the checker's shim as `plan` says, in
+    /// namespaces of its own (see `contain`): then nothing it starts outlives it. The plan's
+    /// process limit holds either way.
     pub fn start(
         binary: &Path,
         port: u16,
         args: &[String],
         log: &Path,
         title: &str,
-        contain: Option<&Confinement>,
+        plan: &Confinement,
+        contained: bool,
     ) -> lab::Result<Self> {
         let writing = || format!("writing the server log {}", log.display());
         let mut output = OpenOptions::new()
@@ -89,14 +91,13 @@ impl ServerUnderTest {
         let mut running = running_groups();
         let checker = process::id();
         let log_limit = log_start + MAX_LOG;
-        let mut command = match contain {
-            Some(plan) => {
-                let shim = std::env::current_exe().context("finding the checker's own binary")?;
-                let mut command = Command::new(shim);
-                command.arg(binary).env(contain::PLAN, plan.encode());
-                command
-            }
-            None => Command::new(binary),
+        let mut command = if contained {
+            let shim = std::env::current_exe().context("finding the checker's own binary")?;
+            let mut command = Command::new(shim);
+            command.arg(binary).env(contain::PLAN, plan.encode());
+            command
+        } else {
+            Command::new(binary)
         };
         // SAFETY: the closure runs in the forked child before exec, so it may only make
         // async-signal-safe calls; prctl, getppid, setrlimit, sigprocmask and sigaction are
@@ -137,10 +138,12 @@ impl ServerUnderTest {
         });
         drop(running);
         let overrun = Arc::new(Mutex::new(None));
-        guard_processes(group, contain.is_some(), Arc::clone(&overrun));
-        let pid = match contain {
-            Some(_) => program_under(group),
-            None => Some(group),
+        let most = plan.processes.unwrap_or(guard::MAX_PROCESSES);
+        guard_processes(group, contained, most, Arc::clone(&overrun));
+        let pid = if contained {
+            program_under(group)
+        } else {
+            Some(group)
         };
         let mut server = ServerUnderTest {
             child,
@@ -301,11 +304,13 @@ impl ServerUnderTest {
         if let Some(message) = panic_message(&output) {
             return format!("the server stopped ({how}): it panicked {message}");
         }
-        // An error it reported itself, as `server: <what failed>: <why>`.
+        // An error it reported itself, as `server: <what failed>: <why>`, or its command
+        // line refused (clap's `error: unexpected argument ...`).
         match output
             .iter()
             .rev()
             .find(|line| line.starts_with("server: "))
+            .or_else(|| output.iter().find(|line| line.starts_with("error: ")))
         {
             Some(error) => format!("the server stopped ({how}): {error}"),
             None => format!("the server stopped ({how})"),

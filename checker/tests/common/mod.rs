@@ -97,13 +97,14 @@ impl Run {
     }
 
     /// The verdicts of the five checks, in the report's order.
-    pub fn verdicts(&self) -> [&str; 5] {
+    pub fn verdicts(&self) -> [&str; 6] {
         [
             "task 1: receives a whole upload",
             "task 1: keeps serving",
             "task 2: concurrent uploads",
             "task 2: a process per client",
             "bonus: no zombies",
+            "task 3: async uploads",
         ]
         .map(|check| self.verdict(check))
     }

@@ -35,6 +35,17 @@
 //! | `forgets-client`     | accepts and registers a client, but never keeps it          | 3    |
 //! | `reaps-one`          | one waitpid per SIGCHLD, however many children exited       | 7    |
 //!
+//! With `--mode async` it serves as the reference's task 3 does, but for the task 3 faults:
+//!
+//! | fault                | defect (task 3)                                             | TODO |
+//! |----------------------|-------------------------------------------------------------|------|
+//! | `async-eagain-error` | takes EAGAIN for an error and drops the client              | 9    |
+//! | `async-one-read`     | one read per event, the rest left for the next event        | 9    |
+//! | `async-local-count`  | counts in a local variable: only the last event is reported | 9    |
+//! | `async-blocking`     | leaves the client's socket blocking                         | 8    |
+//! | `async-misses-eof`   | takes a read of 0 for "nothing more now": spins at the end  | 9    |
+//! | `async-no-share`     | reads until EAGAIN with no fair share                       | 9    |
+//!
 //! Hostile faults: the reference, plus an attempt to escape the checker or touch what it
 //! must not. `FAULTY_SERVER_TARGETS` names the files to attack (separated by `:`).
 //!
@@ -57,7 +68,7 @@ use std::thread;
 use std::time::Duration;
 
 use clap::Parser;
-use lab::{Context, Failure, ServerOptions, w_epoll};
+use lab::{Context, Failure, Mode, ServerOptions, w_epoll};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollFlags, EpollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -96,6 +107,12 @@ const FAULTS: &[(&str, Fault)] = &[
     ("blocking-signalfd", Fault::BlockingSignalfd),
     ("forgets-client", Fault::ForgetsClient),
     ("reaps-one", Fault::ReapsOne),
+    ("async-eagain-error", Fault::AsyncEagainError),
+    ("async-one-read", Fault::AsyncOneRead),
+    ("async-local-count", Fault::AsyncLocalCount),
+    ("async-blocking", Fault::AsyncBlocking),
+    ("async-misses-eof", Fault::AsyncMissesEof),
+    ("async-no-share", Fault::AsyncNoShare),
     ("setsid-grandchild", Fault::SetsidGrandchild),
     ("daemon", Fault::Daemon),
     ("fork-flood", Fault::ForkFlood),
@@ -136,6 +153,12 @@ enum Fault {
     BlockingSignalfd,
     ForgetsClient,
     ReapsOne,
+    AsyncEagainError,
+    AsyncOneRead,
+    AsyncLocalCount,
+    AsyncBlocking,
+    AsyncMissesEof,
+    AsyncNoShare,
     SetsidGrandchild,
     Daemon,
     ForkFlood,
@@ -205,6 +228,9 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
         _ => Some(watch_child_exits(&epoll, fault)?),
     };
     let mut clients: HashMap<RawFd, TcpStream> = HashMap::new();
+    // Task 3: bytes received so far, and whether the first data has come, per client.
+    let mut counts: HashMap<RawFd, (u64, bool)> = HashMap::new();
+    let in_async = options.mode == Mode::Async;
     let mut never_closed = Vec::new();
     let mut events = [EpollEvent::empty(); 32];
     loop {
@@ -227,6 +253,11 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                     println!("debug: accepted socket {}", client.as_raw_fd());
                     println!("DEBUG: clients now: {}", clients.len() + 1);
                 }
+                if in_async && fault != Fault::AsyncBlocking {
+                    client
+                        .set_nonblocking(true)
+                        .context("making the socket non-blocking")?;
+                }
                 // Dropped at the end of this block: closed, and gone from epoll with it.
                 if fault != Fault::ForgetsClient {
                     clients.insert(client.as_raw_fd(), client);
@@ -235,6 +266,29 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                 && fd == exits.as_raw_fd()
             {
                 reap_children(exits, fault)?;
+            } else if in_async {
+                let Some(client) = clients.get(&fd) else {
+                    continue;
+                };
+                let (received, started) = counts.entry(fd).or_default();
+                if !*started {
+                    *started = true;
+                    println!("Client {fd} wants to send a file");
+                }
+                let piece = read_piece(client, options.buf_size, received, fault);
+                if let Ok(lab::Piece::More) = piece {
+                    continue;
+                }
+                let (received, _) = counts.remove(&fd).unwrap_or_default();
+                match piece {
+                    Ok(_) => println!("Received {received} bytes from [Client {fd}]"),
+                    Err(error) => eprintln!(
+                        "server: receiving from client {fd}: {error} after {received} bytes"
+                    ),
+                }
+                if let Some(client) = clients.remove(&fd) {
+                    w_epoll::remove(&epoll, &client)?;
+                }
             } else if let Some(client) = clients.remove(&fd) {
                 println!("Client {fd} wants to send a file");
                 match fault {
@@ -285,6 +339,47 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
             }
         }
     }
+}
+
+/// Task 3: reads what `client` has sent since its last event into `received`, as the
+/// reference does, but for the fault.
+fn read_piece(
+    mut client: &TcpStream,
+    buf_size: u32,
+    received: &mut u64,
+    fault: Fault,
+) -> io::Result<lab::Piece> {
+    let mut buffer = vec![0; buf_size as usize];
+    let (mut this_turn, mut local) = (0, 0);
+    let share = match fault {
+        Fault::AsyncNoShare => u64::MAX,
+        Fault::AsyncOneRead => 1,
+        _ => lab::FAIR_SHARE,
+    };
+    while this_turn < share {
+        match client.read(&mut buffer) {
+            Ok(0) if fault == Fault::AsyncMissesEof => return Ok(lab::Piece::More),
+            Ok(0) => return Ok(lab::Piece::End),
+            Ok(n) if fault == Fault::AsyncLocalCount => {
+                local += n as u64;
+                *received = local;
+                this_turn += n as u64;
+            }
+            Ok(n) => {
+                *received += n as u64;
+                this_turn += n as u64;
+            }
+            Err(error)
+                if error.kind() == io::ErrorKind::WouldBlock
+                    && fault != Fault::AsyncEagainError =>
+            {
+                return Ok(lab::Piece::More);
+            }
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        }
+    }
+    Ok(lab::Piece::More)
 }
 
 /// Leaves a process behind that has left the process group and the session (a double

@@ -21,7 +21,7 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::process::{self, ExitCode};
 
 use clap::Parser;
-use lab::{Context, Line, Mode, ServerOptions, w_epoll};
+use lab::{Context, Line, Mode, Piece, ServerOptions, w_epoll};
 use nix::errno::Errno;
 use nix::sys::epoll::{Epoll, EpollCreateFlags, EpollEvent, EpollTimeout};
 use nix::sys::signal::{SigSet, Signal};
@@ -284,7 +284,7 @@ fn receive_piece(
         println!("{}", Line::WantsToSend { fd });
     }
     let piece = read_available(client, buf_size);
-    if let Ok(lab::Piece::More) = piece {
+    if let Ok(Piece::More) = piece {
         return Ok(());
     }
     let Some(client) = clients.remove(&fd) else {
@@ -327,32 +327,32 @@ fn make_nonblocking(socket: &TcpStream) -> lab::Result<()> {
 
 /// Task 3: reads what `client` has sent so far, at most `buf_size` bytes per read and
 /// about [`lab::FAIR_SHARE`] bytes in all, and adds it to `client.received`.
-fn read_available(client: &mut Client, buf_size: u32) -> io::Result<lab::Piece> {
+fn read_available(client: &mut Client, buf_size: u32) -> io::Result<Piece> {
     // TODO 9 (task 3): read from `client.socket` into a buffer of `buf_size` bytes, again
     // and again, adding what each read returns to `client.received`, until a read
     // - fails with `io::ErrorKind::WouldBlock` (EAGAIN): nothing more for now, and no
-    //   error. Return `Ok(lab::Piece::More)`; epoll reports the socket when more arrives;
-    // - returns 0: the client closed the connection. Return `Ok(lab::Piece::End)`;
+    //   error. Return `Ok(Piece::More)`; epoll reports the socket when more arrives;
+    // - returns 0: the client closed the connection. Return `Ok(Piece::End)`;
     // - fails with `io::ErrorKind::Interrupted`: read again;
     // - fails any other way: return the error (the connection broke).
-    // Also return `Ok(lab::Piece::More)` once this call has read `lab::FAIR_SHARE` bytes: a client
-    // that sends faster than 10-byte reads can empty its socket would otherwise keep the
-    // loop to itself. Epoll reports the socket again at once, after the other clients.
+    // Also return `Ok(Piece::More)` once this call has read `lab::FAIR_SHARE` bytes: a
+    // client that sends faster than 10-byte reads can empty its socket would otherwise keep
+    // the loop to itself. Epoll reports the socket again at once, after the other clients.
     // The count lives in `client`, not here: this function sees one piece of the upload.
     let mut buffer = vec![0; buf_size as usize];
     let mut this_turn = 0;
     while this_turn < lab::FAIR_SHARE {
         match client.socket.read(&mut buffer) {
-            Ok(0) => return Ok(lab::Piece::End),
+            Ok(0) => return Ok(Piece::End),
             Ok(n) => {
                 client.received += n as u64;
                 this_turn += n as u64;
             }
-            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(lab::Piece::More),
+            Err(error) if error.kind() == io::ErrorKind::WouldBlock => return Ok(Piece::More),
             Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
             Err(error) => return Err(error),
         }
     }
-    Ok(lab::Piece::More)
+    Ok(Piece::More)
     // END TODO 9
 }

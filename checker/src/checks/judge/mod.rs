@@ -6,11 +6,13 @@
 mod at_once;
 mod cuts;
 mod in_turn;
+mod one_loop;
 mod reaper;
 
 pub use at_once::{concurrent, process_per_client, task_two_judged, whole_upload};
 pub use cuts::{advice_for, cut_reason};
 pub use in_turn::keeps_serving;
+pub use one_loop::{async_uploads, unobserved_turns};
 pub use reaper::no_zombies;
 
 use std::time::Duration;
@@ -111,7 +113,7 @@ pub(super) const CHILD_MUST_EXIT: &str = "After its upload a child must end with
 pub(super) mod table {
     use std::time::Duration;
 
-    use crate::checks::evidence::{AtOnce, InTurn, Reaping};
+    use crate::checks::evidence::{AtOnce, InTurn, OneLoop, Reaping, Turns};
     use crate::inspect::{Activity, CallKind, InterestList, Signals, Waited, Whereabouts};
 
     /// Pid 42 blocked in `call` with `first_arg`, on `on`.
@@ -181,6 +183,33 @@ pub(super) mod table {
                 pending: 0,
             }),
             ..Reaping::default()
+        }
+    }
+
+    /// The evidence of a correct task 3 server.
+    pub fn served_in_one_loop() -> OneLoop {
+        OneLoop {
+            clients: 3,
+            size: 100,
+            pid: 42,
+            some_sent_all: true,
+            reports: vec![100, 100, 100],
+            handled: 3,
+            most_threads: 1,
+            turns: Some(Ok(Turns {
+                calls: 400,
+                reads: 380,
+                turns: 3,
+                single: 0,
+            })),
+            idle_cpu: Duration::from_millis(1),
+            interest: InterestList {
+                listener: true,
+                ..InterestList::default()
+            },
+            descriptors_before: Some(5),
+            descriptors_after: Some(5),
+            ..OneLoop::default()
         }
     }
 

@@ -1,0 +1,349 @@
+//! `--experiment clients`: the two designs of the lab side by side, on the same binary.
+//! For each number of clients, a fresh server with `--mode blocking` (a process per
+//! client, once task 2 is done) and one with `--mode async` (task 3's one loop) each take
+//! the same small uploads, all started together, while the checker samples the server and
+//! its children: memory (PSS), processes and context switches.
+
+use std::collections::HashMap;
+use std::fs;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::checks::judge::cut_reason;
+use crate::checks::{REPORT_WAIT, Session, wait_for_reports};
+use crate::clients::Plan;
+use crate::inspect;
+use crate::observe::Observer;
+use crate::server::guard;
+use crate::trouble::Trouble;
+
+/// The numbers of clients tried when none are given.
+pub const DEFAULT_COUNTS: [usize; 4] = [1, 10, 100, 500];
+
+/// The most clients one run may start: each is a thread of the checker and a socket.
+pub const MOST_CLIENTS: usize = 1000;
+
+/// What each client uploads: small, so that many clients are about connections and
+/// processes, not about bytes.
+pub const UPLOAD: u64 = 256 * 1024;
+
+/// How often the experiment looks at the server and its children.
+const LOOK: Duration = Duration::from_millis(2);
+
+/// No byte moved for this long: the run is cut short.
+const STALL: Duration = Duration::from_secs(10);
+
+/// A design of the server, by the `--mode` that selects it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Design {
+    /// `--mode blocking`: each upload received by a child process of its own (task 2).
+    Processes,
+    /// `--mode async`: every upload received by the server's one loop (task 3).
+    OneLoop,
+}
+
+impl Design {
+    pub const BOTH: [Design; 2] = [Design::Processes, Design::OneLoop];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Design::Processes => "a process per client",
+            Design::OneLoop => "one loop",
+        }
+    }
+
+    fn mode(self) -> &'static str {
+        match self {
+            Design::Processes => "blocking",
+            Design::OneLoop => "async",
+        }
+    }
+}
+
+/// One design at one number of clients.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoadRow {
+    pub clients: usize,
+    pub design: Design,
+    pub load: Result<Load, String>,
+}
+
+/// What one design took for one number of clients.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Load {
+    /// From the first client's start to the last report.
+    pub seconds: f64,
+    /// The most memory the server and its children held at one look, in bytes: the sum
+    /// of their PSS (each page shared by n processes counted 1/n in each).
+    pub peak_memory: u64,
+    /// The same as the sum of their resident sets (a shared page counted in each).
+    pub peak_resident: u64,
+    /// The most processes at one look: the server and its live children.
+    pub processes: usize,
+    /// Context switches of the server and every child seen, voluntary and not. A child
+    /// that ends between two looks is not seen: for the processes this is a lower bound.
+    pub switches: u64,
+    /// How many connections the kernel dropped meanwhile because the listener's queue of
+    /// connections not yet accepted was full (/proc/net/netstat, ListenOverflows): each
+    /// one makes a client wait a second before it tries again.
+    pub overflows: u64,
+}
+
+/// The experiment's rows, or why it could not start (what the server did wrong).
+pub type LoadRows = Result<Vec<LoadRow>, String>;
+
+/// Runs every design at every count in `counts`. Fails only with the checker's own
+/// trouble; a run that a server or a limit cut short is a row with its reason.
+pub fn compare(session: &Session, counts: &[usize]) -> Result<LoadRows, Trouble> {
+    // Hundreds of progress bars say nothing: the experiment's table is its output.
+    let quiet = Quiet;
+    let session = Session {
+        observer: &quiet,
+        contain: session.contain.clone(),
+        client_log: session.client_log.clone(),
+        ..*session
+    };
+    let mut rows = Vec::new();
+    let mut first = 1;
+    for &clients in counts {
+        for design in Design::BOTH {
+            let load = run_once(&session, design, clients, first)?;
+            first += clients;
+            if let Err(why) = &load
+                && clients == counts[0]
+                && design == Design::Processes
+                && why.starts_with("the server")
+            {
+                return Ok(Err(why.clone()));
+            }
+            rows.push(LoadRow {
+                clients,
+                design,
+                load,
+            });
+        }
+    }
+    Ok(Ok(rows))
+}
+
+struct Quiet;
+
+impl Observer for Quiet {}
+
+/// One fresh server of `design`, `clients` uploads started together, sampled throughout.
+fn run_once(
+    session: &Session,
+    design: Design,
+    clients: usize,
+    first: usize,
+) -> Result<Result<Load, String>, Trouble> {
+    let title = format!(
+        "experiment: {clients} clients, {} (--mode {})",
+        design.name(),
+        design.mode()
+    );
+    session.client_log.note(&title);
+    let args = ["--mode".to_owned(), design.mode().to_owned()];
+    // A process per client, and the usual allowance on top: the experiment's own limit.
+    let processes = (design == Design::Processes).then_some(clients + guard::MAX_PROCESSES);
+    let mut server = match session.start_server_allowing(&title, &args, processes)? {
+        Ok(server) => server,
+        Err(cut) => return Ok(Err(cut_reason(&cut))),
+    };
+    let pid = server.pid;
+    let plan = Plan {
+        drain_at: None,
+        ..session.plan(UPLOAD, UPLOAD)
+    };
+    let overflows_before = listen_overflows();
+    let mut samples = Samples::default();
+    let started = Instant::now();
+    let uploads = session.uploads(&server, &plan, first, clients);
+    // Looks as often as they take: the watch of the graded checks reads much more of
+    // every process per look, and would see a child of a short upload once at most.
+    let (mut last_total, mut last_move) = (0, Instant::now());
+    while uploads.ended() < clients {
+        samples.take(pid);
+        if let Err(stopped) = server.check_running() {
+            return Ok(Err(stopped));
+        }
+        let total = uploads.total_sent();
+        if total != last_total {
+            (last_total, last_move) = (total, Instant::now());
+        } else if last_move.elapsed() > STALL {
+            return Ok(Err(format!(
+                "no byte moved for {} s (the clients had sent {total} of {} bytes)",
+                STALL.as_secs(),
+                clients as u64 * UPLOAD
+            )));
+        }
+        thread::sleep(LOOK);
+    }
+    if let Some(error) = uploads
+        .uploads
+        .iter()
+        .find_map(|upload| upload.ended()?.as_ref().err())
+    {
+        return Ok(Err(format!("a client failed: {error}")));
+    }
+    let reported = wait_for_reports(&mut server, clients, REPORT_WAIT);
+    let seconds = started.elapsed().as_secs_f64();
+    samples.take(pid);
+    let overflows = listen_overflows().saturating_sub(overflows_before);
+    match reported {
+        Err(cut) => Ok(Err(cut_reason(&cut))),
+        Ok(reports) if reports.iter().any(|&bytes| bytes != UPLOAD) => Ok(Err(format!(
+            "the server reported other sizes than the {UPLOAD} bytes each client sent"
+        ))),
+        Ok(_) => Ok(Ok(Load {
+            seconds,
+            peak_memory: samples.peak_memory,
+            peak_resident: samples.peak_resident,
+            processes: samples.processes,
+            switches: samples.switches.values().sum(),
+            overflows,
+        })),
+    }
+}
+
+/// What the looks at the server have found so far.
+#[derive(Default)]
+struct Samples {
+    peak_memory: u64,
+    peak_resident: u64,
+    processes: usize,
+    /// The last count of each process seen, by pid.
+    switches: HashMap<i32, u64>,
+}
+
+impl Samples {
+    fn take(&mut self, server: i32) {
+        let live: Vec<i32> = std::iter::once(server)
+            .chain(
+                inspect::children(server)
+                    .iter()
+                    .filter(|child| !child.is_zombie())
+                    .map(|child| child.pid),
+            )
+            .collect();
+        self.processes = self.processes.max(live.len());
+        let (mut memory, mut resident) = (0, 0);
+        for &pid in &live {
+            let Some(status) = fs::read_to_string(format!("/proc/{pid}/status")).ok() else {
+                continue;
+            };
+            let rss = field(&status, "VmRSS:").map_or(0, |kib| kib * 1024);
+            resident += rss;
+            memory += proportional_size(pid).unwrap_or(rss);
+            if let (Some(voluntary), Some(other)) = (
+                field(&status, "voluntary_ctxt_switches:"),
+                field(&status, "nonvoluntary_ctxt_switches:"),
+            ) {
+                self.switches.insert(pid, voluntary + other);
+            }
+        }
+        self.peak_memory = self.peak_memory.max(memory);
+        self.peak_resident = self.peak_resident.max(resident);
+    }
+}
+
+/// The number after `name` on its line of a /proc text (`VmRSS:   2048 kB`).
+fn field(text: &str, name: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(name))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+/// The proportional set size of `pid` in bytes (/proc/PID/smaps_rollup).
+fn proportional_size(pid: i32) -> Option<u64> {
+    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
+    field(&text, "Pss:").map(|kib| kib * 1024)
+}
+
+/// Connections dropped so far on this machine for a full listen queue.
+fn listen_overflows() -> u64 {
+    let Ok(text) = fs::read_to_string("/proc/net/netstat") else {
+        return 0;
+    };
+    let mut lines = text.lines().filter(|line| line.starts_with("TcpExt:"));
+    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
+        return 0;
+    };
+    names
+        .split_whitespace()
+        .zip(values.split_whitespace())
+        .find(|(name, _)| *name == "ListenOverflows")
+        .and_then(|(_, value)| value.parse().ok())
+        .unwrap_or(0)
+}
+
+/// What the rows say, in one sentence: the designs compared at the largest count that
+/// both went through.
+pub fn summary(rows: &[LoadRow]) -> Option<String> {
+    let both = |clients: usize| {
+        let find = |design| {
+            rows.iter()
+                .find(|row| row.clients == clients && row.design == design)
+                .and_then(|row| row.load.as_ref().ok())
+        };
+        Some((find(Design::Processes)?, find(Design::OneLoop)?))
+    };
+    let (clients, (processes, one_loop)) = rows
+        .iter()
+        .rev()
+        .find_map(|row| Some((row.clients, both(row.clients)?)))?;
+    let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    Some(format!(
+        "At {clients} clients one loop took {:.2} times the time of a process per client, with {:.1} times less memory \
+         ({} process against {}) and {:.1} times fewer context switches.",
+        ratio(one_loop.seconds, processes.seconds),
+        ratio(processes.peak_memory as f64, one_loop.peak_memory as f64),
+        one_loop.processes,
+        processes.processes,
+        ratio(processes.switches as f64, one_loop.switches as f64),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn this_process_is_sampled_with_memory_and_switches() {
+        let mut samples = Samples::default();
+        samples.take(std::process::id() as i32);
+        assert_eq!(samples.processes, 1);
+        assert!(samples.peak_memory > 0 && samples.peak_resident >= samples.peak_memory);
+        assert!(samples.switches.values().sum::<u64>() > 0);
+    }
+
+    #[test]
+    fn the_summary_compares_the_largest_count_both_designs_went_through() {
+        let load = |seconds, peak_memory, processes, switches| {
+            Ok(Load {
+                seconds,
+                peak_memory,
+                peak_resident: peak_memory,
+                processes,
+                switches,
+                overflows: 0,
+            })
+        };
+        let row = |clients, design, load| LoadRow {
+            clients,
+            design,
+            load,
+        };
+        let rows = [
+            row(10, Design::Processes, load(1.0, 40 << 20, 11, 200)),
+            row(10, Design::OneLoop, load(2.0, 4 << 20, 1, 20)),
+            row(500, Design::Processes, Err("stopped".into())),
+            row(500, Design::OneLoop, load(9.0, 5 << 20, 1, 30)),
+        ];
+        assert_eq!(
+            summary(&rows).unwrap(),
+            "At 10 clients one loop took 2.00 times the time of a process per client, with 10.0 times less memory \
+             (1 process against 11) and 10.0 times fewer context switches."
+        );
+    }
+}

@@ -1,0 +1,157 @@
+//! The scenario of task 3: a fresh server started with `--mode async`, several uploads at
+//! once, and the server watched throughout: it must serve them side by side from its one
+//! loop, with no child process and no second thread, and be idle afterwards.
+
+use std::ops::ControlFlow;
+use std::time::{Duration, Instant};
+
+use gen_testfile::human_size;
+
+use crate::checks::at_once::{FIRST_PROGRESS, one_at_a_time};
+use crate::checks::evidence::{Cut, OneLoop, Turns};
+use crate::checks::printed::Printed;
+use crate::checks::watch::{Look, Unaccepted};
+use crate::checks::{
+    REPORT_WAIT, Session, eventually, idle_cpu, settled_descriptors, wait_for_reports_or,
+    wait_until_idle,
+};
+use crate::inspect;
+use crate::trouble::Trouble;
+
+/// How much each client uploads at most: a single thread reads every upload, 10 bytes a
+/// read, so the whole file each would make this part slow.
+const MOST_PER_UPLOAD: u64 = 8 * lab::MIB;
+
+/// How many system calls of the server are traced, to count its reads per event.
+const TRACED_CALLS: usize = 400;
+
+/// How long sockets whose end was read may stay held, with no report, before the checker
+/// stops waiting for the reports.
+const ENDED_UNCLOSED: Duration = Duration::from_secs(1);
+
+/// Gathers the evidence (failing only with the checker's own trouble); clients are
+/// numbered from `first`.
+pub fn gather(session: &Session, clients: usize, first: usize) -> Result<OneLoop, Trouble> {
+    let size = session.size.min(MOST_PER_UPLOAD);
+    let title = format!(
+        "task 3: {clients} uploads of {} at once, --mode async",
+        human_size(size)
+    );
+    session.client_log.note(&title);
+    let mut seen = OneLoop {
+        clients,
+        size,
+        ..OneLoop::default()
+    };
+    let args = ["--mode".to_owned(), "async".to_owned()];
+    let mut server = match session.start_server_with(&title, &args)? {
+        Ok(server) => server,
+        Err(cut) => {
+            seen.no_mode = matches!(&cut, Cut::ServerStopped(how) if how.contains("'--mode'"));
+            seen.cut = Some(cut);
+            return Ok(seen);
+        }
+    };
+    let pid = server.pid;
+    seen.log_start = Some(server.log_start);
+    seen.pid = pid;
+    // What it holds before the clients, once it waits for them: a server may still be
+    // setting up after it listens.
+    wait_until_idle(&server, Duration::from_secs(3));
+    seen.descriptors_before = settled_descriptors(pid);
+    let milestone = (size / 4).min(lab::PROGRESS_STEP);
+    let uploads = session.uploads(&server, &session.plan(size, milestone), first, clients);
+    let watched = session.watch(&mut server, &uploads, Unaccepted::Note, |look, uploads| {
+        observe(look, &mut seen);
+        let under_way = uploads
+            .uploads
+            .iter()
+            .all(|upload| upload.sent() >= milestone / 2);
+        if seen.turns.is_none() && under_way && !uploads.uploads.iter().any(|u| u.finished()) {
+            seen.turns = Some(count_turns(pid, look));
+        }
+        let none_past = uploads
+            .uploads
+            .iter()
+            .all(|upload| !upload.reached_milestone());
+        if none_past && uploads.started.elapsed() > FIRST_PROGRESS {
+            return ControlFlow::Break(Cut::NoProgress {
+                after: FIRST_PROGRESS,
+                milestone,
+                seen: Box::new(look.snapshot()),
+                most_sent: uploads.uploads.iter().map(|u| u.sent()).max().unwrap_or(0),
+            });
+        }
+        one_at_a_time(uploads, milestone, false)
+    });
+    seen.not_accepted = watched.not_accepted;
+    seen.cut = watched.cut;
+    seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
+    if seen.cut.is_none() && seen.not_accepted.is_none() {
+        // Sockets whose end was read, still held with no report for a second: the
+        // reports are not coming.
+        let mut ended = Vec::new();
+        let mut since: Option<Instant> = None;
+        let reported = wait_for_reports_or(&mut server, clients, REPORT_WAIT, |_, reported| {
+            ended = inspect::ended_unclosed(pid, &inspect::tcp_table());
+            let held = !ended.is_empty() && ended.len() + reported >= clients;
+            since = held.then(|| since.unwrap_or_else(Instant::now));
+            since.is_some_and(|since| since.elapsed() >= ENDED_UNCLOSED)
+        });
+        if let Err(missing) = reported {
+            seen.ended_unclosed = ended;
+            seen.cut = Some(missing);
+        }
+    }
+    let printed = Printed::of(&server.output());
+    seen.reports = printed.received;
+    seen.handled = printed.handled;
+    seen.errors = printed.errors;
+    if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
+        if let Ok(()) = server.check_running() {
+            seen.idle_cpu = idle_cpu(pid);
+            seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
+        }
+        session.stop_with_verdict(&mut server, cut);
+        return Ok(seen);
+    }
+    seen.idle_cpu = idle_cpu(pid);
+    seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
+    seen.signals = inspect::signals(pid);
+    if let Some(before) = seen.descriptors_before {
+        eventually(Duration::from_secs(2), || {
+            seen.descriptors_after = inspect::open_descriptors(pid);
+            seen.descriptors_after == Some(before)
+        });
+    }
+    if let Err(stopped) = server.check_running() {
+        seen.cut = Some(Cut::ServerStopped(stopped));
+    }
+    Ok(seen)
+}
+
+/// The server's reads, traced for a moment while every upload runs.
+fn count_turns(pid: i32, look: &Look) -> Result<Turns, String> {
+    let listener = look.listener.map(|row| row.inode);
+    let clients: Vec<i32> = inspect::descriptors(pid)
+        .into_iter()
+        .filter_map(|(fd, kind)| match kind {
+            inspect::FileKind::Socket(inode) if Some(inode) != listener => Some(fd),
+            _ => None,
+        })
+        .collect();
+    let calls = inspect::trace_calls(pid, TRACED_CALLS, Duration::from_millis(500))?;
+    Ok(Turns::of(&calls, &clients))
+}
+
+/// One look while the uploads run: children, threads and blocking client sockets.
+fn observe(look: &Look, seen: &mut OneLoop) {
+    seen.most_children = seen.most_children.max(look.children.len());
+    seen.most_threads = seen.most_threads.max(look.threads);
+    let listener = look.listener.map(|row| row.inode);
+    for fd in inspect::blocking_sockets(seen.pid, listener) {
+        if !seen.blocking.contains(&fd) {
+            seen.blocking.push(fd);
+        }
+    }
+}
