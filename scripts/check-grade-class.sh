@@ -44,18 +44,18 @@ CHECK_GRADE_CLASS="$marker" scripts/grade-class.sh "$class" "$work/out" --size 8
 [[ $status -eq 0 ]] || fail "grade-class.sh exited $status"
 
 expect() {
-    grep -qx -- "$1" <(cut -d, -f1-4 "$work/out/grades.csv") ||
+    grep -qx -- "$1" <(cut -d, -f1-5 "$work/out/grades.csv") ||
         { cat "$work/out/grades.csv"; fail "no row \"$1\""; }
 }
-all="task 1: receives a whole upload;task 1: keeps serving;task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
-expect "submission,score,bonus,failed_checks"
-expect "bonus,100,passed,"
-expect "hostile,100,passed,"
-expect "broken,0,not checked,does not compile"
-expect "never-accepts,0,not checked,$all"
-expect "task1,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies"
-expect "task2,100,failed,bonus: no zombies"
-expect "untouched,0,not checked,$all"
+all="task 1: receives a whole upload;task 1: keeps serving;task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads"
+expect "submission,score,bonus,task3,failed_checks"
+expect "bonus,100,passed,passed,"
+expect "hostile,100,passed,passed,"
+expect "broken,0,not checked,not checked,does not compile"
+expect "never-accepts,0,not checked,not checked,$all"
+expect "task1,50,not checked,failed,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads"
+expect "task2,100,failed,failed,bonus: no zombies;task 3: async uploads"
+expect "untouched,0,not checked,not checked,$all"
 [[ $(wc -l <"$work/out/grades.csv") -eq 8 ]] || fail "grades.csv has other rows: $(cat "$work/out/grades.csv")"
 for name in bonus broken hostile never-accepts task1 task2 untouched; do
     for file in report.txt results.json server_output.log client_output.log; do

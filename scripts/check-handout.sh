@@ -69,7 +69,7 @@ stage() {
     grep -qx "$total" <<<"$report" ||
         { echo "$report"; fail "stage $name: the checker did not say \"$total\""; }
 }
-stage untouched "" "Total: 0/100, bonus not checked"
+stage untouched "" "Total: 0/100, bonus not checked, task 3 not checked"
 
 step "every path the README names exists, now that the lab was built and graded once"
 paths=$(grep -oE '(^|[^A-Za-z0-9_./-])(skeleton|checker|gen-testfile|scripts|docs|target)/[A-Za-z0-9_./*-]*' "$readme" |
@@ -86,7 +86,7 @@ echo 'fn broken() -> u32 { "text" }' >>"$server"
 status=0
 report=$(cargo run --locked --quiet -p checker -- --size 8M 2>&1) || status=$?
 [[ $status -eq 1 ]] || { echo "$report"; fail "a compile error: exit status $status, not 1"; }
-grep -q "skeleton/src/bin/server.rs does not compile" <<<"$report" && grep -qx "Total: 0/100, bonus not checked" <<<"$report" ||
+grep -q "skeleton/src/bin/server.rs does not compile" <<<"$report" && grep -qx "Total: 0/100, bonus not checked, task 3 not checked" <<<"$report" ||
     { echo "$report"; fail "a compile error is not reported as such"; }
 for log in skeleton/server_output.log skeleton/client_output.log; do
     grep -qx -- "----- checker: the server does not compile, so no server or client ran -----" "$log" ||
@@ -94,8 +94,11 @@ for log in skeleton/server_output.log skeleton/client_output.log; do
 done
 git checkout --quiet -- "$server"
 
-stage "task 1" "1 2 3 4" "Total: 50/100, bonus not checked"
-stage "task 2" "1 2 3 4 5" "Total: 100/100, bonus failed"
-stage bonus "1 2 3 4 5 6 7" "Total: 100/100, bonus passed"
+stage "task 1" "1 2 3 4" "Total: 50/100, bonus not checked, task 3 failed"
+stage "task 2" "1 2 3 4 5" "Total: 100/100, bonus failed, task 3 failed"
+stage bonus "1 2 3 4 5 6 7" "Total: 100/100, bonus passed, task 3 failed"
+# Task 3 builds on task 1 only: done before task 2, it passes all the same.
+stage "task 3 before task 2" "1 2 3 4 8 9" "Total: 50/100, bonus not checked, task 3 passed"
+stage "task 3" "1 2 3 4 5 6 7 8 9" "Total: 100/100, bonus passed, task 3 passed"
 
 step "the handout is sound"

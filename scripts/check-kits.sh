@@ -23,7 +23,7 @@ export CHECK_KITS_MARKER="check-kits-$$"
 
 # Asserts a results.json: its score, each test's status in order (p passed, f failed), a
 # text its top-level output must hold, and Gradescope's rules (numbers, visibility, text
-# formats, max_score adding up to 100, the bonus worth 0).
+# formats, max_score adding up to 100, the bonus and task 3 worth 0).
 check_results() {
     python3 - "$@" <<'PY'
 import json, sys
@@ -47,8 +47,8 @@ if sum(t["max_score"] for t in tests) != 100:
 if sum(t["score"] for t in tests) != score:
     fail(f"the tests' scores add up to {sum(t['score'] for t in tests)}, not {score:g}")
 names = [t["name"] for t in tests]
-if names[-1] != "bonus: no zombies" or tests[-1]["max_score"] != 0:
-    fail(f"the last test is not the bonus worth 0: {tests[-1]}")
+if names[-2:] != ["bonus: no zombies", "task 3: async uploads"] or any(t["max_score"] for t in tests[-2:]):
+    fail(f"the last tests are not the bonus and task 3, worth 0: {tests[-2:]}")
 got = ["p" if t["status"] == "passed" else "f" for t in tests]
 if got != statuses:
     fail(f"statuses {' '.join(got)}, not {' '.join(statuses)}")
@@ -131,14 +131,14 @@ new_upload
 cp solution/src/bin/server.rs "$sub/server.rs"
 autograde reference
 expect_status reference 0
-check_results "$work/reference.json" 100 "p p p p p" "Total: 100/100, bonus passed"
+check_results "$work/reference.json" 100 "p p p p p p" "Total: 100/100, bonus passed, task 3 passed"
 
 step "run_autograder: task 1 done, uploaded alone under another name"
 new_upload
 scripts/stage.sh 1 "$sub/my_server.rs"
 autograde task1
 expect_status task1 0
-check_results "$work/task1.json" 50 "p p f f f" "Total: 50/100, bonus not checked"
+check_results "$work/task1.json" 50 "p p f f f f" "Total: 50/100, bonus not checked, task 3 failed"
 grep -q "Next: task 2, TODO 5 in server.rs" "$work/task1.json" || fail "task1: the report does not point at server.rs"
 
 step "run_autograder: a whole repository uploaded, task 2 done"
@@ -148,7 +148,7 @@ scripts/stage.sh 2 "$sub/skeleton/src/bin/server.rs"
 echo "notes" >"$sub/NOTES.txt"
 autograde repository
 expect_status repository 0
-check_results "$work/repository.json" 100 "p p p p f" "Total: 100/100, bonus failed"
+check_results "$work/repository.json" 100 "p p p p f f" "Total: 100/100, bonus failed, task 3 failed"
 
 step "run_autograder: a repository uploaded inside a folder of its own, task 1 done"
 new_upload
@@ -157,7 +157,7 @@ scripts/stage.sh 1 "$sub/lab-main/skeleton/src/bin/server.rs"
 echo "notes" >"$sub/lab-main/README.md"
 autograde nested
 expect_status nested 0
-check_results "$work/nested.json" 50 "p p f f f" "Total: 50/100, bonus not checked"
+check_results "$work/nested.json" 50 "p p f f f f" "Total: 50/100, bonus not checked, task 3 failed"
 
 step "run_autograder: a server.rs that is a link, or inside a linked folder, is refused"
 new_upload
@@ -249,6 +249,8 @@ grep -qx "Total: bonus passed" "$work/classroom-bonus.log" &&
     fail "Classroom, bonus: the bonus step did not pass"
 grep -qx "run-classroom: step .Bonus (no points, shown here for you).: failed (continue-on-error)" "$work/classroom-task1.log" ||
     fail "Classroom, task 1: the bonus step did not fail without failing the job"
+grep -qx "run-classroom: step .Task 3 (optional, no points, shown here for you).: failed (continue-on-error)" "$work/classroom-bonus.log" ||
+    fail "Classroom, bonus: the task 3 step did not fail without failing the job"
 
 step "Classroom: the runner refuses a workflow that breaks a rule"
 broken_workflow() {
@@ -334,7 +336,7 @@ ci_step grade-1.sh "$work/ci-task1" NAME=task1 RUNNER_TEMP="$work/runner-task1" 
 leftovers "the grade job"
 [[ -z $(ls -A "$work/ci-task1") ]] || fail "the grade job left the repository on the runner: $(ls -A "$work/ci-task1")"
 [[ ! -e $work/runner-task1/lab/solution && ! -e $work/runner-task1/lab/submissions ]] || fail "the graded tree holds solution/ or submissions/"
-grep -qx "Total: 50/100, bonus not checked" "$work/runner-task1/out/task1/report.txt" || fail "the grade job did not grade task1 50/100"
+grep -qx "Total: 50/100, bonus not checked, task 3 failed" "$work/runner-task1/out/task1/report.txt" || fail "the grade job did not grade task1 50/100"
 
 step "CI: merge-grades.sh gives grade-class.sh's rows for the same class"
 scripts/grade-class.sh "$repo/submissions" "$work/class-out" --size 8M >"$work/grade-class.log" 2>&1 ||
@@ -354,13 +356,13 @@ mkdir -p "$work/ci-merge/results/trouble"
 echo "not graded (exit 3): checker: cannot run cargo" >"$work/ci-merge/results/trouble/ungraded.txt"
 ci_step merge-2.sh "$work/ci-merge" NAMES='["bonus","broken","lost","task1","trouble"]' >"$work/merge.log" 2>&1 ||
     { cat "$work/merge.log"; fail "the merge step failed"; }
-expected="submission,score,bonus,failed_checks
-bonus,100,passed,
-broken,0,not checked,does not compile
-lost,,,not graded: no result came back
-task1,50,not checked,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies
-trouble,,,not graded (exit 3): checker: cannot run cargo"
-[[ $(cut -d, -f1-4 "$work/ci-merge/grades.csv") == "$expected" ]] ||
+expected="submission,score,bonus,task3,failed_checks
+bonus,100,passed,passed,
+broken,0,not checked,not checked,does not compile
+lost,,,,not graded: no result came back
+task1,50,not checked,failed,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads
+trouble,,,,not graded (exit 3): checker: cannot run cargo"
+[[ $(cut -d, -f1-5 "$work/ci-merge/grades.csv") == "$expected" ]] ||
     fail "the merged grades.csv is:"$'\n'"$(cat "$work/ci-merge/grades.csv")"
 
 # ---------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
 #   scripts/grade-class.sh SUBMISSIONS OUT [CHECKER OPTIONS...]
 #
 # A submission is SUBMISSIONS/NAME.rs, or a folder SUBMISSIONS/NAME/ holding server.rs.
-# OUT/grades.csv gets one row per submission (submission,score,bonus,failed_checks,seconds),
+# OUT/grades.csv gets one row per submission (submission,score,bonus,task3,failed_checks,seconds),
 # the checker's own (--csv), and OUT/NAME/ its report, JSON, row and both logs. A
 # submission that does not compile, hangs or misbehaves costs only its own row. Options after OUT go to the checker, for example
 # --size 8M. INSTRUCTORS.md says more.
@@ -48,7 +48,7 @@ checker=$(cd "$root" && cargo metadata --format-version 1 --no-deps |
 [[ -x $checker ]] || fail "the checker is not at $checker"
 
 csv=$out/grades.csv
-echo "submission,score,bonus,failed_checks,seconds" >"$csv"
+echo "submission,score,bonus,task3,failed_checks,seconds" >"$csv"
 started=$(date +%s)
 troubled=0
 for ((i = 0; i < count; i++)); do
@@ -69,7 +69,7 @@ for ((i = 0; i < count; i++)); do
         # instead of a score, and the run goes on with the next submission.
         troubled=$((troubled + 1))
         why=$(grep -m1 '^checker: ' "$dir/errors.txt" | tr ',' ';' || true)
-        echo "$name,,,not graded (exit $status): ${why:-see $dir/errors.txt},$seconds" >>"$csv"
+        echo "$name,,,,not graded (exit $status): ${why:-see $dir/errors.txt},$seconds" >>"$csv"
         echo "grade-class:   not graded (exit $status), see $dir/errors.txt"
         continue
     fi

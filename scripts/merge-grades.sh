@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Merges the results of a class graded one job per submission into one grades.csv, with
-# the columns of grade-class.sh (submission,score,bonus,failed_checks,seconds):
+# the columns of grade-class.sh (submission,score,bonus,task3,failed_checks,seconds):
 #
 #   scripts/merge-grades.sh RESULTS OUT.csv
 #
@@ -34,7 +34,7 @@ text() { unquote | tr ',' ';'; }
 
 rows=0
 ungraded=0
-echo "submission,score,bonus,failed_checks,seconds" >"$work/grades.csv"
+echo "submission,score,bonus,task3,failed_checks,seconds" >"$work/grades.csv"
 for dir in "$results"/*/; do
     [[ -d $dir ]] || continue
     name=$(basename "$dir")
@@ -42,7 +42,7 @@ for dir in "$results"/*/; do
     if [[ ! -f $dir/results.json ]]; then
         why="not graded: no result came back"
         [[ -s $dir/ungraded.txt ]] && why=$(head -n 1 "$dir/ungraded.txt" | tr ',' ';')
-        echo "$name,,,$why," >>"$work/grades.csv"
+        echo "$name,,,,$why," >>"$work/grades.csv"
         ungraded=$((ungraded + 1))
         continue
     fi
@@ -52,6 +52,7 @@ for dir in "$results"/*/; do
     score=$(field score) || fail "$dir/results.json has no score"
     seconds=$(field execution_time | awk '{ printf "%.1f", $1 }') || fail "$dir/results.json has no execution_time"
     bonus=""
+    task3=""
     failed=()
     for ((i = 0; ; i++)); do
         name_token=$(field "tests.$i.name") || break
@@ -67,6 +68,16 @@ for dir in "$results"/*/; do
                 bonus=failed
             fi
         fi
+        if [[ $check == "task 3:"* ]]; then
+            said=$(field "tests.$i.output" | unquote)
+            if [[ $status == passed ]]; then
+                task3=passed
+            elif [[ $said == "task 3, optional, not counted in the score: not checked"* ]]; then
+                task3="not checked"
+            else
+                task3=failed
+            fi
+        fi
         [[ $status == passed ]] || failed+=("$check")
     done
     failed_checks=$(IFS=';'; echo "${failed[*]}")
@@ -75,7 +86,7 @@ for dir in "$results"/*/; do
     if field output | grep -q ' does not compile'; then
         failed_checks="does not compile"
     fi
-    echo "$name,$score,$bonus,$failed_checks,$seconds" >>"$work/grades.csv"
+    echo "$name,$score,$bonus,$task3,$failed_checks,$seconds" >>"$work/grades.csv"
 done
 [[ $rows -gt 0 ]] || fail "no result folders in $results"
 mv "$work/grades.csv" "$out"

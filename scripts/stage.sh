@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
 # Writes the reference server as a student has it at one stage of the work, to try a
-# grader on: the untouched skeleton, task 1 done (TODOs 1 to 4), task 2 done (1 to 5) or
-# everything with the bonus (1 to 7), the skeleton's server with the solution's TODO blocks:
+# grader on: the untouched skeleton, task 1 done (TODOs 1 to 4), task 2 done (1 to 5),
+# the bonus too (1 to 7) or task 3 as well (1 to 9), the skeleton's server with the
+# solution's TODO blocks:
 #
-#   scripts/stage.sh untouched|1|2|bonus OUT.rs
+#   scripts/stage.sh untouched|1|2|bonus|3 OUT.rs
 #
-# The checker grades the stages 0/100, 50/100, 100/100 and 100/100 with the bonus.
+# The checker grades the stages 0/100, 50/100, 100/100, 100/100 with the bonus, and
+# 100/100 with the bonus and task 3.
 set -euo pipefail
 
 if [[ $# -ne 2 || $2 == -* ]]; then
-    echo "usage: scripts/stage.sh untouched|1|2|bonus OUT.rs" >&2
+    echo "usage: scripts/stage.sh untouched|1|2|bonus|3 OUT.rs" >&2
     exit 2
 fi
 stage=$1
@@ -24,7 +26,8 @@ untouched) todos="" ;;
 1) todos="1 2 3 4" ;;
 2) todos="1 2 3 4 5" ;;
 bonus) todos="1 2 3 4 5 6 7" ;;
-*) echo "stage: no stage \"$stage\": give untouched, 1, 2 or bonus" >&2; exit 2 ;;
+3) todos="1 2 3 4 5 6 7 8 9" ;;
+*) echo "stage: no stage \"$stage\": give untouched, 1, 2, bonus or 3" >&2; exit 2 ;;
 esac
 solution=$root/solution/src/bin/server.rs
 skeleton=$root/skeleton/src/bin/server.rs
