@@ -160,7 +160,7 @@ fn submission_that_does_not_compile_scores_0_with_the_compilers_errors() {
     assert_eq!(run.code(), Some(1), "{}", run.stdout);
     run.assert_says("builds ...................................... failed");
     run.assert_says(&format!("{} does not compile", submission.display()));
-    run.assert_says("\nTotal: 0/100, bonus not checked\n");
+    run.assert_says("\nTotal: 0/100, bonus not checked, task 3 not checked\n");
     let stderr = String::from_utf8_lossy(&run.output.stderr);
     assert!(
         stderr.contains("error[E0308]: mismatched types"),
@@ -168,7 +168,7 @@ fn submission_that_does_not_compile_scores_0_with_the_compilers_errors() {
     );
     let json = results(&json_path);
     assert_eq!(json["score"], 0);
-    assert_eq!(json["tests"].as_array().unwrap().len(), 5);
+    assert_eq!(json["tests"].as_array().unwrap().len(), 6);
     let output = json["output"].as_str().unwrap();
     assert!(output.contains("does not compile"), "{output}");
     assert!(

@@ -46,7 +46,8 @@ fn panels(svg: &Path) -> Vec<Panel> {
                 let said = node.text().unwrap_or_default().trim().to_owned();
                 let caption = said.starts_with("keeps serving:")
                     || said.contains(" whole upload")
-                    || said.starts_with("bonus:");
+                    || said.starts_with("bonus:")
+                    || said.starts_with("task 3:");
                 if caption {
                     panels.push(Panel {
                         caption: said,
@@ -111,14 +112,25 @@ fn task_2_uploads_rise_together() {
     };
     let panels = panels(&picture(&run));
     let captions: Vec<&str> = panels.iter().map(|panel| panel.caption.as_str()).collect();
-    assert_eq!(captions.len(), 3, "{captions:?}");
+    assert_eq!(captions.len(), 4, "{captions:?}");
     assert!(captions[0].starts_with("keeps serving:"), "{captions:?}");
     assert_eq!(captions[1], "2 whole uploads of 8 MiB at once");
     assert!(captions[2].starts_with("bonus:"), "{captions:?}");
+    assert_eq!(
+        captions[3],
+        "task 3: 3 uploads of 8 MiB at once, --mode async"
+    );
     // One line per client: three in turn, two at once, six for the bonus (a held one, a
-    // quick one, a late one, and three that end together).
+    // quick one, a late one, and three that end together), three for task 3.
     let lines: Vec<usize> = panels.iter().map(|panel| panel.lines.len()).collect();
-    assert_eq!(lines, [3, 2, 6]);
+    assert_eq!(lines, [3, 2, 6, 3]);
+    let climbs = panels[3].climbs();
+    assert!(
+        climbs
+            .iter()
+            .all(|&climb| climb > 0.8 * climbs[0].max(climbs[1]).max(climbs[2])),
+        "task 3's uploads did not rise together: {climbs:?}"
+    );
     assert!(
         panels[1].texts.contains(&"upload D".to_owned()),
         "{:?}",
@@ -147,13 +159,10 @@ fn serial_uploads_draw_a_staircase() {
         return;
     };
     let panels = panels(&picture(&run));
-    // The bonus is not checked on this server: no third panel.
-    assert_eq!(
-        panels.len(),
-        2,
-        "{:?}",
-        panels.iter().map(|p| &p.caption).collect::<Vec<_>>()
-    );
+    // The bonus is not checked on this server: no panel of its own; task 3 has one.
+    let captions: Vec<&str> = panels.iter().map(|panel| panel.caption.as_str()).collect();
+    assert_eq!(captions.len(), 3, "{captions:?}");
+    assert!(captions[2].starts_with("task 3:"), "{captions:?}");
     let at_once = &panels[1];
     assert_eq!(at_once.lines.len(), 2);
     let climbs = at_once.climbs();
@@ -232,4 +241,65 @@ fn buf_size_experiment_has_a_row_per_size_and_gets_faster_with_bigger_reads() {
         .filter(|node| node.has_tag_name("circle"))
         .count();
     assert_eq!(points, 3, "{text}");
+}
+
+#[test]
+fn clients_experiment_compares_both_designs_at_each_count() {
+    let Some(run) = run_in_turn(
+        Some("none"),
+        &["--experiment", "clients", "--client-counts", "1,4"],
+    ) else {
+        return;
+    };
+    assert_eq!(run.code(), Some(0), "{}", run.stdout);
+    run.assert_says("Uploading 256 KiB from each of 1, 4 clients at once");
+    let rows: Vec<Vec<&str>> = run
+        .stdout
+        .lines()
+        .skip_while(|line| !line.trim_start().starts_with("clients  design"))
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    let designs: Vec<String> = rows.iter().map(|row| row[..3].join(" ")).collect();
+    assert_eq!(
+        designs,
+        ["1 a process", "1 one loop", "4 a process", "4 one loop"],
+        "{}",
+        run.stdout
+    );
+    // Processes at once: the server and a child per client at most; the loop alone.
+    let processes = |row: &[&str]| row[row.len() - 2].parse::<usize>().unwrap();
+    assert!((2..=5).contains(&processes(&rows[2])), "{}", run.stdout);
+    assert_eq!(processes(&rows[1]), 1, "{}", run.stdout);
+    assert_eq!(processes(&rows[3]), 1, "{}", run.stdout);
+    run.assert_says("At 4 clients one loop took ");
+    let svg = run.log_dir.path().join("clients.svg");
+    run.assert_says(&format!(
+        "Picture: {}",
+        svg.canonicalize().unwrap().display()
+    ));
+    let text = fs::read_to_string(&svg).unwrap();
+    let document = roxmltree::Document::parse(&text).expect("the SVG parses");
+    // Four panels, a line per design in each (2 wide; axes and grid are 1 wide), and the
+    // legends' marks.
+    let lines = document
+        .descendants()
+        .filter(|node| node.has_tag_name("polyline") && node.attribute("stroke-width") == Some("2"))
+        .count();
+    assert!(lines >= 8, "{lines} lines in {text}");
+    for caption in [
+        "seconds until every upload was reported",
+        "processes at once",
+    ] {
+        assert!(text.contains(caption), "{caption}");
+    }
+    // Nothing of the run is left.
+    assert_eq!(
+        fs::read_to_string(run.log_dir.path().join("server_output.log"))
+            .unwrap()
+            .matches("----- checker: experiment: ")
+            .count(),
+        4
+    );
 }

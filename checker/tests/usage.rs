@@ -91,7 +91,7 @@ fn bad_usage_is_refused() {
         assert_eq!(output.status.code(), Some(code), "{args:?}: {stderr}");
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     };
-    refuse(&["--task", "3"], 2, "invalid value '3' for '--task");
+    refuse(&["--task", "4"], 2, "invalid value '4' for '--task");
     refuse(&["--size", "10X"], 2, "unknown unit");
     refuse(&["--size", "1K"], 2, "at least 1M");
     refuse(&["--clients", "0"], 2, "--clients");
@@ -123,6 +123,16 @@ fn bad_usage_is_refused() {
         "at least 1 byte",
     );
     refuse(&["--buf-sizes", "10"], 2, "--experiment");
+    refuse(
+        &["--experiment", "clients", "--client-counts", "0"],
+        2,
+        "a number of clients from 1 to 1000",
+    );
+    refuse(
+        &["--task", "4"],
+        2,
+        "[possible values: 1, 2, bonus, 3, all]",
+    );
     assert!(
         fs::read_dir(dir.path()).unwrap().next().is_none(),
         "a refused run wrote files"
@@ -174,7 +184,7 @@ fn without_containment_the_report_says_so() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("\nTotal: 0/100, bonus not checked\n"),
+        stdout.contains("\nTotal: 0/100, bonus not checked, task 3 not checked\n"),
         "{stdout}"
     );
     assert_eq!(output.status.code(), Some(1));

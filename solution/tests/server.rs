@@ -147,6 +147,21 @@ fn upload(server: &ServerUnderTest, path: &Path) -> u64 {
     lab::send_upload(&stream, &mut file, |_, _| {}).unwrap()
 }
 
+/// Closes `stream` with a zero linger time, which resets the connection instead of ending
+/// it properly.
+fn reset(stream: TcpStream) {
+    setsockopt(
+        &stream,
+        sockopt::Linger,
+        &nix::libc::linger {
+            l_onoff: 1,
+            l_linger: 0,
+        },
+    )
+    .unwrap();
+    drop(stream);
+}
+
 fn received_bytes(line: &str) -> u64 {
     line.split(' ').nth(1).unwrap().parse().unwrap()
 }
@@ -226,17 +241,7 @@ fn client_reset_mid_upload_ends_only_its_own_handler() {
     let mut vanishing = server.connect();
     vanishing.write_all(&[7; 1 << 20]).unwrap();
     server.expect_line(|l| l.starts_with("<< Process "));
-    // Closing with a zero linger time resets the connection instead of ending it properly.
-    setsockopt(
-        &vanishing,
-        sockopt::Linger,
-        &nix::libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        },
-    )
-    .unwrap();
-    drop(vanishing);
+    reset(vanishing);
     let error = server.expect_line(|l| l.starts_with("server: "));
     assert!(error.contains("Connection reset by peer"), "{error}");
     server.expect_line(|l| l.ends_with(" exited with status 1 >>"));
@@ -320,16 +325,7 @@ fn async_mode_survives_a_reset_and_reports_an_empty_upload() {
     let mut vanishing = server.connect();
     vanishing.write_all(&[7; 1 << 20]).unwrap();
     server.expect_line(|l| l.starts_with("Client "));
-    setsockopt(
-        &vanishing,
-        sockopt::Linger,
-        &nix::libc::linger {
-            l_onoff: 1,
-            l_linger: 0,
-        },
-    )
-    .unwrap();
-    drop(vanishing);
+    reset(vanishing);
     let error = server.expect_line(|l| l.starts_with("server: "));
     assert!(error.contains("Connection reset by peer"), "{error}");
     drop(server.connect());

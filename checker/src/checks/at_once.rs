@@ -16,7 +16,7 @@ use crate::inspect::{self, Activity};
 use crate::trouble::Trouble;
 
 /// The first progress must come this soon.
-pub(super) const FIRST_PROGRESS: Duration = Duration::from_secs(10);
+const FIRST_PROGRESS: Duration = Duration::from_secs(10);
 /// How long children may live on after the last upload was reported.
 const CHILDREN_END: Duration = Duration::from_secs(2);
 
@@ -131,6 +131,11 @@ fn observe(
         seen.children_while_running = look.children.len();
         seen.stale_while_running = inspect::stale_registrations(seen.pid);
     }
+    no_progress(look, uploads, milestone)
+}
+
+/// Ends the watch when no client has reached the milestone in [`FIRST_PROGRESS`].
+pub(super) fn no_progress(look: &Look, uploads: &Uploads, milestone: u64) -> ControlFlow<Cut> {
     let none_past = uploads
         .uploads
         .iter()

@@ -2,12 +2,11 @@
 //! once, and the server watched throughout: it must serve them side by side from its one
 //! loop, with no child process and no second thread, and be idle afterwards.
 
-use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
 use gen_testfile::human_size;
 
-use crate::checks::at_once::{FIRST_PROGRESS, one_at_a_time};
+use crate::checks::at_once::{no_progress, one_at_a_time};
 use crate::checks::evidence::{Cut, OneLoop, Turns};
 use crate::checks::printed::Printed;
 use crate::checks::watch::{Look, Unaccepted};
@@ -70,18 +69,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<OneLoop
         if seen.turns.is_none() && under_way && !uploads.uploads.iter().any(|u| u.finished()) {
             seen.turns = Some(count_turns(pid, look));
         }
-        let none_past = uploads
-            .uploads
-            .iter()
-            .all(|upload| !upload.reached_milestone());
-        if none_past && uploads.started.elapsed() > FIRST_PROGRESS {
-            return ControlFlow::Break(Cut::NoProgress {
-                after: FIRST_PROGRESS,
-                milestone,
-                seen: Box::new(look.snapshot()),
-                most_sent: uploads.uploads.iter().map(|u| u.sent()).max().unwrap_or(0),
-            });
-        }
+        no_progress(look, uploads, milestone)?;
         one_at_a_time(uploads, milestone, false)
     });
     seen.not_accepted = watched.not_accepted;

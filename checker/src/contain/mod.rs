@@ -93,6 +93,14 @@ pub fn probe() -> Isolation {
     if std::env::var_os(OFF).is_some() {
         return Isolation::Unavailable(format!("turned off with {OFF}"));
     }
+    if nix::unistd::Uid::effective().is_root() && !has_capability(CAP_SYS_PTRACE) {
+        // The server would run as nobody, whose /proc files root reads only with this
+        // capability: every check would be blind.
+        return Isolation::Unavailable(
+            "the checker runs as root without CAP_SYS_PTRACE, so it could not read the /proc files of a server that runs as nobody"
+                .into(),
+        );
+    }
     let Ok(me) = std::env::current_exe() else {
         return Isolation::Unavailable("the checker cannot find its own binary".into());
     };
@@ -120,6 +128,22 @@ pub fn probe() -> Isolation {
         ),
         Err(error) => Isolation::Unavailable(format!("starting the shim: {error}")),
     }
+}
+
+/// The capability to trace and inspect other users' processes.
+const CAP_SYS_PTRACE: u32 = 19;
+
+/// Whether this process has `capability` in its effective set (/proc/self/status CapEff).
+fn has_capability(capability: u32) -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let hex = status
+                .lines()
+                .find_map(|line| line.strip_prefix("CapEff:"))?;
+            u64::from_str_radix(hex.trim(), 16).ok()
+        })
+        .is_some_and(|set| set & (1 << capability) != 0)
 }
 
 /// Whether this process is the probe's program.

@@ -115,9 +115,21 @@ mod tests {
         thread::sleep(Duration::from_millis(50));
         let calls = trace_calls(pid, 50, Duration::from_secs(2));
         let alive = child.try_wait().unwrap().is_none();
+        // A process that is traced already cannot be traced again: that is said, not
+        // taken for an answer.
+        let tracee = Pid::from_raw(pid);
+        ptrace::seize(tracee, ptrace::Options::empty()).unwrap();
+        let refused = trace_calls(pid, 50, Duration::from_secs(2));
+        let _ = ptrace::detach(tracee, None);
         child.kill().unwrap();
         child.wait().unwrap();
         let calls = calls.unwrap();
+        assert!(
+            refused
+                .as_ref()
+                .is_err_and(|why| why.starts_with("tracing the server was refused (ptrace: ")),
+            "{refused:?}"
+        );
         assert_eq!(calls.len(), 50);
         assert!(
             calls.iter().any(|call| call.kind == CallKind::Read),
