@@ -309,9 +309,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn this_process_is_sampled_with_memory_and_switches() {
+    fn a_process_is_sampled_with_memory_and_switches() {
+        // A process of its own, which has no children (other tests here start some).
+        let mut sleeper = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(50));
         let mut samples = Samples::default();
-        samples.take(std::process::id() as i32);
+        samples.take(sleeper.id() as i32);
+        sleeper.kill().unwrap();
+        sleeper.wait().unwrap();
         assert_eq!(samples.processes, 1);
         assert!(samples.peak_memory > 0 && samples.peak_resident >= samples.peak_memory);
         assert!(samples.switches.values().sum::<u64>() > 0);
