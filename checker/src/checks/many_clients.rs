@@ -311,7 +311,10 @@ mod tests {
     #[test]
     fn a_process_is_sampled_with_memory_and_switches() {
         // A process of its own, which has no children (other tests here start some).
-        let mut sleeper = std::process::Command::new("sleep").arg("10").spawn().unwrap();
+        let mut sleeper = std::process::Command::new("sleep")
+            .arg("10")
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(50));
         let mut samples = Samples::default();
         samples.take(sleeper.id() as i32);
