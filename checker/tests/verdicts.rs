@@ -291,7 +291,7 @@ fn two_checker_runs_at_once_do_not_disturb_each_other() {
         let log = fs::read_to_string(run.log_dir.path().join("server_output.log")).unwrap();
         assert_eq!(
             log.matches("Server listening on").count(),
-            3,
+            4,
             "one server per scenario: {log}"
         );
     }

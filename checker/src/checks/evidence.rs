@@ -245,8 +245,6 @@ pub struct OneLoop {
     pub no_mode: bool,
     pub cut: Option<Cut>,
     pub not_accepted: Option<Cut>,
-    /// Whether some client got its whole upload through.
-    pub some_sent_all: bool,
     /// The byte counts the server reported, in order.
     pub reports: Vec<u64>,
     /// `Client <fd> wants to send a file` lines.

@@ -74,7 +74,6 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<OneLoop
     });
     seen.not_accepted = watched.not_accepted;
     seen.cut = watched.cut;
-    seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
     if seen.cut.is_none() && seen.not_accepted.is_none() {
         // Sockets whose end was read, still held with no report for a second: the
         // reports are not coming.

@@ -192,7 +192,6 @@ pub(super) mod table {
             clients: 3,
             size: 100,
             pid: 42,
-            some_sent_all: true,
             reports: vec![100, 100, 100],
             handled: 3,
             most_threads: 1,
