@@ -165,19 +165,19 @@ mkdir -p "$sub/skeleton/src/bin"
 ln -s "$root/solution/src/bin/server.rs" "$sub/skeleton/src/bin/server.rs"
 autograde link
 expect_status link 0
-check_results "$work/link.json" 0 "f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
+check_results "$work/link.json" 0 "f f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
 new_upload
 ln -s "$root/solution" "$sub/skeleton"
 autograde linked-folder
 expect_status linked-folder 0
-check_results "$work/linked-folder.json" 0 "f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
+check_results "$work/linked-folder.json" 0 "f f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
 
 step "run_autograder: a server that does not compile"
 new_upload
 { cat skeleton/src/bin/server.rs; echo 'fn broken() -> u32 { "text" }'; } >"$sub/server.rs"
 autograde broken
 expect_status broken 0
-check_results "$work/broken.json" 0 "f f f f f" "server.rs does not compile"
+check_results "$work/broken.json" 0 "f f f f f f" "server.rs does not compile"
 grep -q 'expected `u32`, found `&str`' "$work/broken.json" || fail "broken: the compiler's error is not in the result"
 
 step "run_autograder: a build that never ends, under a time limit of 10 s"
@@ -191,7 +191,7 @@ started=$(date +%s)
 autograde endless AUTOGRADER_TIME_LIMIT=10
 expect_status endless 3
 [[ $(($(date +%s) - started)) -lt 40 ]] || fail "endless: the time limit of 10 s took $(($(date +%s) - started)) s"
-check_results "$work/endless.json" 0 "f f f f f" "The autograder failed, not your server: the grading did not finish within 10 s"
+check_results "$work/endless.json" 0 "f f f f f f" "The autograder failed, not your server: the grading did not finish within 10 s"
 
 step "run_autograder: uploads it refuses"
 new_upload
@@ -199,22 +199,22 @@ echo 'fn main() {}' >"$sub/a.rs"
 echo 'fn main() {}' >"$sub/b.rs"
 autograde two-files
 expect_status two-files 0
-check_results "$work/two-files.json" 0 "f f f f f" "Your upload was not graded: it holds 2 files and no skeleton/src/bin/server.rs:"
+check_results "$work/two-files.json" 0 "f f f f f f" "Your upload was not graded: it holds 2 files and no skeleton/src/bin/server.rs:"
 grep -q '  a.rs\\n  b.rs' "$work/two-files.json" || fail "two-files: the refusal does not list the files"
 new_upload
 autograde empty
 expect_status empty 0
-check_results "$work/empty.json" 0 "f f f f f" "Your upload was not graded: the upload is empty."
+check_results "$work/empty.json" 0 "f f f f f f" "Your upload was not graded: the upload is empty."
 
 step "run_autograder: the checker misused (exit 2) and a bad time limit: the grader's failure"
 new_upload
 cp solution/src/bin/server.rs "$sub/server.rs"
 autograde misused AUTOGRADER_CHECKER_OPTIONS="--size nonsense"
 expect_status misused 3
-check_results "$work/misused.json" 0 "f f f f f" "The autograder failed, not your server: the checker exited with status 2"
+check_results "$work/misused.json" 0 "f f f f f f" "The autograder failed, not your server: the checker exited with status 2"
 autograde bad-limit AUTOGRADER_TIME_LIMIT=soon
 expect_status bad-limit 3
-check_results "$work/bad-limit.json" 0 "f f f f f" 'AUTOGRADER_TIME_LIMIT is "soon", not a number of seconds'
+check_results "$work/bad-limit.json" 0 "f f f f f f" 'AUTOGRADER_TIME_LIMIT is "soon", not a number of seconds'
 
 # ---------------------------------------------------------------------------------------
 step "Classroom: the handout's workflow, run as the runner would (template = a handout of this tree)"

@@ -321,7 +321,9 @@ fn draw_loads(rows: &[LoadRow], path: &Path) -> Result<(), Box<dyn std::error::E
             load.switches as f64
         }),
     ];
-    let counts: Vec<usize> = rows.iter().map(|row| row.clients).collect();
+    let mut counts: Vec<usize> = rows.iter().map(|row| row.clients).collect();
+    counts.sort_unstable();
+    counts.dedup();
     let (fewest, most) = (
         counts.iter().copied().min().unwrap_or(1).max(1) as f64,
         counts.iter().copied().max().unwrap_or(1).max(1) as f64,
@@ -358,9 +360,7 @@ fn draw_loads(rows: &[LoadRow], path: &Path) -> Result<(), Box<dyn std::error::E
             .light_line_style(WHITE)
             .draw()?;
         // The x axis is marked at the counts measured.
-        let mut marked = counts.clone();
-        marked.dedup();
-        for &clients in &marked {
+        for &clients in &counts {
             let x = clients as f64;
             chart.draw_series(LineSeries::new(
                 [(x, low), (x, high)],
@@ -377,11 +377,14 @@ fn draw_loads(rows: &[LoadRow], path: &Path) -> Result<(), Box<dyn std::error::E
         }
         for (index, design) in many_clients::Design::BOTH.into_iter().enumerate() {
             let colour = COLOURS[index];
-            let points: Vec<(f64, f64)> = rows
+            let mut points: Vec<(f64, f64)> = rows
                 .iter()
                 .filter(|row| row.design == design)
                 .filter_map(|row| Some((row.clients as f64, value(row.load.as_ref().ok()?))))
+                // A log axis has no place for 0.
+                .filter(|&(_, v)| v > 0.0)
                 .collect();
+            points.sort_by(|a, b| a.0.total_cmp(&b.0));
             chart
                 .draw_series(LineSeries::new(
                     points.iter().copied(),

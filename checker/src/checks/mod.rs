@@ -105,7 +105,8 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
         let why = "task 3 is judged only on a server that receives a whole upload (task 1)";
         (Some(Outcome::NotChecked(why.to_owned())), None)
     } else {
-        let seen = one_loop::gather(session, clients.max(3), 12 + clients)?;
+        let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
+        let seen = one_loop::gather(session, clients.max(3), 12 + clients, survives_pause)?;
         let outcome = judge::async_uploads(&seen);
         if outcome == Outcome::Passed {
             not_observed.extend(judge::unobserved_turns(&seen));

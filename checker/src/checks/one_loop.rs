@@ -14,7 +14,7 @@ use crate::checks::{
     REPORT_WAIT, Session, eventually, idle_cpu, settled_descriptors, wait_for_reports_or,
     wait_until_idle,
 };
-use crate::inspect;
+use crate::inspect::{self, Untraced};
 use crate::trouble::Trouble;
 
 /// How much each client uploads at most: a single thread reads every upload, 10 bytes a
@@ -29,8 +29,15 @@ const TRACED_CALLS: usize = 400;
 const ENDED_UNCLOSED: Duration = Duration::from_secs(1);
 
 /// Gathers the evidence (failing only with the checker's own trouble); clients are
-/// numbered from `first`.
-pub fn gather(session: &Session, clients: usize, first: usize) -> Result<OneLoop, Trouble> {
+/// numbered from `first`. The reads are counted by tracing the server, which interrupts
+/// its `epoll_wait`: only for a server that "keeps serving" saw survive a pause, as the
+/// bonus's pause is (its EINTR costs task 1 alone).
+pub fn gather(
+    session: &Session,
+    clients: usize,
+    first: usize,
+    survives_pause: bool,
+) -> Result<OneLoop, Trouble> {
     let size = session.size.min(MOST_PER_UPLOAD);
     let title = format!(
         "task 3: {clients} uploads of {} at once, --mode async",
@@ -59,19 +66,39 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<OneLoop
     wait_until_idle(&server, Duration::from_secs(3));
     seen.descriptors_before = settled_descriptors(pid);
     let milestone = (size / 4).min(lab::PROGRESS_STEP);
+    if !survives_pause {
+        seen.turns = Some(Err(
+            "the server stops when a signal interrupts epoll_wait (seen in \"keeps serving\"), and tracing it would"
+                .to_owned(),
+        ));
+    }
+    let (mut held, mut blocking_once) = (None, Vec::new());
     let uploads = session.uploads(&server, &session.plan(size, milestone), first, clients);
     let watched = session.watch(&mut server, &uploads, Unaccepted::Note, |look, uploads| {
-        observe(look, &mut seen);
+        observe(look, &mut seen, &mut blocking_once);
         let under_way = uploads
             .uploads
             .iter()
             .all(|upload| upload.sent() >= milestone / 2);
         if seen.turns.is_none() && under_way && !uploads.uploads.iter().any(|u| u.finished()) {
-            seen.turns = Some(count_turns(pid, look));
+            seen.turns = Some(match count_turns(pid, look) {
+                Ok(turns) => Ok(turns),
+                Err(Untraced::Refused(why)) => Err(why),
+                Err(Untraced::Held(why)) => {
+                    held = Some(why.clone());
+                    Err(why)
+                }
+            });
         }
         no_progress(look, uploads, milestone)?;
         one_at_a_time(uploads, milestone, false)
     });
+    if let Some(why) = held {
+        return Err(Trouble::Checker(lab::Failure::new(
+            "counting the server's reads",
+            why,
+        )));
+    }
     seen.not_accepted = watched.not_accepted;
     seen.cut = watched.cut;
     if seen.cut.is_none() && seen.not_accepted.is_none() {
@@ -118,7 +145,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<OneLoop
 }
 
 /// The server's reads, traced for a moment while every upload runs.
-fn count_turns(pid: i32, look: &Look) -> Result<Turns, String> {
+fn count_turns(pid: i32, look: &Look) -> Result<Turns, Untraced> {
     let listener = look.listener.map(|row| row.inode);
     let clients: Vec<i32> = inspect::descriptors(pid)
         .into_iter()
@@ -132,13 +159,22 @@ fn count_turns(pid: i32, look: &Look) -> Result<Turns, String> {
 }
 
 /// One look while the uploads run: children, threads and blocking client sockets.
-fn observe(look: &Look, seen: &mut OneLoop) {
+/// A socket counts as blocking once two looks in a row saw it so: a correct server holds a
+/// new one blocking for the moment between `accept` and TODO 8.
+fn observe(look: &Look, seen: &mut OneLoop, blocking_once: &mut Vec<(i32, u64)>) {
     seen.most_children = seen.most_children.max(look.children.len());
     seen.most_threads = seen.most_threads.max(look.threads);
-    let listener = look.listener.map(|row| row.inode);
-    for fd in inspect::blocking_sockets(seen.pid, listener) {
+    let connections: Vec<u64> = look
+        .tcp
+        .iter()
+        .filter(|row| !row.listening && row.inode != 0)
+        .map(|row| row.inode)
+        .collect();
+    let now = inspect::blocking_sockets(seen.pid, &connections);
+    for &(fd, _) in now.iter().filter(|socket| blocking_once.contains(socket)) {
         if !seen.blocking.contains(&fd) {
             seen.blocking.push(fd);
         }
     }
+    *blocking_once = now;
 }

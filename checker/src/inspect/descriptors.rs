@@ -154,19 +154,20 @@ pub fn interest_list(pid: i32, listener_inode: Option<u64>) -> InterestList {
     list
 }
 
-/// The client sockets of `pid` (every socket but the listener) that are blocking: the
-/// `flags:` line of /proc/PID/fdinfo/FD lacks O_NONBLOCK.
-pub fn blocking_sockets(pid: i32, listener_inode: Option<u64>) -> Vec<i32> {
+/// The sockets of `pid` among `connections` (inodes of connected sockets) that are
+/// blocking: the `flags:` line of /proc/PID/fdinfo/FD lacks O_NONBLOCK. Each comes with
+/// its inode.
+pub fn blocking_sockets(pid: i32, connections: &[u64]) -> Vec<(i32, u64)> {
     descriptors(pid)
         .into_iter()
-        .filter(
-            |(_, kind)| matches!(kind, FileKind::Socket(inode) if Some(*inode) != listener_inode),
-        )
+        .filter_map(|(fd, kind)| match kind {
+            FileKind::Socket(inode) if connections.contains(&inode) => Some((fd, inode)),
+            _ => None,
+        })
         .filter(|(fd, _)| {
             let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap_or_default();
             open_flags(&info).is_some_and(|flags| flags & O_NONBLOCK == 0)
         })
-        .map(|(fd, _)| fd)
         .collect()
 }
 
@@ -216,11 +217,13 @@ mod tests {
         let nonblocking = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         nonblocking.set_nonblocking(true).unwrap();
         let me = std::process::id() as i32;
-        let inode = |fd: i32| descriptor_inode(me, fd);
-        let found = blocking_sockets(me, inode(listener.as_raw_fd()));
-        assert!(found.contains(&blocking.as_raw_fd()), "{found:?}");
-        assert!(!found.contains(&nonblocking.as_raw_fd()), "{found:?}");
-        assert!(!found.contains(&listener.as_raw_fd()), "{found:?}");
+        let inode = |fd: i32| descriptor_inode(me, fd).unwrap();
+        let connections = [inode(blocking.as_raw_fd()), inode(nonblocking.as_raw_fd())];
+        let found: Vec<i32> = blocking_sockets(me, &connections)
+            .into_iter()
+            .map(|(fd, _)| fd)
+            .collect();
+        assert_eq!(found, [blocking.as_raw_fd()]);
     }
 
     #[test]

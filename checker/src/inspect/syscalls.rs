@@ -23,33 +23,97 @@ pub struct Call {
 /// Traces `pid` until it has entered `most` system calls or `window` has passed, and
 /// returns the calls in order. The process runs on afterwards as before (it is only
 /// slower while traced). Fails, saying why, where this machine does not allow the
-/// tracing (ptrace refused) or the process ended.
-pub fn trace_calls(pid: i32, most: usize, window: Duration) -> Result<Vec<Call>, String> {
+/// tracing (ptrace refused) or the process ended; fails with [`Untraced::Held`] if the
+/// checker could not let go of it, which leaves the process stopped.
+pub fn trace_calls(pid: i32, most: usize, window: Duration) -> Result<Vec<Call>, Untraced> {
     let tracee = Pid::from_raw(pid);
-    ptrace::seize(tracee, ptrace::Options::PTRACE_O_TRACESYSGOOD)
-        .map_err(|errno| format!("tracing the server was refused (ptrace: {})", errno.desc()))?;
-    let traced = follow(tracee, most, window);
-    // Detaching needs the process in a stop: ask for one unless it is in one already.
-    if traced.as_ref().is_ok_and(|(_, stopped)| !stopped) || traced.is_err() {
-        let _ = ptrace::interrupt(tracee);
-        let _ = wait_for_stop(tracee, Duration::from_millis(500));
-    }
-    let _ = ptrace::detach(tracee, None);
-    traced.map(|(calls, _)| calls)
+    ptrace::seize(tracee, ptrace::Options::PTRACE_O_TRACESYSGOOD).map_err(|errno| {
+        Untraced::Refused(format!(
+            "tracing the server was refused (ptrace: {})",
+            errno.desc()
+        ))
+    })?;
+    let mut followed = Followed::default();
+    let traced = follow(tracee, most, window, &mut followed);
+    release(tracee, &followed)?;
+    traced.map(|()| followed.calls).map_err(Untraced::Refused)
 }
 
-/// Steps from stop to stop, noting each call's entry; returns the calls and whether the
-/// process is in a stop now.
-fn follow(tracee: Pid, most: usize, window: Duration) -> Result<(Vec<Call>, bool), String> {
+/// Why the calls were not counted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Untraced {
+    /// The tracing could not be done, or the process ended: why.
+    Refused(String),
+    /// The tracing was done, but the process could not be released: why. It is the
+    /// checker's trouble, not the server's.
+    Held(String),
+}
+
+/// Where the following of a tracee got to.
+#[derive(Default)]
+struct Followed {
+    calls: Vec<Call>,
+    /// The tracee is in a ptrace stop now, and this signal was on its way to it there.
+    stopped: Option<Option<Signal>>,
+}
+
+/// Lets the tracee go, with the signal it was to get. Detaching needs a stop: if it is
+/// not in one, asks for one and waits for it.
+fn release(tracee: Pid, followed: &Followed) -> Result<(), Untraced> {
+    let mut pending = followed.stopped;
+    for _ in 0..3 {
+        if pending.is_none() {
+            let _ = ptrace::interrupt(tracee);
+            pending = match wait_for_stop(tracee, Duration::from_secs(1)) {
+                Ok(Some(WaitStatus::PtraceEvent(_, Signal::SIGTRAP, _)))
+                | Ok(Some(WaitStatus::PtraceSyscall(_))) => Some(None),
+                Ok(Some(WaitStatus::PtraceEvent(_, signal, _)))
+                | Ok(Some(WaitStatus::Stopped(_, signal))) => Some(Some(signal)),
+                // Gone: nothing to let go of.
+                Err(_) => return Ok(()),
+                Ok(_) => None,
+            };
+        }
+        if let Some(signal) = pending {
+            match ptrace::detach(tracee, signal) {
+                Ok(()) => return Ok(()),
+                Err(_) if !is_traced_by_us(tracee) => return Ok(()),
+                Err(_) => pending = None,
+            }
+        }
+    }
+    Err(Untraced::Held(format!(
+        "the checker traced the server (pid {tracee}) for a moment and could not let go of it"
+    )))
+}
+
+/// Whether `tracee` is still traced by this process (/proc/PID/status TracerPid).
+fn is_traced_by_us(tracee: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{tracee}/status"))
+        .ok()
+        .and_then(|status| {
+            let tracer = status
+                .lines()
+                .find_map(|line| line.strip_prefix("TracerPid:"))?;
+            tracer.trim().parse::<u32>().ok()
+        })
+        .is_some_and(|tracer| tracer == std::process::id())
+}
+
+/// Steps from stop to stop, noting each call's entry in `followed`.
+fn follow(
+    tracee: Pid,
+    most: usize,
+    window: Duration,
+    followed: &mut Followed,
+) -> Result<(), String> {
     let deadline = Instant::now() + window;
     let failed = |errno: Errno| format!("tracing the server failed ({})", errno.desc());
     ptrace::interrupt(tracee).map_err(failed)?;
-    let mut calls = Vec::new();
     loop {
-        let Some(status) =
-            wait_for_stop(tracee, deadline.saturating_duration_since(Instant::now()))?
-        else {
-            return Ok((calls, false));
+        let left = deadline.saturating_duration_since(Instant::now());
+        let Some(status) = wait_for_stop(tracee, left)? else {
+            return Ok(());
         };
         let mut inject = None;
         match status {
@@ -58,7 +122,7 @@ fn follow(tracee: Pid, most: usize, window: Duration) -> Result<(Vec<Call>, bool
                 if info.op == nix::libc::PTRACE_SYSCALL_INFO_ENTRY {
                     // SAFETY: `op` says the kernel filled the union's `entry` member.
                     let entry = unsafe { info.u.entry };
-                    calls.push(Call {
+                    followed.calls.push(Call {
                         kind: kind_of(entry.nr as i64),
                         first_arg: entry.args[0] as i64,
                     });
@@ -72,27 +136,29 @@ fn follow(tracee: Pid, most: usize, window: Duration) -> Result<(Vec<Call>, bool
             }
             _ => return Err("the server ended while it was traced".to_owned()),
         }
-        if calls.len() >= most || Instant::now() >= deadline {
-            return Ok((calls, true));
+        if followed.calls.len() >= most || Instant::now() >= deadline {
+            followed.stopped = Some(inject);
+            return Ok(());
         }
         ptrace::syscall(tracee, inject).map_err(failed)?;
     }
 }
 
-/// Waits up to `timeout` for the tracee's next stop; `None` if none came in time.
+/// Waits up to `timeout` for the tracee's next stop; `None` if none came in time. An exit
+/// is seen but left to be collected by the process's parent (which may be the checker).
 fn wait_for_stop(tracee: Pid, timeout: Duration) -> Result<Option<WaitStatus>, String> {
     let deadline = Instant::now() + timeout;
-    let flags = WaitPidFlag::WSTOPPED | WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG;
+    let stops = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
+    let exits = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
+    let waiting = |errno: Errno| format!("waiting for the traced server failed ({})", errno.desc());
     loop {
-        match waitid(Id::Pid(tracee), flags) {
-            Ok(WaitStatus::StillAlive) => {}
-            Ok(status) => return Ok(Some(status)),
-            Err(errno) => {
-                return Err(format!(
-                    "waiting for the traced server failed ({})",
-                    errno.desc()
-                ));
-            }
+        match waitid(Id::Pid(tracee), stops).map_err(waiting)? {
+            WaitStatus::StillAlive => {}
+            status => return Ok(Some(status)),
+        }
+        match waitid(Id::Pid(tracee), exits).map_err(waiting)? {
+            WaitStatus::StillAlive => {}
+            _ => return Err("the server ended while it was traced".to_owned()),
         }
         if Instant::now() >= deadline {
             return Ok(None);
@@ -125,9 +191,8 @@ mod tests {
         child.wait().unwrap();
         let calls = calls.unwrap();
         assert!(
-            refused
-                .as_ref()
-                .is_err_and(|why| why.starts_with("tracing the server was refused (ptrace: ")),
+            matches!(&refused, Err(Untraced::Refused(why))
+                if why.starts_with("tracing the server was refused (ptrace: ")),
             "{refused:?}"
         );
         assert_eq!(calls.len(), 50);

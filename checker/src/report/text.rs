@@ -5,7 +5,7 @@
 use gen_testfile::human_size;
 
 use crate::checks::experiment::Row;
-use crate::checks::many_clients::{self, LoadRow};
+use crate::checks::many_clients::{self, Design, LoadRow};
 use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
 use crate::report::{strip_ansi, styled};
 use crate::run::{Logs, Measurement, Note, Picture, RunOutcome, RunResult, TestFileNote};
@@ -148,7 +148,7 @@ pub fn after_notes(result: &RunResult) -> String {
                 lines.extend(picture.as_ref().map(picture_line));
             }
             Measurement::Clients(Err(why)) => lines.push(format!(
-                "\nThe experiment needs a server with a process per client (task 2) and one loop (task 3): {why}"
+                "\nThe experiment needs a server that receives whole uploads (task 1): {why}"
             )),
         },
     }
@@ -302,10 +302,17 @@ fn load_table(rows: &[LoadRow]) -> Vec<String> {
                 ));
                 if load.overflows > 0 {
                     findings.push(format!(
-                        "{} clients, {design}: the listener's queue (its backlog) was full {} times, so those connections were \
-                         dropped and tried again a second later (/proc/net/netstat ListenOverflows): that time is the limit's, \
-                         not the design's",
+                        "{} clients, {design}: a listener's queue (its backlog) was full {} times meanwhile, so those connections \
+                         were dropped and tried again a second later (/proc/net/netstat ListenOverflows, counted for the whole \
+                         machine): that time is the limit's, not the design's",
                         row.clients, load.overflows
+                    ));
+                }
+                if row.design == Design::Processes && row.clients > 1 && load.processes == 1 {
+                    findings.push(format!(
+                        "{} clients, {design}: the server had no child at any look, so this row measures a server that \
+                         receives the uploads itself, one after the other",
+                        row.clients
                     ));
                 }
             }

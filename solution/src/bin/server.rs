@@ -32,7 +32,7 @@ use nix::unistd::{ForkResult, fork};
 /// A connected client: its socket and, in task 3, what the loop knows of its upload.
 struct Client {
     socket: TcpStream,
-    /// Whether its first data has arrived (task 3: the upload has begun).
+    /// Whether its first event has come (task 3: the upload has begun).
     started: bool,
     /// Bytes of its upload received so far (task 3: the loop receives an upload piece by
     /// piece, so the count must outlive each piece).

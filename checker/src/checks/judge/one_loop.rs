@@ -156,16 +156,17 @@ pub fn unobserved_turns(seen: &OneLoop) -> Option<String> {
     ))
 }
 
-/// Whether an error line of the server is a read that would have blocked (EAGAIN).
+/// Whether an error line of the server is a read of a client's that would have blocked
+/// (EAGAIN), as the given code of task 3 prints it.
 fn is_would_block(line: &str) -> bool {
-    [
+    let signs = [
         "os error 11)",
         "Resource temporarily unavailable",
         "WouldBlock",
         "EAGAIN",
-    ]
-    .iter()
-    .any(|sign| line.contains(sign))
+    ];
+    line.starts_with("server: receiving from client ")
+        && signs.iter().any(|sign| line.contains(sign))
 }
 
 /// Why a cut ends task 3, in task 3's words where they differ from task 2's.
@@ -179,8 +180,9 @@ fn task_three_cut(cut: &Cut) -> String {
             milestone,
             ..
         } => format!(
-            "{} finished while {} had sent only {behind_sent} bytes (not yet {}): the loop served one client at a time. \
-             One event reads what its client has sent so far, and at most lab::FAIR_SHARE bytes of it, then goes back to epoll_wait: \
+            "{} finished while {} had sent only {behind_sent} bytes (not yet {}): the loop served one client at a time, \
+             though its sockets were non-blocking. One event may read what its client has sent so far, and at most \
+             lab::FAIR_SHARE bytes of it, then go back to epoll_wait: \
              with 10-byte reads the server reads more slowly than a client sends, so \"until EAGAIN\" alone can keep the loop on one \
              client to its end (TODO 9)",
             upload_with_socket(*finished, sockets.0),
