@@ -132,8 +132,8 @@ fn judge(seen: &OneLoop) -> Result<(), String> {
     }
     match (seen.descriptors_before, seen.descriptors_after) {
         (Some(before), Some(after)) if after > before => Err(format!(
-            "the server had {before} descriptors open before the uploads and {after} after them: it keeps finished clients open. \
-             A finished client is removed from epoll, then closed (TODO 4)"
+            "the server had {before} descriptors open before the uploads and {after} after them, every upload reported: \
+             something of the finished clients stays open (`ls -l /proc/<pid>/fd` of a server started by hand shows what)"
         )),
         _ => Ok(()),
     }
@@ -285,7 +285,7 @@ mod tests {
             (
                 "descriptors kept",
                 judge(&changed(seen(), |s| s.descriptors_after = Some(7))),
-                Some("5 descriptors open before the uploads and 7 after"),
+                Some("5 descriptors open before the uploads and 7 after them"),
             ),
         ];
         check_table(rows);
