@@ -156,9 +156,12 @@ fn wait_for_stop(tracee: Pid, timeout: Duration) -> Result<Option<WaitStatus>, S
             WaitStatus::StillAlive => {}
             status => return Ok(Some(status)),
         }
-        match waitid(Id::Pid(tracee), exits).map_err(waiting)? {
-            WaitStatus::StillAlive => {}
-            _ => return Err("the server ended while it was traced".to_owned()),
+        // A tracer is told of its tracee's stops whatever the flags say, so a stop that
+        // came since the last call may show here: only an end is taken from this call.
+        if let WaitStatus::Exited(..) | WaitStatus::Signaled(..) =
+            waitid(Id::Pid(tracee), exits).map_err(waiting)?
+        {
+            return Err("the server ended while it was traced".to_owned());
         }
         if Instant::now() >= deadline {
             return Ok(None);
