@@ -343,9 +343,9 @@ scripts/grade-class.sh "$repo/submissions" "$work/class-out" --size 8M >"$work/g
     { cat "$work/grade-class.log"; fail "grade-class.sh failed"; }
 leftovers "grade-class.sh"
 scripts/merge-grades.sh "$work/class-out" "$work/merged.csv" >/dev/null
-[[ $(cut -d, -f1-4 "$work/merged.csv") == $(cut -d, -f1-4 "$work/class-out/grades.csv") ]] ||
-    fail "merge-grades.sh and grade-class.sh differ:"$'\n'"$(diff <(cut -d, -f1-4 "$work/merged.csv") <(cut -d, -f1-4 "$work/class-out/grades.csv"))"
-grep -qE '^bonus,100,passed,,[0-9]+\.[0-9]$' "$work/merged.csv" || fail "merged: no row for bonus with its seconds: $(cat "$work/merged.csv")"
+[[ $(cut -d, -f1-5 "$work/merged.csv") == $(cut -d, -f1-5 "$work/class-out/grades.csv") ]] ||
+    fail "merge-grades.sh and grade-class.sh differ:"$'\n'"$(diff <(cut -d, -f1-5 "$work/merged.csv") <(cut -d, -f1-5 "$work/class-out/grades.csv"))"
+grep -qE '^bonus,100,passed,passed,,[0-9]+\.[0-9]$' "$work/merged.csv" || fail "merged: no row for bonus with its seconds: $(cat "$work/merged.csv")"
 
 step "CI: the merge job's step, with one result from the grade job and one that never came back"
 cp -a "$repo" "$work/ci-merge"
