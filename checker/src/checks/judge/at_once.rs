@@ -29,7 +29,7 @@ pub fn whole_upload(seen: &AtOnce) -> Result<(), String> {
     }
 }
 
-/// Whether task 2 can be judged at all; if not, why.
+/// Whether task 2 (or task 3) can be judged at all; if not, why.
 pub fn task_two_judged(whole: &Outcome, in_turn: &InTurn) -> Result<(), String> {
     if *whole != Outcome::Passed {
         return Err("the server must first receive a whole upload (task 1)".to_owned());
