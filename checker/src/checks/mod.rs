@@ -244,16 +244,16 @@ fn wait_for_reports(
     count: usize,
     timeout: Duration,
 ) -> Result<Vec<u64>, evidence::Cut> {
-    wait_for_reports_or(server, count, timeout, |_, _| false)
+    wait_for_reports_or(server, count, timeout, |_| false)
 }
 
 /// The same, also giving up as soon as `hopeless` says no report is on its way (it is
-/// told the server and how many reports have come).
+/// told how many reports have come).
 fn wait_for_reports_or(
     server: &mut ServerUnderTest,
     count: usize,
     timeout: Duration,
-    mut hopeless: impl FnMut(&ServerUnderTest, usize) -> bool,
+    mut hopeless: impl FnMut(usize) -> bool,
 ) -> Result<Vec<u64>, evidence::Cut> {
     let started = Instant::now();
     let mut quiet: Option<Instant> = None;
@@ -282,7 +282,7 @@ fn wait_for_reports_or(
         };
         if started.elapsed() > timeout
             || quiet_for > Duration::from_secs(1)
-            || hopeless(server, counts.len())
+            || hopeless(counts.len())
         {
             return Err(evidence::Cut::ReportsMissing {
                 waited: started.elapsed(),

@@ -106,7 +106,7 @@ pub fn gather(
         // reports are not coming.
         let mut ended = Vec::new();
         let mut since: Option<Instant> = None;
-        let reported = wait_for_reports_or(&mut server, clients, REPORT_WAIT, |_, reported| {
+        let reported = wait_for_reports_or(&mut server, clients, REPORT_WAIT, |reported| {
             ended = inspect::ended_unclosed(pid, &inspect::tcp_table());
             let held = !ended.is_empty() && ended.len() + reported >= clients;
             since = held.then(|| since.unwrap_or_else(Instant::now));
@@ -121,17 +121,16 @@ pub fn gather(
     seen.reports = printed.received;
     seen.handled = printed.handled;
     seen.errors = printed.errors;
+    // Whether it spins and what it still watches, cut short or not (a missed end spins).
+    if server.check_running().is_ok() {
+        seen.idle_cpu = idle_cpu(pid);
+        seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
+        seen.signals = inspect::signals(pid);
+    }
     if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
-        if let Ok(()) = server.check_running() {
-            seen.idle_cpu = idle_cpu(pid);
-            seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
-        }
         session.stop_with_verdict(&mut server, cut);
         return Ok(seen);
     }
-    seen.idle_cpu = idle_cpu(pid);
-    seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
-    seen.signals = inspect::signals(pid);
     if let Some(before) = seen.descriptors_before {
         eventually(Duration::from_secs(2), || {
             seen.descriptors_after = inspect::open_descriptors(pid);

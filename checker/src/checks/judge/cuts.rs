@@ -80,11 +80,8 @@ pub fn cut_reason(cut: &Cut) -> String {
                 "Receive each upload in a child process of its own (TODO 5)"
             };
             format!(
-                "{} finished while {} had sent only {behind_sent} bytes (not yet {}): \
-                 the server serves one client at a time. {why}",
-                upload_with_socket(*finished, sockets.0),
-                upload_with_socket(*behind, sockets.1),
-                human_size(*milestone)
+                "{}: the server serves one client at a time. {why}",
+                left_behind(*finished, *behind, *sockets, *behind_sent, *milestone)
             )
         }
         Cut::ClientFailed(failure) => client_failed(failure),
@@ -99,6 +96,23 @@ pub fn cut_reason(cut: &Cut) -> String {
             where_they_were(seen)
         ),
     }
+}
+
+/// `upload E (socket 6 in the server) finished while upload D had sent only 196608 bytes
+/// (not yet 10 MiB)`: the evidence of [`Cut::OneAtATime`].
+pub fn left_behind(
+    finished: usize,
+    behind: usize,
+    sockets: (Option<i32>, Option<i32>),
+    behind_sent: u64,
+    milestone: u64,
+) -> String {
+    format!(
+        "{} finished while {} had sent only {behind_sent} bytes (not yet {})",
+        upload_with_socket(finished, sockets.0),
+        upload_with_socket(behind, sockets.1),
+        human_size(milestone)
+    )
 }
 
 /// What the server did to a client whose connection broke, as far as the evidence goes.

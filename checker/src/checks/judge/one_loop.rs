@@ -1,10 +1,9 @@
 //! Task 3, "async uploads": every upload served side by side by the server's one loop.
 
 use crate::checks::evidence::{Cut, OneLoop};
+use crate::checks::judge::cuts::left_behind;
 use crate::checks::judge::{SPIN, cut_reason, list, plural, spinning};
-use crate::clients::upload_with_socket;
 use crate::grade::Outcome;
-use gen_testfile::human_size;
 
 /// What the task asks of a server that serves from its loop alone.
 const ONE_LOOP: &str =
@@ -180,14 +179,11 @@ fn task_three_cut(cut: &Cut) -> String {
             milestone,
             ..
         } => format!(
-            "{} finished while {} had sent only {behind_sent} bytes (not yet {}): the loop served one client at a time, \
-             though its sockets were non-blocking. One event may read what its client has sent so far, and at most \
+            "{}: the loop served one client at a time, though its sockets were non-blocking. One event may read what its client has sent so far, and at most \
              lab::FAIR_SHARE bytes of it, then go back to epoll_wait: \
              with 10-byte reads the server reads more slowly than a client sends, so \"until EAGAIN\" alone can keep the loop on one \
              client to its end (TODO 9)",
-            upload_with_socket(*finished, sockets.0),
-            upload_with_socket(*behind, sockets.1),
-            human_size(*milestone)
+            left_behind(*finished, *behind, *sockets, *behind_sent, *milestone)
         ),
         _ => cut_reason(cut),
     }
