@@ -3,7 +3,7 @@
 
 use std::fs::File;
 use std::io::{self, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -11,6 +11,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use nix::sys::socket::{setsockopt, sockopt};
+
+use crate::contain::{SocketSource, connect_to};
 
 /// How the report, the logs and the pictures name the checker's client `number`: by a
 /// letter, `upload A`, so that it is never taken for a socket number.
@@ -201,6 +203,7 @@ impl Uploads {
     pub fn start(
         log: &Arc<ClientLog>,
         port: u16,
+        sockets: Option<Arc<SocketSource>>,
         stopped: &Arc<AtomicBool>,
         plan: &Plan,
         first_number: usize,
@@ -222,8 +225,9 @@ impl Uploads {
         for upload in &uploads {
             let (upload, log, plan) = (Arc::clone(upload), Arc::clone(log), plan.clone());
             let stopped = Arc::clone(stopped);
+            let sockets = sockets.clone();
             thread::spawn(move || {
-                let outcome = run_client(&upload, &log, port, &plan);
+                let outcome = run_client(&upload, &log, port, sockets.as_deref(), &plan);
                 match &outcome {
                     Err(_) if stopped.load(Ordering::SeqCst) => log.line(
                         upload.number,
@@ -282,12 +286,17 @@ const SEND_BUFFER: usize = 64 * 1024;
 /// How long a send may block before the client gives up on a server that stopped reading.
 const SEND_TIMEOUT: Duration = Duration::from_secs(60);
 
-fn run_client(upload: &Upload, log: &ClientLog, port: u16, plan: &Plan) -> Result<u64, String> {
+fn run_client(
+    upload: &Upload,
+    log: &ClientLog,
+    port: u16,
+    sockets: Option<&SocketSource>,
+    plan: &Plan,
+) -> Result<u64, String> {
     let path = &plan.file;
     let file = File::open(path).map_err(|e| format!("cannot open {}: {e}", path.display()))?;
-    let address = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-    let server = TcpStream::connect_timeout(&address, Duration::from_secs(5))
-        .map_err(|e| format!("cannot connect to {address}: {e}"))?;
+    let server = connect_to(sockets, port, Duration::from_secs(5))
+        .map_err(|e| format!("cannot connect to 127.0.0.1:{port}: {e}"))?;
     server
         .set_write_timeout(Some(SEND_TIMEOUT))
         .map_err(|e| e.to_string())?;

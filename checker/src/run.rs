@@ -17,7 +17,7 @@ use crate::checks::many_clients::{self, LoadRows};
 use crate::checks::{self, Session};
 use crate::cli::{Experiment, Options};
 use crate::clients::ClientLog;
-use crate::contain::{self, Confinement, Isolation};
+use crate::contain::{self, Isolation};
 use crate::grade::{Score, Selection, Verdict};
 use crate::observe::{Both, Observer};
 use crate::picture::{self, Recorder};
@@ -29,7 +29,6 @@ use crate::trouble::Trouble;
 const TAIL_LINES: usize = 12;
 
 /// What a contained server may write, in all (its tmpfs; its log is capped apart).
-const SANDBOX_CAP: u64 = 64 * lab::MIB;
 
 /// What the run says before any verdict, in the order it says it.
 #[derive(Debug, Clone, PartialEq)]
@@ -213,22 +212,9 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
     if let Isolation::Unavailable(why) = &isolation {
         said.say(Note::NotContained(why.clone()));
     }
-    let hidden = hidden(root, options);
-    let plan = |hide: &[PathBuf], cap| {
-        (isolation == Isolation::Full).then(|| Confinement {
-            hide: hide.to_vec(),
-            cap,
-            processes: None,
-        })
-    };
+    let contained = isolation == Isolation::Full;
     guard::stop_after(time_limit(options));
-    // A submission's build must not read what is hidden; the lab's own packages build in
-    // the lab's workspace, which names solution/ where it exists.
-    let build_hides = match choice {
-        Choice::Submission(_) => hidden.as_slice(),
-        _ => &[],
-    };
-    let built = target::build(&choice, root, plan(build_hides, None).as_ref())?;
+    let built = target::build(&choice, root, contained)?;
     if !matches!(choice, Choice::Binary(_)) {
         said.say(Note::Built {
             passed: built.binary.is_ok(),
@@ -283,7 +269,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
         server_log: &logs.server,
         client_log: Arc::new(ClientLog::new(client_log, started)),
         observer: &watchers,
-        contain: plan(&hidden, Some(SANDBOX_CAP)),
+        contained,
     };
     let outcome = if options.experiment == Some(Experiment::BufSize) {
         let read_sizes = if options.buf_sizes.is_empty() {
@@ -354,19 +340,6 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
     };
     drop(test_file);
     Ok(finish(outcome))
-}
-
-/// What no submission may see: the reference, the instructors' guide, and what the
-/// options add (`--hide`).
-fn hidden(root: &Path, options: &Options) -> Vec<PathBuf> {
-    let mut paths = vec![root.join("solution"), root.join("INSTRUCTORS.md")];
-    paths.extend(
-        options
-            .hide
-            .iter()
-            .map(|path| path.canonicalize().unwrap_or_else(|_| path.clone())),
-    );
-    paths
 }
 
 /// Makes the log directory and empties both logs.

@@ -11,7 +11,6 @@ use lab::{Context, Failure};
 use crate::build::scratch::{self, Scratch};
 use crate::build::{Build, BuildFailure};
 use crate::cli::Options;
-use crate::contain::Confinement;
 use crate::run::TestFileNote;
 use crate::server::guard;
 use crate::trouble::Trouble;
@@ -168,15 +167,18 @@ pub struct Built {
     pub _scratch: Option<Scratch>,
 }
 
-/// Builds the server `choice` names, contained by `plan` where there is one. A build
-/// that failed for the environment's reasons is the checker's trouble, not the server's
-/// grade; one stopped at the time limit is the server's.
-pub fn build(choice: &Choice, root: &Path, plan: Option<&Confinement>) -> Result<Built, Trouble> {
+/// Builds the server `choice` names; a submission's build is `contained` where the
+/// machine can. A build that failed for the environment's reasons is the checker's
+/// trouble, not the server's grade; one stopped at the time limit is the server's.
+///
+/// The lab's own packages build with plain cargo in the lab's workspace, as `cargo run`
+/// would: it is the user's own code.
+pub fn build(choice: &Choice, root: &Path, contained: bool) -> Result<Built, Trouble> {
     let (binary, scratch) = match choice {
         Choice::Binary(path) => (Ok(path.clone()), None),
         Choice::Submission(path) => {
             let scratch = Scratch::new(root, path)?;
-            (scratch.build(root, plan), Some(scratch))
+            (scratch.build(root, contained), Some(scratch))
         }
         Choice::Package { package, bin, .. } => {
             let build = Build {
@@ -185,7 +187,8 @@ pub fn build(choice: &Choice, root: &Path, plan: Option<&Confinement>) -> Result
                 unify_with: &["checker"],
                 bin,
                 target_dir: None,
-                contain: plan,
+                contain: None,
+                lib_only: false,
             };
             (build.run(true), None)
         }

@@ -11,7 +11,7 @@ pub mod scratch;
 
 use std::os::unix::process::CommandExt;
 
-use crate::contain::{self, Confinement};
+use crate::contain::{self, BuildWorld, LAB_PATH, Plan, Purpose, limits};
 use crate::report;
 use crate::server::guard;
 
@@ -38,9 +38,12 @@ pub struct Build<'a> {
     pub bin: &'a str,
     /// A target directory other than cargo's own choice.
     pub target_dir: Option<&'a Path>,
-    /// Runs cargo contained, where the machine can (a submission's build must not read
-    /// the reference, and must end with the checker).
-    pub contain: Option<&'a Confinement>,
+    /// Runs cargo contained in this world (a submission's build): unprivileged, offline,
+    /// seeing only the toolchain, the crates and its scratch copy, writing only its
+    /// target directory. `root` is then the scratch copy, seen as [`LAB_PATH`].
+    pub contain: Option<&'a BuildWorld>,
+    /// Builds the package's library only (warming a target directory for the binaries).
+    pub lib_only: bool,
 }
 
 impl Build<'_> {
@@ -49,32 +52,9 @@ impl Build<'_> {
     /// sees compile errors as usual. Returns the path of the executable, or why there is
     /// none.
     pub fn run(&self, show: bool) -> Result<PathBuf, BuildFailure> {
-        let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut command = match self.contain {
-            Some(plan) => {
-                let cargo = on_path(&cargo).ok_or_else(|| {
-                    BuildFailure::Environment(format!(
-                        "cannot run cargo: {} is not on PATH",
-                        Path::new(&cargo).display()
-                    ))
-                })?;
-                let shim = env::current_exe().map_err(|e| {
-                    BuildFailure::Environment(format!("finding the checker's own binary: {e}"))
-                })?;
-                let mut command = Command::new(shim);
-                command.arg(cargo).env(contain::PLAN, plan.encode());
-                command
-            }
-            None => Command::new(cargo),
-        };
-        // A group of its own, known to the guard: Ctrl-C, SIGTERM and the time limit stop
-        // cargo and every rustc with it.
-        command
-            .process_group(0)
-            .current_dir(self.root)
-            .args(["build", "--package", self.package]);
+        let mut args: Vec<String> = vec!["build".into(), "--package".into(), self.package.into()];
         for other in self.unify_with {
-            command.args(["--package", other]);
+            args.extend(["--package".into(), (*other).into()]);
         }
         // The compiler's messages in colour only for a terminal, as cargo itself does.
         let colour = show && io::stderr().is_terminal() && env::var_os("NO_COLOR").is_none();
@@ -83,21 +63,53 @@ impl Build<'_> {
         } else {
             "--message-format=json"
         };
-        command.args(["--bin", self.bin, format]);
-        if let Some(dir) = self.target_dir {
-            command.arg("--target-dir").arg(dir);
+        if self.lib_only {
+            args.push("--lib".into());
+        } else {
+            args.extend(["--bin".into(), self.bin.into()]);
         }
+        args.push(format.into());
         if !cfg!(debug_assertions) {
-            command.arg("--release");
+            args.push("--release".into());
         }
-        let running = guard::running_groups();
-        let mut cargo = command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .map_err(|e| BuildFailure::Environment(format!("cannot run cargo: {e}")))?;
+        let mut command = match self.contain {
+            Some(world) => {
+                args.extend(["--offline".into(), "--target-dir".into()]);
+                args.push(format!("{LAB_PATH}/target"));
+                let plan = build_plan(world, args);
+                let mut command = contain::shim_command(&plan);
+                command.stdout(Stdio::piped()).stderr(Stdio::piped());
+                command.process_group(0);
+                let running = guard::running_groups();
+                let launched = contain::launch(&plan, command)
+                    .map_err(|why| BuildFailure::Environment(format!("containing the build: {why}")))?;
+                guard::register(running, launched.child.id() as i32);
+                Running::Contained(launched)
+            }
+            None => {
+                let cargo = env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+                let mut command = Command::new(cargo);
+                command.args(&args);
+                if let Some(dir) = self.target_dir {
+                    command.arg("--target-dir").arg(dir);
+                }
+                // A group of its own, known to the guard: Ctrl-C, SIGTERM and the time
+                // limit stop cargo and every rustc with it.
+                command
+                    .process_group(0)
+                    .current_dir(self.root)
+                    .stdout(Stdio::piped())
+                    .stderr(Stdio::piped());
+                let running = guard::running_groups();
+                let child = command
+                    .spawn()
+                    .map_err(|e| BuildFailure::Environment(format!("cannot run cargo: {e}")))?;
+                guard::register(running, child.id() as i32);
+                Running::Plain(child)
+            }
+        };
+        let cargo = command.child();
         let group = cargo.id() as i32;
-        guard::register(running, group);
         // Cargo's own lines (progress, its errors) come on stderr; a thread passes them on
         // while the compiler's messages are read here.
         let stderr = cargo.stderr.take().expect("piped stderr");
@@ -138,8 +150,26 @@ impl Build<'_> {
         guard::running_groups().retain(|registered| registered.group != group);
         let status =
             status.map_err(|e| BuildFailure::Environment(format!("cargo did not finish: {e}")))?;
+        if let Running::Contained(launched) = &mut command
+            && let Some(why) = launched.channel.failure()
+        {
+            return Err(BuildFailure::Environment(format!("containing the build: {why}")));
+        }
+        if let Some(cap) = cap_reached(&errors, &cargo_lines) {
+            return Err(BuildFailure::DoesNotCompile(vec![cap]));
+        }
+        // A contained build's binary lies in a layer that vanished with it: init copied it
+        // into the scratch copy first.
+        let executable = match self.contain {
+            Some(world) => world.export.as_ref().and_then(|built| {
+                let name = built.file_name()?;
+                Some(world.lab.join(name)).filter(|path| path.is_file())
+            }),
+            None => executable,
+        };
         match executable {
             Some(path) if status.success() => Ok(path),
+            None if status.success() && self.lib_only => Ok(PathBuf::new()),
             _ if !errors.is_empty() => Err(BuildFailure::DoesNotCompile(errors)),
             _ => Err(BuildFailure::Environment(format!(
                 "cargo build failed without a compiler error ({status}): {}",
@@ -153,15 +183,106 @@ impl Build<'_> {
     }
 }
 
-/// `program` as a path to open: itself if it names a path, else the first match on PATH.
-fn on_path(program: &std::ffi::OsStr) -> Option<PathBuf> {
-    let program = Path::new(program);
-    if program.components().count() > 1 {
-        return program.is_file().then(|| program.to_owned());
+/// Cargo, running contained or not.
+enum Running {
+    Contained(contain::Launched),
+    Plain(std::process::Child),
+}
+
+impl Running {
+    fn child(&mut self) -> &mut std::process::Child {
+        match self {
+            Running::Contained(launched) => &mut launched.child,
+            Running::Plain(child) => child,
+        }
     }
-    env::split_paths(&env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+}
+
+/// The plan of a contained build: cargo of the toolchain with `args`, and an environment
+/// of its own (none of the instructor's: no home, no working folder, no tokens).
+fn build_plan(world: &BuildWorld, args: Vec<String>) -> Plan {
+    let bin = world.toolchain.join("bin");
+    let mut env: Vec<(String, String)> = vec![
+        ("PATH".into(), format!("{}:/usr/bin:/bin", bin.display())),
+        ("CARGO_HOME".into(), "/cargo".into()),
+        ("CARGO_NET_OFFLINE".into(), "true".into()),
+        ("HOME".into(), "/tmp".into()),
+        // rustc renames what it writes from its temporary folder into the target
+        // directory: both must be on one mount.
+        ("TMPDIR".into(), format!("{LAB_PATH}/target/tmp")),
+        ("LANG".into(), "C.UTF-8".into()),
+    ];
+    // The marker the lab's tests find every process they started by.
+    env.extend(env::vars().filter(|(name, _)| name == "CHECKER_TEST_RUN"));
+    Plan {
+        purpose: Purpose::Build(world.clone()),
+        program: bin.join("cargo"),
+        args,
+        env,
+        tmp_cap: limits::BUILD_TMP,
+        processes: limits::BUILD_PROCESSES,
+        memory: limits::BUILD_MEMORY,
+        file_size: limits::BUILD_FILE,
+    }
+}
+
+/// The checker's cap that a build reached, if its messages say so: its memory, or the
+/// room for its output.
+fn cap_reached(errors: &[String], cargo_lines: &[String]) -> Option<String> {
+    let said = |words: &str| {
+        errors
+            .iter()
+            .chain(cargo_lines)
+            .any(|line| line.contains(words))
+    };
+    if said("memory allocation of") || said("Cannot allocate memory") {
+        return Some(format!(
+            "the build stopped when a process of it reached {} MiB of memory, the checker's \
+             cap for a build (a huge constant or macro expansion?)",
+            limits::BUILD_MEMORY / lab::MIB
+        ));
+    }
+    if said("No space left on device") || said("File too large") {
+        return Some(format!(
+            "the build stopped when its output reached the checker's cap ({} MiB in all, {} MiB \
+             a file): it wrote far more than a lab server needs",
+            limits::BUILD_OUTPUT / lab::MIB,
+            limits::BUILD_FILE / lab::MIB
+        ));
+    }
+    None
+}
+
+/// Where the toolchain lies that built the checker's cargo: rustc's sysroot, the folder
+/// holding `bin/cargo` and `bin/rustc`.
+pub fn toolchain() -> Result<PathBuf, String> {
+    if let Some(cargo) = env::var_os("CARGO").map(PathBuf::from)
+        && let Some(bin) = cargo.parent()
+        && bin.join("rustc").is_file()
+        && let Some(sysroot) = bin.parent()
+    {
+        return Ok(sysroot.to_owned());
+    }
+    let output = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .map_err(|e| format!("cannot run rustc to find the toolchain: {e}"))?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    if !output.status.success() || !sysroot.join("bin/cargo").is_file() {
+        return Err(format!(
+            "cannot find the toolchain's cargo (rustc --print sysroot said {})",
+            sysroot.display()
+        ));
+    }
+    Ok(sysroot)
+}
+
+/// Cargo's home on this machine: its registry of downloaded crates and its configuration.
+pub fn cargo_home() -> Option<PathBuf> {
+    env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| env::var_os("HOME").map(|home| Path::new(&home).join(".cargo")))
+        .filter(|home| home.is_dir())
 }
 
 #[cfg(test)]
@@ -192,6 +313,7 @@ mod tests {
             bin: name,
             target_dir: None,
             contain: None,
+            lib_only: false,
         }
     }
 

@@ -100,7 +100,7 @@ pub fn compare(session: &Session, counts: &[usize]) -> Result<LoadRows, Trouble>
     let quiet = Quiet;
     let session = Session {
         observer: &quiet,
-        contain: session.contain.clone(),
+        contained: session.contained,
         client_log: session.client_log.clone(),
         ..*session
     };

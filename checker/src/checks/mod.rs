@@ -28,7 +28,6 @@ use std::time::{Duration, Instant};
 use crate::checks::evidence::{Cut, Snapshot};
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
-use crate::contain::Confinement;
 use crate::grade::{CheckId, Outcome, Selection, Verdict};
 use crate::inspect;
 use crate::observe::Observer;
@@ -52,7 +51,8 @@ pub struct Session<'a> {
     pub client_log: Arc<ClientLog>,
     pub observer: &'a dyn Observer,
     /// How each server is contained; `None` where this machine cannot.
-    pub contain: Option<Confinement>,
+    /// Whether servers run contained (see `contain`).
+    pub contained: bool,
 }
 
 /// The verdicts of a run, in the order of the grading table, and where in the server log
@@ -185,11 +185,8 @@ impl Session<'_> {
             args,
             self.server_log,
             title,
-            &Confinement {
-                processes,
-                ..self.contain.clone().unwrap_or_default()
-            },
-            self.contain.is_some(),
+            processes,
+            self.contained,
         )?;
         if let Err(stopped) = server.wait_until_listening(Duration::from_secs(5)) {
             server.containment_failure()?;
@@ -226,6 +223,7 @@ impl Session<'_> {
         let uploads = Uploads::start(
             &self.client_log,
             server.port,
+            server.sockets.clone(),
             &server.stopped_by_checker,
             plan,
             first,

@@ -1,7 +1,12 @@
 //! A Landlock domain (the kernel's unprivileged access control, Linux 5.13 and later):
 //! once a process has restricted itself, it and everything it starts may read and run
-//! files anywhere but write only beneath the folders allowed, and may neither mount nor
-//! unmount. Nothing it does later can lift the domain.
+//! files anywhere in its world but write only beneath the paths allowed, may neither
+//! mount nor unmount, and may trace no process outside the domain. Nothing it does later
+//! can lift the domain.
+//!
+//! Written on the system calls rather than the `landlock` crate: the ruleset is made in
+//! init, which has threads by then, and only the last step (`restrict_self`, one system
+//! call) may run between fork and exec, where nothing may allocate.
 
 use std::ffi::CString;
 use std::io;
@@ -15,7 +20,14 @@ const EXECUTE: u64 = 1 << 0;
 const WRITE_FILE: u64 = 1 << 1;
 const READ_FILE: u64 = 1 << 2;
 const READ_DIR: u64 = 1 << 3;
-const ALL: u64 = (1 << 13) - 1;
+const ALL_OF_VERSION_1: u64 = (1 << 13) - 1;
+/// Moving or linking a file into another folder (version 2). A domain that does not
+/// handle it refuses every such move with EXDEV, so rustc could not rename its output
+/// into place.
+const REFER: u64 = 1 << 13;
+/// Truncating a file (version 3).
+const TRUNCATE: u64 = 1 << 14;
+const FILE_RIGHTS: u64 = EXECUTE | WRITE_FILE | READ_FILE;
 const RULE_PATH_BENEATH: libc::c_int = 1;
 
 #[repr(C)]
@@ -29,11 +41,12 @@ struct PathBeneathAttr {
     parent_fd: i32,
 }
 
-/// Restricts this process: read and execute anywhere, everything beneath `writable`,
-/// and read and write on the device files in `devices`.
-pub fn restrict(writable: &[&Path], devices: &[&Path]) -> io::Result<()> {
+/// A ruleset: read and execute anywhere, everything beneath `writable`, and read and
+/// write on the device files in `devices`. [`restrict_self`] puts a process under it.
+pub fn ruleset(writable: &[&Path], devices: &[&Path]) -> io::Result<OwnedFd> {
+    let all = all_rights();
     let attr = RulesetAttr {
-        handled_access_fs: ALL,
+        handled_access_fs: all,
     };
     // SAFETY: the attribute struct lives across the call and its size is given.
     let ruleset = unsafe {
@@ -51,20 +64,49 @@ pub fn restrict(writable: &[&Path], devices: &[&Path]) -> io::Result<()> {
     let ruleset = unsafe { OwnedFd::from_raw_fd(ruleset as RawFd) };
     let fd = std::os::fd::AsRawFd::as_raw_fd(&ruleset);
     allow(fd, Path::new("/"), EXECUTE | READ_FILE | READ_DIR)?;
-    for dir in writable {
-        allow(fd, dir, ALL)?;
+    for path in writable {
+        // A file takes only the rights that apply to files.
+        let rights = if path.is_dir() {
+            all
+        } else {
+            FILE_RIGHTS | (all & TRUNCATE)
+        };
+        allow(fd, path, rights)?;
     }
     for device in devices {
         allow(fd, device, READ_FILE | WRITE_FILE)?;
     }
-    // SAFETY: plain system calls on a descriptor we own.
-    unsafe {
-        if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        if libc::syscall(libc::SYS_landlock_restrict_self, fd, 0) != 0 {
-            return Err(io::Error::last_os_error());
-        }
+    Ok(ruleset)
+}
+
+/// Every file system right this kernel's Landlock knows.
+fn all_rights() -> u64 {
+    const VERSION: libc::c_uint = 1;
+    // SAFETY: asking for the version takes no attribute.
+    let version = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<RulesetAttr>(),
+            0,
+            VERSION,
+        )
+    };
+    let mut rights = ALL_OF_VERSION_1;
+    if version >= 2 {
+        rights |= REFER;
+    }
+    if version >= 3 {
+        rights |= TRUNCATE;
+    }
+    rights
+}
+
+/// Puts this process under `ruleset`, for good. One system call: safe between fork and
+/// exec (no new privileges must be set already).
+pub fn restrict_self(ruleset: RawFd) -> io::Result<()> {
+    // SAFETY: a plain system call on a descriptor the caller owns.
+    if unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0) } != 0 {
+        return Err(io::Error::last_os_error());
     }
     Ok(())
 }

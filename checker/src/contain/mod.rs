@@ -1,27 +1,49 @@
 //! Containment of untrusted code: every server the checker starts, and a submission's
-//! build, runs inside namespaces the kernel keeps it in.
+//! build, runs in a world built from an allowlist.
 //!
-//! The checker starts itself again as a shim (`PLAN` in the environment says so). The
-//! shim enters a new PID namespace and a new mount namespace (and a user namespace first
-//! when it is not root), and starts the namespace's first process, our `init`. `init`
-//! covers the instructor's files with empty read-only mounts and, for a server, makes the
-//! whole file system read-only but for one size-capped tmpfs (/tmp, also at /var/tmp and
-//! /dev/shm), mounts a /proc that shows only the namespace; then it starts the program,
-//! which drops to an unprivileged user (when root), takes a Landlock domain that allows
-//! writing only in that tmpfs (and no mount or unmount), and executes.
+//! The checker starts its own binary again as a shim (`PLAN` in the environment holds the
+//! plan). The shim enters new user, mount, PID, network, IPC and UTS namespaces; the
+//! checker, still outside, maps the namespace's root to an unprivileged identity (the
+//! instructor's own uid for a plain user; a uid of its own per grading for root). The
+//! shim then starts the namespace's first process, our `init`, which:
+//!
+//! - builds a new root on an empty tmpfs holding only what the plan allows (`root`): the
+//!   system's libraries and `/usr` read-only, a fresh `/proc`, a few devices, a private
+//!   `/tmp` of a capped size, and the one program to run (or, for a build, the toolchain,
+//!   the crates, the scratch copy and a target directory), then `pivot_root`s into it;
+//! - brings up the loopback interface, the only network there is, and hands the checker
+//!   sockets created in that network (`sockets`), so that its upload clients can connect;
+//! - starts the program with no capabilities, a Landlock domain, resource limits and a
+//!   seccomp filter (`seccomp`): a server may execute nothing after it starts.
 //!
 //! When `init` ends, the kernel kills every process left in the namespace, wherever it
 //! went (setsid, a double fork, a daemon); `init` ends when the program does, or with the
-//! shim, which ends with the checker (parent-death signals along the chain). The server's
-//! own lines print pids of its namespace.
+//! shim, which ends with the checker (parent-death signals along the chain). Everything
+//! the shim and `init` have to say reaches the checker on a channel of their own
+//! (`Channel`), never mixed with what the program prints.
 
+mod channel;
 mod landlock;
+mod root;
+mod seccomp;
 mod shim;
+mod sockets;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::fs;
+use std::io::{self, Write};
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
 
+use nix::fcntl::OFlag;
+use nix::unistd::{Gid, Uid};
+use serde::{Deserialize, Serialize};
+
+pub use channel::{Channel, Message};
 pub use shim::run_shim;
+pub use sockets::{SocketSource, connect_to};
 
 /// The environment variable that makes the checker's binary a shim, and carries the plan.
 pub const PLAN: &str = "LAB_CHECKER_CONTAIN";
@@ -30,57 +52,127 @@ pub const PLAN: &str = "LAB_CHECKER_CONTAIN";
 /// program).
 const NOOP: &str = "LAB_CHECKER_NOOP";
 
-/// What a contained program may see and do.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Confinement {
-    /// Files and folders covered with an empty, read-only mount: the instructor's.
-    pub hide: Vec<PathBuf>,
-    /// A server's sandbox: everything read-only but one tmpfs of `cap` bytes, an
-    /// unprivileged user when root, a Landlock domain; `None` for a build, which writes
-    /// its target folder and cargo's caches.
-    pub cap: Option<u64>,
-    /// The most processes the server may have, if not the checker's usual
-    /// [`crate::server::guard::MAX_PROCESSES`] (an experiment with many clients).
-    pub processes: Option<usize>,
+/// The descriptor numbers the shim and init are given: the channel to the checker, and
+/// init's end of the socket source (a server only).
+const CHANNEL_FD: i32 = 3;
+const SOCKETS_FD: i32 = 4;
+
+/// What is being contained: what its world holds and what it may do there.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Purpose {
+    /// A server: the one binary at [`SERVER_PATH`], nothing executable after it starts.
+    Server,
+    /// A submission's build: the toolchain, the crates, the scratch copy at [`LAB_PATH`].
+    Build(BuildWorld),
 }
 
-impl Confinement {
-    /// The plan as the shim reads it from its environment: a line per setting.
-    pub fn encode(&self) -> String {
-        let mut text = String::new();
-        for path in &self.hide {
-            text.push_str(&format!("hide={}\n", path.display()));
+/// Where a contained server's program lies in its world.
+pub const SERVER_PATH: &str = "/server";
+
+/// Where a contained build finds its scratch copy of the lab.
+pub const LAB_PATH: &str = "/lab";
+
+/// What a build's world holds besides the system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildWorld {
+    /// The scratch copy of the lab, bound at [`LAB_PATH`]; the build may write only its
+    /// `Cargo.lock` there.
+    pub lab: PathBuf,
+    /// The toolchain's folder (rustc's sysroot), bound read-only where it lies.
+    pub toolchain: PathBuf,
+    /// Cargo's registry of downloaded crates, bound read-only as the build's own cargo
+    /// home's registry.
+    pub registry: Option<PathBuf>,
+    /// Cargo's configuration, if the machine has one (a mirror, say).
+    pub cargo_config: Option<PathBuf>,
+    /// The build's target directory at `/lab/target`.
+    pub target: TargetDir,
+    /// The file in the world to copy out, once the build has succeeded, to
+    /// `lab/<file name>` (the built server).
+    pub export: Option<PathBuf>,
+}
+
+/// A build's target directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum TargetDir {
+    /// A folder of the machine's, written directly (the warm build of the lab's own code).
+    Shared(PathBuf),
+    /// A private layer over a warm folder that stays untouched: what the build writes goes
+    /// to a tmpfs of `cap` bytes that vanishes with it.
+    Layer { warm: PathBuf, cap: u64 },
+}
+
+/// Everything the shim and init need to know, passed in the environment as JSON.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plan {
+    pub purpose: Purpose,
+    /// The program as the machine names it, and its arguments.
+    pub program: PathBuf,
+    pub args: Vec<String>,
+    /// The program's whole environment: nothing else is passed on.
+    pub env: Vec<(String, String)>,
+    /// The size of the private /tmp.
+    pub tmp_cap: u64,
+    /// The most processes at once (RLIMIT_NPROC in the namespace's user).
+    pub processes: u64,
+    /// The most memory each process may map for data (RLIMIT_DATA), in bytes.
+    pub memory: u64,
+    /// The largest file a process may write (RLIMIT_FSIZE), in bytes.
+    pub file_size: u64,
+}
+
+/// The checker's limits for a server, and where the report names them.
+pub mod limits {
+    use lab::MIB;
+
+    /// The private /tmp of a server (also /dev/shm).
+    pub const SERVER_TMP: u64 = 64 * MIB;
+    /// Memory a server's process may map for data.
+    pub const SERVER_MEMORY: u64 = 512 * MIB;
+    /// Memory a build's process (rustc, the linker) may map for data.
+    pub const BUILD_MEMORY: u64 = 4096 * MIB;
+    /// The private /tmp of a build.
+    pub const BUILD_TMP: u64 = 512 * MIB;
+    /// All that a submission's build may write into its target directory.
+    pub const BUILD_OUTPUT: u64 = 1024 * MIB;
+    /// The largest file a build may write.
+    pub const BUILD_FILE: u64 = 512 * MIB;
+    /// The most processes a build may have at once.
+    pub const BUILD_PROCESSES: u64 = 256;
+}
+
+impl Plan {
+    /// The plan of a server: `program` with `args`, nothing of the machine's but the
+    /// system, at most `processes` processes.
+    pub fn server(program: &Path, args: Vec<String>, env: Vec<(String, String)>, processes: u64) -> Self {
+        Plan {
+            purpose: Purpose::Server,
+            program: program.to_owned(),
+            args,
+            env,
+            tmp_cap: limits::SERVER_TMP,
+            processes,
+            memory: limits::SERVER_MEMORY,
+            file_size: limits::SERVER_TMP,
         }
-        if let Some(cap) = self.cap {
-            text.push_str(&format!("cap={cap}\n"));
-        }
-        if let Some(processes) = self.processes {
-            text.push_str(&format!("processes={processes}\n"));
-        }
-        text
     }
 
-    pub fn decode(text: &str) -> Self {
-        let mut plan = Confinement::default();
-        for line in text.lines() {
-            match line.split_once('=') {
-                Some(("hide", path)) => plan.hide.push(PathBuf::from(path)),
-                Some(("cap", bytes)) => plan.cap = bytes.parse().ok(),
-                Some(("processes", count)) => plan.processes = count.parse().ok(),
-                _ => {}
-            }
-        }
-        plan
+    pub fn encode(&self) -> String {
+        serde_json::to_string(self).expect("a plan always serialises")
+    }
+
+    pub fn decode(text: &str) -> Result<Self, String> {
+        serde_json::from_str(text).map_err(|e| format!("a bad plan: {e}"))
     }
 }
 
 /// How much of the containment this machine gives, found by trying it once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Isolation {
-    /// Namespaces, the read-only file system and Landlock, as documented.
+    /// The allowlisted world, namespaces, Landlock and seccomp, as documented.
     Full,
     /// None of it: why, in the kernel's words. Servers then run as the checker's
-    /// children in a process group, as before, and the report says so.
+    /// children in a process group, and the report says so.
     Unavailable(String),
 }
 
@@ -88,46 +180,172 @@ pub enum Isolation {
 /// on a machine where it misbehaves); the report then says so.
 pub const OFF: &str = "LAB_CHECKER_NO_CONTAIN";
 
-/// Tries the whole containment on a program that exits at once.
+/// Tries the whole containment on a program that exits at once: the checker's own
+/// binary, run as a server would be.
 pub fn probe() -> Isolation {
     if std::env::var_os(OFF).is_some() {
         return Isolation::Unavailable(format!("turned off with {OFF}"));
     }
-    if nix::unistd::Uid::effective().is_root() && !has_capability(CAP_SYS_PTRACE) {
-        // The server would run as nobody, whose /proc files root reads only with this
+    if Uid::effective().is_root() && !has_capability(CAP_SYS_PTRACE) {
+        // The server runs as another user, whose /proc files root reads only with this
         // capability: every check would be blind.
         return Isolation::Unavailable(
-            "the checker runs as root without CAP_SYS_PTRACE, so it could not read the /proc files of a server that runs as nobody"
+            "the checker runs as root without CAP_SYS_PTRACE, so it could not read the /proc files of a server that runs as another user"
                 .into(),
         );
     }
     let Ok(me) = std::env::current_exe() else {
         return Isolation::Unavailable("the checker cannot find its own binary".into());
     };
-    let plan = Confinement {
-        cap: Some(lab::MIB),
-        ..Confinement::default()
-    };
-    let output = Command::new(&me)
-        .arg(&me)
-        .env(PLAN, plan.encode())
-        .env(NOOP, "1")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .output();
-    match output {
-        Ok(output) if output.status.success() => Isolation::Full,
-        Ok(output) => Isolation::Unavailable(
-            String::from_utf8_lossy(&output.stderr)
-                .lines()
-                .next()
-                .unwrap_or("the shim failed")
-                .trim_start_matches("checker: ")
-                .to_owned(),
-        ),
-        Err(error) => Isolation::Unavailable(format!("starting the shim: {error}")),
+    let plan = Plan::server(&me, Vec::new(), vec![(NOOP.into(), "1".into())], 4);
+    let mut command = shim_command(&plan);
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    let outcome = launch(&plan, command).and_then(|mut launched| {
+        let status = launched.child.wait().map_err(|e| format!("waiting for the shim: {e}"))?;
+        match launched.channel.failure() {
+            Some(why) => Err(why),
+            None if status.success() => Ok(()),
+            None => Err(format!("the probe's program ended with {status}")),
+        }
+    });
+    match outcome {
+        Ok(()) => Isolation::Full,
+        Err(why) => Isolation::Unavailable(why),
     }
+}
+
+/// The shim's command for `plan`: the checker's own binary with the plan in its
+/// environment. The caller adds stdout, stderr, a process group and its own pre-exec
+/// steps, then hands it to [`launch`].
+pub fn shim_command(plan: &Plan) -> Command {
+    let me = std::env::current_exe().unwrap_or_else(|_| PathBuf::from("/proc/self/exe"));
+    let mut command = Command::new(me);
+    command.env_clear().env(PLAN, plan.encode());
+    command
+}
+
+/// A contained program, started: the shim (the checker's child), the channel from the
+/// shim and init, and for a server the source of sockets in its network.
+pub struct Launched {
+    pub child: Child,
+    pub channel: Channel,
+    pub sockets: Option<SocketSource>,
+}
+
+/// Starts the shim of `command` (from [`shim_command`]), waits until it has entered its
+/// namespaces, maps its user to an unprivileged identity and lets it go on. Fails with the
+/// reason when containment could not start: the checker's trouble, never the program's.
+pub fn launch(plan: &Plan, mut command: Command) -> Result<Launched, String> {
+    let (channel_read, channel_write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    let (go_read, go_write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+    let (ours, theirs) = match plan.purpose {
+        Purpose::Server => {
+            let (ours, theirs) = sockets::pair().map_err(|e| format!("socketpair: {e}"))?;
+            (Some(ours), Some(theirs))
+        }
+        Purpose::Build(_) => (None, None),
+    };
+    let (channel_fd, sockets_fd) = (
+        channel_write.as_raw_fd(),
+        theirs.as_ref().map(AsRawFd::as_raw_fd),
+    );
+    // SAFETY: dup2 is a plain system call; the duplicates lose close-on-exec, so the
+    // shim gets them at the numbers it expects.
+    unsafe {
+        command.pre_exec(move || {
+            give(channel_fd, CHANNEL_FD)?;
+            if let Some(fd) = sockets_fd {
+                give(fd, SOCKETS_FD)?;
+            }
+            Ok(())
+        });
+    }
+    let child = command
+        .stdin(Stdio::from(go_read))
+        .spawn()
+        .map_err(|e| format!("starting the shim: {e}"))?;
+    drop(channel_write);
+    drop(theirs);
+    let mut channel = Channel::new(channel_read);
+    let mut launched = Launched {
+        child,
+        channel: Channel::placeholder(),
+        sockets: ours.map(SocketSource::new),
+    };
+    match channel.wait_for(Message::Unshared, Duration::from_secs(5)) {
+        Ok(()) => {}
+        Err(why) => {
+            let _ = launched.child.kill();
+            let _ = launched.child.wait();
+            return Err(why);
+        }
+    }
+    if let Err(why) = map_identity(launched.child.id(), identity(&plan.purpose)) {
+        let _ = launched.child.kill();
+        let _ = launched.child.wait();
+        return Err(why);
+    }
+    let mut go = fs::File::from(go_write);
+    go.write_all(b"1")
+        .map_err(|e| format!("letting the shim go on: {e}"))?;
+    launched.channel = channel;
+    Ok(launched)
+}
+
+/// Duplicates `fd` onto `number` without close-on-exec. Between fork and exec.
+fn give(fd: i32, number: i32) -> io::Result<()> {
+    // SAFETY: a plain system call on descriptors the caller owns.
+    if unsafe { libc::dup2(fd, number) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The identity a grading's processes have on the machine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Identity {
+    pub uid: u32,
+    pub gid: u32,
+}
+
+/// The first of the uids a root checker gives its gradings: one per checker process, far
+/// above any account's, so that two gradings at once never share one.
+const GRADING_UIDS: u32 = 0x6C00_0000;
+
+/// The uid of every build of a root checker: the warm target directory is this uid's,
+/// and a build's private layer over it can copy up only what its own uid owns. Builds
+/// still never meet: each has its namespaces, its world and its layer.
+const BUILD_UID: u32 = GRADING_UIDS - 1;
+
+/// Who a contained program is on the machine: for root, a uid of this grading's own for a
+/// server (no account has it: it owns no file and can signal no one), the builds' uid for
+/// a build; for a plain user, that user.
+pub fn identity(purpose: &Purpose) -> Identity {
+    if Uid::effective().is_root() {
+        let uid = match purpose {
+            Purpose::Server => GRADING_UIDS + std::process::id(),
+            Purpose::Build(_) => BUILD_UID,
+        };
+        Identity { uid, gid: uid }
+    } else {
+        Identity {
+            uid: Uid::effective().as_raw(),
+            gid: Gid::effective().as_raw(),
+        }
+    }
+}
+
+/// Maps the root of the shim's new user namespace to `identity`.
+fn map_identity(shim: u32, Identity { uid, gid }: Identity) -> Result<(), String> {
+    let write = |file: &str, text: String| {
+        fs::write(format!("/proc/{shim}/{file}"), text)
+            .map_err(|e| format!("writing /proc/<shim>/{file}: {e}"))
+    };
+    write("setgroups", "deny".into())?;
+    write("uid_map", format!("0 {uid} 1"))?;
+    write("gid_map", format!("0 {gid} 1"))
 }
 
 /// The capability to trace and inspect other users' processes.
@@ -151,18 +369,43 @@ pub fn is_noop() -> bool {
     std::env::var_os(NOOP).is_some() && std::env::var_os(PLAN).is_none()
 }
 
+/// A descriptor as a `Stdio`, for the shim's standard output and error.
+pub fn stdio(fd: &OwnedFd) -> io::Result<Stdio> {
+    Ok(Stdio::from(fd.try_clone()?))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn a_plan_reads_back_as_written() {
-        let plan = Confinement {
-            hide: vec!["/lab/solution".into(), "/lab/INSTRUCTORS.md".into()],
-            cap: Some(64 * lab::MIB),
-            processes: Some(600),
+        let plan = Plan {
+            purpose: Purpose::Build(BuildWorld {
+                lab: "/tmp/scratch".into(),
+                toolchain: "/opt/rust".into(),
+                registry: Some("/home/ta/.cargo/registry".into()),
+                cargo_config: None,
+                target: TargetDir::Layer {
+                    warm: "/lab/target/warm".into(),
+                    cap: lab::MIB,
+                },
+                export: Some("/lab/target/debug/server".into()),
+            }),
+            ..Plan::server(Path::new("/bin/true"), vec!["--port".into()], vec![], 64)
         };
-        assert_eq!(Confinement::decode(&plan.encode()), plan);
-        assert_eq!(Confinement::decode(""), Confinement::default());
+        assert_eq!(Plan::decode(&plan.encode()).unwrap(), plan);
+        assert!(Plan::decode("hide=/lab").is_err());
+    }
+
+    #[test]
+    fn a_root_checker_grades_as_a_uid_of_its_own() {
+        let Identity { uid, gid } = identity(&Purpose::Server);
+        if Uid::effective().is_root() {
+            assert_eq!(uid, GRADING_UIDS + std::process::id());
+            assert_eq!(gid, uid);
+        } else {
+            assert_eq!(uid, Uid::effective().as_raw());
+        }
     }
 }

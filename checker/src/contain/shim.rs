@@ -1,72 +1,89 @@
 //! The shim and the namespace's init: the checker's binary started again, twice, with a
 //! plan in its environment. Every process here is started with `std::process::Command`.
 //!
-//! - The shim enters the new namespaces and starts init, which is the first process of
-//!   the new PID namespace; it waits for init and ends as the program ended.
-//! - Init sets up the mounts, starts the program (the server, or cargo) with the sandbox
-//!   taken on just before exec, waits for it and reports how it ended. When init ends,
-//!   the kernel kills whatever is left in the namespace.
+//! - The shim enters the new namespaces, tells the checker (which maps its user from
+//!   outside), and starts init, the first process of the new PID namespace; it waits for
+//!   init and ends as the program ended.
+//! - Init brings up the loopback, builds the world and enters it, starts the program with
+//!   the sandbox taken on just before exec, answers the checker's requests for sockets and
+//!   the filter's questions about executions, waits for the program and reports how it
+//!   ended. When init ends, the kernel kills whatever is left in the namespace.
 
-use std::ffi::OsString;
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::net::UnixStream;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::path::Path;
-use std::process::{self, Command, ExitStatus};
+use std::path::{Path, PathBuf};
+use std::process::{self, Command, ExitStatus, Stdio};
+use std::thread;
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
-use nix::mount::{MsFlags, mount};
 use nix::sched::{CloneFlags, unshare};
 use nix::sys::prctl;
-use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, signal, sigprocmask};
 use nix::unistd::{Gid, Pid, Uid, setgroups, setresgid, setresuid};
 
-use crate::contain::{Confinement, PLAN, landlock};
+use crate::contain::channel::{self, Message};
+use crate::contain::{
+    CHANNEL_FD, LAB_PATH, Plan, Purpose, SERVER_PATH, SOCKETS_FD, landlock, root, seccomp, sockets,
+};
 
 /// Set for init: the descriptor it reports the program's end on, and the shim's pid.
 const INIT: &str = "LAB_CHECKER_INIT";
 
-/// The user a server runs as when the checker is root: nobody's.
-const NOBODY: u32 = 65534;
+/// Set for init: what to bind into the world, as the shim opened it.
+const BINDS: &str = "LAB_CHECKER_BINDS";
 
-/// Runs the program named by the arguments under the plan, as the shim or as init, and
-/// exits as it did. Never returns.
+/// Runs the program of `plan` contained, as the shim or as init, and exits as it did.
+/// Never returns.
 pub fn run_shim(plan: &str) -> ! {
-    let plan = Confinement::decode(plan);
-    let args: Vec<OsString> = std::env::args_os().skip(1).collect();
-    let outcome = match std::env::var(INIT) {
-        Ok(init_args) => init(&plan, &args, &init_args),
-        Err(_) => shim(&args),
-    };
+    // SAFETY: the checker gave the shim this descriptor, and init inherits it.
+    let mut channel = File::from(unsafe { OwnedFd::from_raw_fd(CHANNEL_FD) });
+    let _ = fcntl(&channel, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+    let outcome = Plan::decode(plan).and_then(|plan| match std::env::var(INIT) {
+        Ok(init_args) => init(&plan, &init_args, &channel),
+        Err(_) => shim(&plan, &mut channel),
+    });
     match outcome {
         Ok(status) => end_like(status),
         Err(why) => {
-            lab::print_error(&format!("checker: containing the server: {why}"));
+            channel::send(&mut channel, &Message::Failed(why));
             process::exit(126);
         }
     }
 }
 
-/// Enters the namespaces and starts init in them; returns how the program ended.
-fn shim(args: &[OsString]) -> Result<ExitStatus, String> {
-    let root = Uid::effective().is_root();
-    let (uid, gid) = (Uid::current(), Gid::current());
-    let mut flags = CloneFlags::CLONE_NEWPID | CloneFlags::CLONE_NEWNS;
-    if !root {
-        flags |= CloneFlags::CLONE_NEWUSER;
+/// Enters the namespaces, waits for the checker to map the user, and starts init in
+/// them; returns how the program ended.
+fn shim(plan: &Plan, channel: &mut File) -> Result<ExitStatus, String> {
+    if Uid::effective().is_root() {
+        // Root's supplementary groups would follow it into the namespace, where they
+        // can no longer be dropped.
+        setgroups(&[]).map_err(|e| format!("dropping root's groups: {e}"))?;
     }
-    unshare(flags).map_err(|e| format!("unshare (PID and mount namespaces): {e}"))?;
-    if !root {
-        let write = |file: &str, text: String| {
-            fs::write(format!("/proc/self/{file}"), text)
-                .map_err(|e| format!("writing /proc/self/{file}: {e}"))
-        };
-        write("setgroups", "deny".into())?;
-        write("uid_map", format!("0 {uid} 1"))?;
-        write("gid_map", format!("0 {gid} 1"))?;
+    let flags = CloneFlags::CLONE_NEWUSER
+        | CloneFlags::CLONE_NEWNS
+        | CloneFlags::CLONE_NEWPID
+        | CloneFlags::CLONE_NEWNET
+        | CloneFlags::CLONE_NEWIPC
+        | CloneFlags::CLONE_NEWUTS;
+    unshare(flags).map_err(|e| format!("unshare (user, mount, PID, network, IPC, UTS): {e}"))?;
+    // Opened in the new mount namespace (a bind's source must be in it) but still with
+    // the checker's own rights: the namespace's user has none of them yet.
+    let binds = root::sources(plan)?;
+    let kept = root::descriptors(&binds);
+    channel::send(channel, &Message::Unshared);
+    let mut go = [0u8; 1];
+    match io::stdin().read(&mut go) {
+        Ok(1) => {}
+        _ => return Err("the checker did not map the namespace's user".into()),
     }
+    // The namespace's root, which the checker mapped to an unprivileged identity.
+    setresgid(Gid::from_raw(0), Gid::from_raw(0), Gid::from_raw(0))
+        .map_err(|e| format!("becoming the namespace's group: {e}"))?;
+    setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
+        .map_err(|e| format!("becoming the namespace's user: {e}"))?;
     // Init tells on this pipe whether the program was killed by a signal: init cannot
     // end by a signal of its own (the kernel protects a namespace's first process).
     let (report, report_end) =
@@ -75,14 +92,16 @@ fn shim(args: &[OsString]) -> Result<ExitStatus, String> {
     let report_fd = report_end.as_raw_fd();
     let mut command = Command::new(me);
     command
-        .args(args)
-        .env(INIT, format!("{report_fd} {}", process::id()));
-    // SAFETY: between fork and exec, plain system calls only: the report's end stays
-    // open across exec, and init dies with the shim.
+        .env(INIT, format!("{report_fd} {}", process::id()))
+        .env(BINDS, root::send(&binds))
+        .stdin(Stdio::null());
+    // SAFETY: between fork and exec, plain system calls only: the descriptors init needs
+    // stay open across exec, and init dies with the shim.
     unsafe {
         command.pre_exec(move || {
-            let end = std::os::fd::BorrowedFd::borrow_raw(report_fd);
-            fcntl(end, FcntlArg::F_SETFD(FdFlag::empty()))?;
+            for &fd in [report_fd, CHANNEL_FD, SOCKETS_FD].iter().chain(&kept) {
+                let _ = fcntl(BorrowedFd::borrow_raw(fd), FcntlArg::F_SETFD(FdFlag::empty()));
+            }
             prctl::set_pdeathsig(Signal::SIGKILL)?;
             Ok(())
         });
@@ -91,6 +110,7 @@ fn shim(args: &[OsString]) -> Result<ExitStatus, String> {
         .spawn()
         .map_err(|e| format!("starting the namespace's init: {e}"))?;
     drop(report_end);
+    drop(binds);
     let status = init.wait().map_err(|e| format!("waiting for init: {e}"))?;
     let mut signaled = [0u8; 1];
     let _ = File::from(report).read(&mut signaled);
@@ -100,9 +120,9 @@ fn shim(args: &[OsString]) -> Result<ExitStatus, String> {
     })
 }
 
-/// The namespace's first process: sets up the mounts, starts the program, and returns
-/// how it ended once it has.
-fn init(plan: &Confinement, args: &[OsString], init_args: &str) -> Result<ExitStatus, String> {
+/// The namespace's first process: enters the world, starts the program, and returns how
+/// it ended once it has.
+fn init(plan: &Plan, init_args: &str, channel: &File) -> Result<ExitStatus, String> {
     let (report, shim) = init_args
         .split_once(' ')
         .and_then(|(fd, shim)| Some((fd.parse::<RawFd>().ok()?, shim.parse::<u32>().ok()?)))
@@ -119,159 +139,352 @@ fn init(plan: &Confinement, args: &[OsString], init_args: &str) -> Result<ExitSt
     {
         return Err("the shim is gone".into());
     }
-    let program_path = args.first().ok_or("no program to run")?;
-    // Opened now: the mounts to come may hide where it lies. It is run through
-    // /proc/self/fd, and closes itself as it runs (close-on-exec).
-    let program = File::open(program_path)
-        .map_err(|e| format!("opening {}: {e}", Path::new(program_path).display()))?;
-    mounts(plan)?;
-    let mut command = Command::new(format!("/proc/self/fd/{}", program.as_raw_fd()));
-    command
-        .arg0(program_path)
-        .args(&args[1..])
-        .env_remove(PLAN)
-        .env_remove(INIT);
-    let (sandboxed, root) = (plan.cap.is_some(), Uid::effective().is_root());
-    // The most processes an unprivileged server may have, counted by the kernel per user:
-    // twice what the checker's guard allows, so that the guard says what happened and the
-    // kernel stops a fork bomb that is quicker than the guard's look.
-    let most = 2 * plan
-        .processes
-        .unwrap_or(crate::server::guard::MAX_PROCESSES) as u64;
-    if sandboxed {
-        command.current_dir("/tmp");
+    // Nothing the program does may read init's memory or environment (/proc/1/...).
+    prctl::set_dumpable(false).map_err(|e| format!("prctl: {e}"))?;
+    sockets::loopback_up().map_err(|e| format!("bringing up the loopback: {e}"))?;
+    let binds = root::receive(&std::env::var(BINDS).map_err(|_| "no list of binds")?)?;
+    root::enter(plan, &binds)?;
+    drop(binds);
+    let server = matches!(plan.purpose, Purpose::Server);
+    if !server {
+        let tmp = Path::new(LAB_PATH).join("target/tmp");
+        fs::create_dir_all(&tmp).map_err(|e| format!("creating {}: {e}", tmp.display()))?;
     }
-    // SAFETY: init has one thread, so the child may run ordinary code before exec.
+    let sandbox = Sandbox::prepare(plan)?;
+    if server {
+        // SAFETY: the checker's end of the socket source, given to the shim as fd 4.
+        let checker = unsafe { OwnedFd::from_raw_fd(SOCKETS_FD) };
+        let _ = fcntl(&checker, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
+        thread::spawn(move || sockets::serve(checker));
+        let channel = channel
+            .try_clone()
+            .map_err(|e| format!("sharing the channel: {e}"))?;
+        let listener = sandbox.listener_from_program.try_clone().map_err(|e| e.to_string())?;
+        thread::spawn(move || {
+            if let Some(fd) = receive_listener(&listener) {
+                seccomp::supervise(seccomp::listener_from(fd), channel);
+            }
+        });
+    }
+    let mut command = program_command(plan)?;
+    let ready = sandbox.ready();
+    // SAFETY: init has threads by now, so the child may only make plain system calls on
+    // memory prepared before the fork: `ready` holds nothing else.
     unsafe {
-        command.pre_exec(move || become_program(sandboxed, root, most));
+        command.pre_exec(move || become_program(&ready));
     }
     let status = command
         .spawn()
         .map_err(|e| format!("starting the program: {e}"))?
         .wait()
         .map_err(|e| format!("waiting for the program: {e}"))?;
+    drop(sandbox);
+    if status.success()
+        && let Purpose::Build(world) = &plan.purpose
+        && let Some(built) = &world.export
+    {
+        export(built)?;
+    }
     let _ = report.write_all(&[u8::from(status.signal().is_some())]);
     Ok(status)
 }
 
-fn mounts(plan: &Confinement) -> Result<(), String> {
-    let none: Option<&str> = None;
-    mount(none, "/", none, MsFlags::MS_REC | MsFlags::MS_PRIVATE, none)
-        .map_err(|e| format!("making the mounts private: {e}"))?;
-    for path in &plan.hide {
-        hide(path)?;
-    }
-    let Some(cap) = plan.cap else {
-        return Ok(());
+/// The program's command: its path in the world, its arguments and its whole
+/// environment. A script that names its interpreter through `env` is run by that
+/// interpreter directly: the program's one execution is the interpreter's.
+fn program_command(plan: &Plan) -> Result<Command, String> {
+    let name = plan
+        .program
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "server".into());
+    let mut command = match plan.purpose {
+        Purpose::Server => match env_interpreter(Path::new(SERVER_PATH)) {
+            Some(interpreter) => {
+                let mut command = Command::new(interpreter);
+                command.arg(SERVER_PATH);
+                command
+            }
+            None => {
+                let mut command = Command::new(SERVER_PATH);
+                command.arg0(&name);
+                command
+            }
+        },
+        Purpose::Build(_) => Command::new(&plan.program),
     };
-    read_only_everywhere()?;
-    let size = format!("size={cap},mode=1777");
-    mount(
-        Some("tmpfs"),
-        "/tmp",
-        Some("tmpfs"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-        Some(size.as_str()),
-    )
-    .map_err(|e| format!("mounting a tmpfs of {cap} bytes on /tmp: {e}"))?;
-    // One tmpfs for every place a program expects to write: one cap for them all.
-    for other in ["/var/tmp", "/dev/shm"] {
-        if Path::new(other).is_dir() {
-            mount(Some("/tmp"), other, none, MsFlags::MS_BIND, none)
-                .map_err(|e| format!("binding /tmp on {other}: {e}"))?;
+    let workdir = match plan.purpose {
+        Purpose::Server => "/tmp",
+        Purpose::Build(_) => LAB_PATH,
+    };
+    command
+        .args(&plan.args)
+        .env_clear()
+        .envs(plan.env.iter().map(|(name, value)| (name, value)))
+        .current_dir(workdir)
+        .stdin(Stdio::null());
+    Ok(command)
+}
+
+/// For a script that starts `#!/usr/bin/env NAME`, the program NAME in the world.
+fn env_interpreter(script: &Path) -> Option<PathBuf> {
+    let mut start = [0u8; 256];
+    let read = File::open(script).ok()?.read(&mut start).ok()?;
+    let line = std::str::from_utf8(&start[..read]).ok()?.lines().next()?;
+    let mut words = line.strip_prefix("#!")?.split_whitespace();
+    let interpreter = words.next()?;
+    if !interpreter.ends_with("/env") {
+        return None;
+    }
+    let name = words.next()?;
+    ["/usr/local/bin", "/usr/bin", "/bin"]
+        .iter()
+        .map(|dir| Path::new(dir).join(name))
+        .find(|path| path.is_file())
+}
+
+/// What the program's process takes on just before exec, prepared beforehand.
+struct Sandbox {
+    ruleset: OwnedFd,
+    filter: Vec<libc::sock_filter>,
+    notify: bool,
+    limits: [(libc::__rlimit_resource_t, u64); 4],
+    last_capability: i32,
+    /// The program's end of the pair it sends the filter's listener on, and init's.
+    listener_to_init: OwnedFd,
+    listener_from_program: OwnedFd,
+    message: Box<Outgoing>,
+}
+
+/// The message buffers for sending one descriptor, filled in after the fork.
+struct Outgoing {
+    header: libc::msghdr,
+    byte: [u8; 1],
+    slice: libc::iovec,
+    control: [u64; 4],
+}
+
+impl Sandbox {
+    fn prepare(plan: &Plan) -> Result<Sandbox, String> {
+        let server = matches!(plan.purpose, Purpose::Server);
+        let devices: Vec<PathBuf> = ["null", "zero", "full", "random", "urandom"]
+            .iter()
+            .map(|name| Path::new("/dev").join(name))
+            .collect();
+        let mut writable = vec![PathBuf::from("/tmp")];
+        if !server {
+            let lab = Path::new(LAB_PATH);
+            writable.extend([lab.join("target"), lab.join("Cargo.lock"), "/cargo".into()]);
+        }
+        let writable: Vec<&Path> = writable.iter().map(PathBuf::as_path).collect();
+        let devices: Vec<&Path> = devices.iter().map(PathBuf::as_path).collect();
+        let ruleset = landlock::ruleset(&writable, &devices)
+            .map_err(|e| format!("preparing the Landlock domain: {e}"))?;
+        let last_capability = fs::read_to_string("/proc/sys/kernel/cap_last_cap")
+            .ok()
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or(40);
+        let (to_init, from_program) =
+            UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        Ok(Sandbox {
+            ruleset,
+            filter: seccomp::program(server),
+            notify: server,
+            limits: [
+                (libc::RLIMIT_NPROC, plan.processes),
+                (libc::RLIMIT_DATA, plan.memory),
+                (libc::RLIMIT_FSIZE, plan.file_size),
+                (libc::RLIMIT_CORE, 0),
+            ],
+            last_capability,
+            listener_to_init: to_init.into(),
+            listener_from_program: from_program.into(),
+            message: Box::new(Outgoing {
+                // SAFETY: a zeroed msghdr is a valid empty one.
+                header: unsafe { std::mem::zeroed() },
+                byte: [0],
+                slice: libc::iovec {
+                    iov_base: std::ptr::null_mut(),
+                    iov_len: 0,
+                },
+                control: [0; 4],
+            }),
+        })
+    }
+
+    /// The raw values the child uses (it owns nothing: the parent keeps everything alive
+    /// until the spawn has returned).
+    fn ready(&self) -> Ready {
+        Ready {
+            ruleset: self.ruleset.as_raw_fd(),
+            filter: libc::sock_fprog {
+                len: self.filter.len() as u16,
+                filter: self.filter.as_ptr() as *mut libc::sock_filter,
+            },
+            notify: self.notify,
+            limits: self.limits,
+            last_capability: self.last_capability,
+            to_init: self.listener_to_init.as_raw_fd(),
+            message: &*self.message as *const Outgoing as *mut Outgoing,
         }
     }
-    mount(
-        Some("proc"),
-        "/proc",
-        Some("proc"),
-        MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        none,
-    )
-    .map_err(|e| format!("mounting the namespace's /proc: {e}"))
 }
 
-/// Covers `path` with an empty read-only mount: a tmpfs over a folder, /dev/null over a
-/// file. A path that is not there needs no cover.
-fn hide(path: &Path) -> Result<(), String> {
-    let none: Option<&str> = None;
-    let covered = if path.is_dir() {
-        mount(
-            Some("tmpfs"),
-            path,
-            Some("tmpfs"),
-            MsFlags::MS_RDONLY | MsFlags::MS_NOSUID | MsFlags::MS_NODEV,
-            Some("size=4k,mode=555"),
-        )
-    } else if path.exists() {
-        mount(Some("/dev/null"), path, none, MsFlags::MS_BIND, none)
-    } else {
-        return Ok(());
-    };
-    covered.map_err(|e| format!("hiding {}: {e}", path.display()))
+/// What `become_program` reads, by value or by pointer into the parent's memory (which
+/// the child has a copy of).
+struct Ready {
+    ruleset: RawFd,
+    filter: libc::sock_fprog,
+    notify: bool,
+    limits: [(libc::__rlimit_resource_t, u64); 4],
+    last_capability: i32,
+    to_init: RawFd,
+    message: *mut Outgoing,
 }
 
-/// Makes every mount read-only, recursively (mount_setattr, Linux 5.12 and later).
-fn read_only_everywhere() -> Result<(), String> {
-    #[repr(C)]
-    struct MountAttr {
-        attr_set: u64,
-        attr_clr: u64,
-        propagation: u64,
-        userns_fd: u64,
-    }
-    const MOUNT_ATTR_RDONLY: u64 = 0x1;
-    const AT_RECURSIVE: libc::c_uint = 0x8000;
-    let attr = MountAttr {
-        attr_set: MOUNT_ATTR_RDONLY,
-        attr_clr: 0,
-        propagation: 0,
-        userns_fd: 0,
-    };
-    // SAFETY: a NUL-terminated path and an attribute struct that live across the call.
-    let done = unsafe {
-        libc::syscall(
-            libc::SYS_mount_setattr,
-            libc::AT_FDCWD,
-            c"/".as_ptr(),
-            AT_RECURSIVE,
-            &attr as *const MountAttr,
-            std::mem::size_of::<MountAttr>(),
-        )
-    };
-    if done != 0 {
-        return Err(format!(
-            "making the file system read-only (mount_setattr): {}",
-            io::Error::last_os_error()
-        ));
-    }
-    Ok(())
-}
+// SAFETY: `Ready` is used only in the forked child, which has one thread.
+unsafe impl Send for Ready {}
+unsafe impl Sync for Ready {}
 
-/// In the program's process, just before exec: a clean start, then the sandbox.
-fn become_program(sandboxed: bool, root: bool, most_processes: u64) -> io::Result<()> {
+/// In the program's process, just before exec: a clean start, then the sandbox. Plain
+/// system calls only (init has threads).
+fn become_program(ready: &Ready) -> io::Result<()> {
+    let check = |result: libc::c_int| {
+        if result < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    };
     prctl::set_pdeathsig(Signal::SIGKILL)?;
     // Init is a Rust program, which ignores SIGPIPE: the program starts with every
-    // signal's default, but SIGXFSZ, which the checker ignores on purpose.
+    // signal's default and none blocked.
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
     for each in Signal::iterator() {
-        if !matches!(each, Signal::SIGKILL | Signal::SIGSTOP | Signal::SIGXFSZ) {
+        if !matches!(each, Signal::SIGKILL | Signal::SIGSTOP) {
             // SAFETY: SIG_DFL installs no handler of ours.
             let _ = unsafe { signal(each, SigHandler::SigDfl) };
         }
     }
-    if !sandboxed {
-        return Ok(());
+    // SAFETY: plain system calls on values prepared before the fork.
+    unsafe {
+        for (resource, value) in ready.limits {
+            let limit = libc::rlimit {
+                rlim_cur: value,
+                rlim_max: value,
+            };
+            check(libc::setrlimit(resource, &limit))?;
+        }
+        check(libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))?;
+        landlock::restrict_self(ready.ruleset)?;
+        // No capability, now or after exec: root of the namespace gets none back.
+        let bits = libc::SECBIT_NOROOT
+            | libc::SECBIT_NOROOT_LOCKED
+            | libc::SECBIT_NO_SETUID_FIXUP
+            | libc::SECBIT_NO_SETUID_FIXUP_LOCKED
+            | libc::SECBIT_KEEP_CAPS_LOCKED;
+        check(libc::prctl(libc::PR_SET_SECUREBITS, bits as libc::c_ulong, 0, 0, 0))?;
+        for capability in 0..=ready.last_capability {
+            check(libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0))?;
+        }
+        check(libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        ))?;
+        drop_capabilities()?;
+        let listener = seccomp::install(&ready.filter, ready.notify)?;
+        if let Some(listener) = listener {
+            send_descriptor(ready.to_init, listener, &mut *ready.message)?;
+            libc::close(listener);
+        }
+        libc::close(ready.to_init);
     }
-    if root {
-        setrlimit(Resource::RLIMIT_NPROC, most_processes, most_processes)?;
-        setgroups(&[])?;
-        let (gid, uid) = (Gid::from_raw(NOBODY), Uid::from_raw(NOBODY));
-        setresgid(gid, gid, gid)?;
-        setresuid(uid, uid, uid)?;
+    Ok(())
+}
+
+/// Empties the effective, permitted and inheritable sets (capset, version 3).
+unsafe fn drop_capabilities() -> io::Result<()> {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
     }
-    let devices = [Path::new("/dev/null"), Path::new("/dev/zero")];
-    landlock::restrict(&[Path::new("/tmp")], &devices)
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    let header = Header {
+        version: 0x2008_0522,
+        pid: 0,
+    };
+    let data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: the header and two data structs, as version 3 of capset reads them.
+    if unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Sends `fd` on the Unix socket `to`, with buffers prepared before the fork.
+unsafe fn send_descriptor(to: RawFd, fd: RawFd, message: &mut Outgoing) -> io::Result<()> {
+    message.byte[0] = b'l';
+    message.slice.iov_base = message.byte.as_mut_ptr().cast();
+    message.slice.iov_len = 1;
+    message.header.msg_iov = &mut message.slice;
+    message.header.msg_iovlen = 1;
+    message.header.msg_control = message.control.as_mut_ptr().cast();
+    // SAFETY: CMSG_SPACE of one descriptor fits the 32 bytes of `control`.
+    unsafe {
+        message.header.msg_controllen = libc::CMSG_SPACE(size_of::<RawFd>() as u32) as _;
+        let header = libc::CMSG_FIRSTHDR(&message.header);
+        (*header).cmsg_level = libc::SOL_SOCKET;
+        (*header).cmsg_type = libc::SCM_RIGHTS;
+        (*header).cmsg_len = libc::CMSG_LEN(size_of::<RawFd>() as u32) as _;
+        std::ptr::write_unaligned(libc::CMSG_DATA(header).cast::<RawFd>(), fd);
+        if libc::sendmsg(to, &message.header, 0) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+/// Init's side: the filter's listener, as the program's process sent it.
+fn receive_listener(from: &OwnedFd) -> Option<RawFd> {
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut byte = [0u8; 1];
+    let mut buffer = [io::IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!(RawFd);
+    let answer = recvmsg::<()>(
+        from.as_raw_fd(),
+        &mut buffer,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )
+    .ok()?;
+    answer.cmsgs().ok()?.find_map(|message| match message {
+        ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
+        _ => None,
+    })
+}
+
+/// Copies the built file out of the build's layer into the scratch copy, where the
+/// checker takes it: the layer vanishes with the namespace.
+fn export(built: &Path) -> Result<(), String> {
+    let name = built.file_name().ok_or("nothing to export")?;
+    let to = Path::new(LAB_PATH).join(name);
+    fs::copy(built, &to)
+        .map(drop)
+        .map_err(|e| format!("copying {} out of the build: {e}", built.display()))
 }
 
 /// Ends this process as the program ended: with its exit code, or killed by its signal.

@@ -1,6 +1,7 @@
 //! Sockets on 127.0.0.1, from the kernel's table /proc/net/tcp.
 
 use std::fs;
+use std::sync::Mutex;
 
 use crate::inspect::{FileKind, children, descriptors, epoll_registrations, holds_socket};
 
@@ -25,11 +26,44 @@ pub struct TcpRow {
     pub inode: u64,
 }
 
-/// The sockets on 127.0.0.1, from /proc/net/tcp.
+/// The contained servers whose networks the tables are read from too: a process of
+/// each. Every server gets a port that was free on the machine, so the tables never
+/// disagree about whose a port is.
+static NETWORKS: Mutex<Vec<i32>> = Mutex::new(Vec::new());
+
+/// Reads the network of `pid` (a contained server's) too, until [`forget_network`].
+pub fn watch_network(pid: i32) {
+    NETWORKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .push(pid);
+}
+
+pub fn forget_network(pid: i32) {
+    NETWORKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .retain(|watched| *watched != pid);
+}
+
+/// The sockets on 127.0.0.1, from /proc/net/tcp: the machine's network and each
+/// contained server's.
 pub fn tcp_table() -> Vec<TcpRow> {
-    fs::read_to_string("/proc/net/tcp")
-        .map(|table| table.lines().skip(1).filter_map(parse_tcp_row).collect())
-        .unwrap_or_default()
+    let networks = NETWORKS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    std::iter::once("/proc/net/tcp".to_owned())
+        .chain(networks.iter().map(|pid| format!("/proc/{pid}/net/tcp")))
+        .filter_map(|path| fs::read_to_string(path).ok())
+        .flat_map(|table| {
+            table
+                .lines()
+                .skip(1)
+                .filter_map(parse_tcp_row)
+                .collect::<Vec<_>>()
+        })
+        .collect()
 }
 
 /// Reads a row such as `0: 0100007F:B2FF 00000000:0000 0A 00000000:00000002 ... 4013 ...`:

@@ -58,14 +58,27 @@ pub fn children(pid: i32) -> Vec<Process> {
 
 /// How many descendants `pid` has: children, their children, and so on.
 pub fn descendants(pid: i32) -> usize {
-    let mut count = 0;
+    descendant_pids(pid).len()
+}
+
+/// The pids of every process under `pid`, children first.
+pub fn descendant_pids(pid: i32) -> Vec<i32> {
+    let mut found = Vec::new();
     let mut next = vec![pid];
     while let Some(parent) = next.pop() {
         let children = listed_children(parent).unwrap_or_else(|| children_by_parent(parent));
-        count += children.len();
+        found.extend(&children);
         next.extend(children);
     }
-    count
+    found
+}
+
+/// The program `pid` runs, as the file it was started from (device and inode of
+/// /proc/PID/exe): the same whatever name the file has in the process's world.
+pub fn program_of(pid: i32) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(format!("/proc/{pid}/exe")).ok()?;
+    Some((meta.dev(), meta.ino()))
 }
 
 /// The children the kernel lists for each thread of `pid` in /proc/PID/task/TID/children:

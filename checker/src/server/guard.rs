@@ -74,6 +74,23 @@ pub fn register(mut running: MutexGuard<'static, Vec<Registered>>, group: i32) {
     });
 }
 
+/// A process under the shim `group` (but its init) that runs another program than
+/// `program`, if there is one: why the server is stopped.
+fn other_program(group: i32, program: (u64, u64)) -> Option<String> {
+    let init = inspect::children(group).first().map(|init| init.pid)?;
+    inspect::descendant_pids(init).into_iter().find_map(|pid| {
+        let runs = inspect::program_of(pid)?;
+        (runs != program).then(|| {
+            let path = std::fs::read_link(format!("/proc/{pid}/exe"))
+                .map_or_else(|_| "another program".into(), |path| path.display().to_string());
+            format!(
+                "a process of the server ran {path}, not the server's own program: only the \
+                 built binary may run"
+            )
+        })
+    })
+}
+
 /// Gives the rest of the run `limit`: then every running server group is stopped, and no
 /// new server starts. A server that never ends (or reads a little every few seconds)
 /// cannot make a run last for hours.
@@ -153,10 +170,16 @@ pub fn stop_on_interrupt() -> std::io::Result<()> {
 /// namespace's init takes in every orphan) every 50 ms while it runs; one with more than
 /// `most` processes ([`MAX_PROCESSES`] unless an experiment allows more) is stopped, group
 /// and all, and `overrun` says why.
+///
+/// For a contained server, `program` is the file the server runs (see
+/// [`inspect::program_of`]): a process under it that runs any other is stopped the same
+/// way (the seccomp filter refuses every execution after the first; this is the look that
+/// proves it held).
 pub fn guard_processes(
     pid: i32,
     contained: bool,
     most: usize,
+    program: Option<(u64, u64)>,
     overrun: Arc<Mutex<Option<String>>>,
 ) {
     let _ = thread::Builder::new()
@@ -170,11 +193,15 @@ pub fn guard_processes(
                 let Some(server) = running.iter().find(|server| server.group == pid) else {
                     return;
                 };
-                if count > most {
-                    let why = format!(
+                let why = if count > most {
+                    Some(format!(
                         "it had {count} processes at once, more than the {most} the \
                          checker allows (a child that forks again, or children that never exit?)"
-                    );
+                    ))
+                } else {
+                    program.and_then(|program| other_program(pid, program))
+                };
+                if let Some(why) = why {
                     server.stop(&why);
                     *overrun
                         .lock()

@@ -3,9 +3,11 @@
 //! a note where the checker stopped a server or cut its output, and the titles in the
 //! client log.
 
-use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
-use std::path::Path;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::OwnedFd;
+use std::path::{Path, PathBuf};
+use std::thread::{self, JoinHandle};
 
 /// How the checker's own lines begin.
 const MARK: &str = "----- checker: ";
@@ -13,7 +15,10 @@ const MARK: &str = "----- checker: ";
 /// How the line begins that says the checker stopped a server itself.
 const STOPPED: &str = "----- checker: stopped the server";
 
-/// The most a server may write to its log: a few lines per client are plenty.
+/// The most of a server's output its log keeps whole: a few lines per client are plenty.
+/// Past it, only the lab's own lines and errors are kept, up to as much again; past that,
+/// nothing. The server is never stopped for it: the checker reads its output from a pipe
+/// and throws away what it does not keep.
 pub const MAX_LOG: u64 = 16 * lab::MIB;
 
 /// A line of the checker's own, saying `text`.
@@ -47,20 +52,102 @@ pub fn write_not_compiled(log: &Path) -> io::Result<()> {
     )
 }
 
-/// Says in the log that the server's part of it ends at the limit, on a line of its own.
-pub fn note_cut(log: &Path) {
-    let ends_a_line = fs::read(log).map_or(true, |text| text.ends_with(b"\n"));
-    if let Ok(mut log) = OpenOptions::new().append(true).open(log) {
-        let _ = writeln!(
-            log,
-            "{}{}",
-            if ends_a_line { "" } else { "\n" },
-            line(&format!(
-                "the log is cut here: the server wrote {} MiB, the most the checker keeps",
-                MAX_LOG / lab::MIB
-            ))
-        );
+/// What the log says where it stops keeping everything the server printed.
+pub fn cut_line() -> String {
+    line(&format!(
+        "the log is cut here: the server printed more than {} MiB, the most this log keeps \
+         whole; from here on it keeps only the lab's own lines and errors",
+        MAX_LOG / lab::MIB
+    ))
+}
+
+/// What the log says where it stops keeping anything.
+pub fn full_line() -> String {
+    line(&format!(
+        "the log ends here: the server printed more than {} MiB; nothing more is kept",
+        2 * MAX_LOG / lab::MIB
+    ))
+}
+
+/// Whether the log of the server's section starting at `start` was cut.
+pub fn was_cut(log: &Path, start: u64) -> bool {
+    let cut = cut_line();
+    output_from(log, start).iter().any(|line| *line == cut)
+}
+
+/// Copies what the server prints (on `pipe`, its stdout and stderr) into `log`, line by
+/// line, keeping what [`MAX_LOG`] says; ends when every holder of the pipe's other end is
+/// gone. Only the checker writes the log: the server holds no descriptor of it.
+pub fn pump(pipe: OwnedFd, log: PathBuf) -> io::Result<JoinHandle<()>> {
+    let mut file = OpenOptions::new().append(true).open(&log)?;
+    thread::Builder::new()
+        .name("server output".into())
+        .spawn(move || {
+            let mut pipe = File::from(pipe);
+            let mut kept = Keeper::default();
+            let mut pending = Vec::new();
+            let mut buffer = vec![0u8; 64 * 1024];
+            loop {
+                let read = match pipe.read(&mut buffer) {
+                    Ok(0) => break,
+                    Ok(read) => read,
+                    Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => break,
+                };
+                pending.extend_from_slice(&buffer[..read]);
+                let complete = pending.iter().rposition(|&byte| byte == b'\n');
+                if let Some(end) = complete {
+                    let lines: Vec<u8> = pending.drain(..=end).collect();
+                    let _ = file.write_all(&kept.keep(&lines));
+                }
+            }
+            if !pending.is_empty() {
+                pending.push(b'\n');
+                let _ = file.write_all(&kept.keep(&pending));
+            }
+        })
+}
+
+/// What of the server's output goes into the log, as [`MAX_LOG`] says.
+#[derive(Default)]
+struct Keeper {
+    written: u64,
+    cut: bool,
+    full: bool,
+}
+
+impl Keeper {
+    /// The part of `lines` (whole lines) to write.
+    fn keep(&mut self, lines: &[u8]) -> Vec<u8> {
+        if self.full {
+            return Vec::new();
+        }
+        let mut out = Vec::new();
+        for line in lines.split_inclusive(|&byte| byte == b'\n') {
+            if !self.cut && self.written + line.len() as u64 > MAX_LOG {
+                self.cut = true;
+                out.extend_from_slice(format!("{}\n", cut_line()).as_bytes());
+            }
+            if self.cut && !is_kept_past_the_cut(line) {
+                continue;
+            }
+            if self.written + line.len() as u64 > 2 * MAX_LOG {
+                self.full = true;
+                out.extend_from_slice(format!("{}\n", full_line()).as_bytes());
+                break;
+            }
+            self.written += line.len() as u64;
+            out.extend_from_slice(line);
+        }
+        out
     }
+}
+
+/// A line worth keeping after the cut: one of the lab's own, an error or a panic.
+fn is_kept_past_the_cut(line: &[u8]) -> bool {
+    let text = String::from_utf8_lossy(line);
+    let text = text.trim_end();
+    lab::Line::parse(text).is_some() || text.contains("panicked at")
 }
 
 /// Says in the server log that the checker stopped the server, and why: its output

@@ -11,26 +11,25 @@ pub mod log;
 
 use std::fs::OpenOptions;
 use std::io;
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, Child, Command, ExitStatus, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::thread;
+use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use lab::{Context, Failure};
 use nix::fcntl::{FcntlArg, FdFlag, fcntl};
 use nix::sys::prctl;
-use nix::sys::resource::{Resource, setrlimit};
 use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, killpg, signal, sigprocmask};
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::{Pid, getppid};
 
-use crate::contain::{self, Confinement};
+use crate::contain::{self, Channel, Plan, SocketSource};
 use crate::inspect;
 use crate::server::guard::{Registered, guard_processes, running_groups, timed_out};
-use crate::server::log::MAX_LOG;
 
 /// A server started by the checker, with its output going to a log file.
 pub struct ServerUnderTest {
@@ -53,29 +52,33 @@ pub struct ServerUnderTest {
     pub verdict: Option<&'static str>,
     /// Set by the guard when the server broke one of the checker's limits, and which.
     overrun: Arc<Mutex<Option<String>>>,
-    /// Whether the log says already that it was cut at [`MAX_LOG`].
-    cut_noted: AtomicBool,
+    /// The shim's and init's own channel (a contained server), never the server's output.
+    channel: Mutex<Channel>,
+    /// Where the checker's clients get sockets in the server's network (a contained
+    /// server); none for a server in the machine's own network.
+    pub sockets: Option<Arc<SocketSource>>,
+    /// The thread that copies the server's output into the log, until it ends.
+    output: Option<JoinHandle<()>>,
 }
 
 impl ServerUnderTest {
-    /// Starts `binary --port PORT` in a new process group, with stdout and stderr appended
-    /// to `log` after a header line that says which run this is.
+    /// Starts `binary --port PORT` in a new process group, with stdout and stderr copied
+    /// into `log` after a header line that says which run this is.
     ///
     /// The server dies with the checker, even one killed with SIGKILL (a parent-death
     /// signal, set before exec); its children end when their clients, the checker's
-    /// threads, are gone. Its log may grow by [`MAX_LOG`] at most, and a guard stops it if
-    /// it has more than [`guard::MAX_PROCESSES`] processes.
+    /// threads, are gone. A guard stops it if it has more than `processes` processes
+    /// ([`guard::MAX_PROCESSES`] unless said otherwise), or runs another program.
     ///
-    /// When `contained`, the server runs under the checker's shim as `plan` says, in
-    /// namespaces of its own (see `contain`): then nothing it starts outlives it. The plan's
-    /// process limit holds either way.
+    /// When `contained`, the server runs under the checker's shim in a world of its own
+    /// (see `contain`): then nothing it starts outlives it.
     pub fn start(
         binary: &Path,
         port: u16,
         args: &[String],
         log: &Path,
         title: &str,
-        plan: &Confinement,
+        processes: Option<usize>,
         contained: bool,
     ) -> lab::Result<Self> {
         let writing = || format!("writing the server log {}", log.display());
@@ -86,22 +89,31 @@ impl ServerUnderTest {
             .with_context(writing)?;
         log::write_header(&mut output, title, binary, port).with_context(writing)?;
         let log_start = output.metadata().with_context(writing)?.len();
-        let stderr = output.try_clone().with_context(writing)?;
-
-        let mut running = running_groups();
-        let checker = process::id();
-        let log_limit = log_start + MAX_LOG;
-        let mut command = if contained {
-            let shim = std::env::current_exe().context("finding the checker's own binary")?;
-            let mut command = Command::new(shim);
-            command.arg(binary).env(contain::PLAN, plan.encode());
-            command
-        } else {
-            Command::new(binary)
+        drop(output);
+        let (pipe, printed) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
+            .map_err(|e| Failure::new("making the server's output pipe", e))?;
+        let printed = OwnedFd::from(printed);
+        let stdio = || {
+            printed
+                .try_clone()
+                .map(Stdio::from)
+                .context("making the server's output pipe")
         };
+        let mut arguments = vec!["--port".to_owned(), port.to_string()];
+        arguments.extend(args.iter().cloned());
+        let most = processes.unwrap_or(guard::MAX_PROCESSES);
+        let plan = Plan::server(binary, arguments.clone(), server_environment(), 2 * most as u64);
+        let mut command = if contained {
+            contain::shim_command(&plan)
+        } else {
+            let mut command = Command::new(binary);
+            command.args(&arguments).env("RUST_BACKTRACE", "0");
+            command
+        };
+        let checker = process::id();
         // SAFETY: the closure runs in the forked child before exec, so it may only make
-        // async-signal-safe calls; prctl, getppid, setrlimit, sigprocmask and sigaction are
-        // plain system calls, and it allocates nothing.
+        // async-signal-safe calls; prctl, getppid, sigprocmask and sigaction are plain
+        // system calls, and it allocates nothing.
         unsafe {
             command.pre_exec(move || {
                 start_clean()?;
@@ -111,24 +123,28 @@ impl ServerUnderTest {
                 if getppid().as_raw() as u32 != checker {
                     return Err(io::Error::other("the checker is gone"));
                 }
-                // Past the limit, writing to the log fails (EFBIG) instead of killing the
-                // writer with SIGXFSZ: the server panics in println!, which its log says.
-                setrlimit(Resource::RLIMIT_FSIZE, log_limit, log_limit)?;
-                signal(Signal::SIGXFSZ, SigHandler::SigIgn)?;
                 Ok(())
             });
         }
-        let child = command
-            .args(["--port", &port.to_string()])
-            .args(args)
+        command
             .process_group(0)
-            // The log is for reading the server's own lines; a backtrace would bury them.
-            .env("RUST_BACKTRACE", "0")
             .stdin(Stdio::null())
-            .stdout(output)
-            .stderr(stderr)
-            .spawn()
-            .with_context(|| format!("starting {}", binary.display()))?;
+            .stdout(stdio()?)
+            .stderr(stdio()?);
+        let mut running = running_groups();
+        let (child, channel, sockets) = if contained {
+            let launched = contain::launch(&plan, command)
+                .map_err(|why| Failure::new("containing the server", why))?;
+            (launched.child, launched.channel, launched.sockets.map(Arc::new))
+        } else {
+            let child = command
+                .spawn()
+                .with_context(|| format!("starting {}", binary.display()))?;
+            drop(command);
+            (child, Channel::placeholder(), None)
+        };
+        drop(printed);
+        let output = log::pump(pipe, log.to_owned()).with_context(writing)?;
         let group = child.id() as i32;
         let stopped_by_checker = Arc::new(AtomicBool::new(false));
         running.push(Registered {
@@ -138,8 +154,6 @@ impl ServerUnderTest {
         });
         drop(running);
         let overrun = Arc::new(Mutex::new(None));
-        let most = plan.processes.unwrap_or(guard::MAX_PROCESSES);
-        guard_processes(group, contained, most, Arc::clone(&overrun));
         let pid = if contained {
             program_under(group)
         } else {
@@ -155,8 +169,10 @@ impl ServerUnderTest {
             status: None,
             stopped_by_checker,
             verdict: None,
-            overrun,
-            cut_noted: AtomicBool::new(false),
+            overrun: Arc::clone(&overrun),
+            channel: Mutex::new(channel),
+            sockets,
+            output: Some(output),
         };
         if pid.is_none() && server.exit_status().is_none() {
             return Err(Failure::new(
@@ -165,19 +181,58 @@ impl ServerUnderTest {
             ));
         }
         server.containment_failure()?;
+        if contained {
+            inspect::watch_network(server.pid);
+        }
+        let program = if contained {
+            server.program(binary)
+        } else {
+            None
+        };
+        guard_processes(group, contained, most, program, overrun);
         Ok(server)
     }
 
-    /// The shim's own error, if it printed one: the checker's trouble, not the server's.
+    /// The file every process of this contained server must run: the binary itself, or
+    /// for a script its interpreter, as the server's exec made it (waited for, 2 s at
+    /// most: until then the server's process still runs the checker's own binary).
+    fn program(&self, binary: &Path) -> Option<(u64, u64)> {
+        use std::os::unix::fs::MetadataExt;
+        let is_elf = std::fs::read(binary).is_ok_and(|bytes| bytes.starts_with(b"\x7fELF"));
+        if is_elf {
+            return std::fs::metadata(binary).ok().map(|meta| (meta.dev(), meta.ino()));
+        }
+        let checker = std::fs::metadata("/proc/self/exe").ok()?;
+        let checker = (checker.dev(), checker.ino());
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            match inspect::program_of(self.pid) {
+                Some(program) if program != checker => return Some(program),
+                None => return None,
+                _ => thread::sleep(Duration::from_millis(1)),
+            }
+        }
+        None
+    }
+
+    /// The shim's own error, if it sent one: the checker's trouble, not the server's.
     pub fn containment_failure(&self) -> lab::Result<()> {
-        match self
-            .output()
-            .iter()
-            .find_map(|line| line.strip_prefix("checker: "))
-        {
+        let mut channel = self
+            .channel
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        match channel.failure() {
             Some(why) => Err(Failure::new("containing the server", why)),
             None => Ok(()),
         }
+    }
+
+    /// The programs the server tried to run, and was refused.
+    pub fn refused_execs(&self) -> Vec<String> {
+        self.channel
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .refused_execs()
     }
 
     /// The exit status, if the server has stopped. A stopped server's group is stopped
@@ -215,6 +270,24 @@ impl ServerUnderTest {
         let _ = killpg(Pid::from_raw(self.group), Signal::SIGKILL);
         self.status = self.child.wait().ok();
         running.retain(|server| server.group != self.group);
+        drop(running);
+        inspect::forget_network(self.pid);
+        self.wait_for_output();
+    }
+
+    /// Waits (a second at most) until everything the server printed is in the log: the
+    /// pipe ends once the last process holding it is gone.
+    fn wait_for_output(&mut self) {
+        let Some(output) = self.output.take() else {
+            return;
+        };
+        let deadline = Instant::now() + Duration::from_secs(1);
+        while !output.is_finished() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(1));
+        }
+        if output.is_finished() {
+            let _ = output.join();
+        }
     }
 
     /// Waits until the server listens on its port, by looking for its listening socket in
@@ -289,20 +362,16 @@ impl ServerUnderTest {
             Some(code) => format!("exit status {code}"),
             None => format!("{status}"),
         };
-        let written = std::fs::metadata(&self.log).map_or(0, |meta| meta.len());
-        if written >= self.log_start + MAX_LOG {
-            if !self.cut_noted.swap(true, Ordering::SeqCst) {
-                log::note_cut(&self.log);
-            }
-            return format!(
-                "the server stopped ({how}) when its output reached {} MiB, the most the checker \
-                 keeps: print a few lines per client, never one per read",
-                MAX_LOG / lab::MIB
-            );
-        }
         let output = self.output();
         if let Some(message) = panic_message(&output) {
             return format!("the server stopped ({how}): it panicked {message}");
+        }
+        if let Some(size) = output.iter().rev().find_map(|line| allocation_failed(line)) {
+            return format!(
+                "the server stopped ({how}) when it asked for {size} bytes of memory more: a \
+                 process of a server may use {} MiB at most, the checker's cap",
+                contain::limits::SERVER_MEMORY / lab::MIB
+            );
         }
         // An error it reported itself, as `server: <what failed>: <why>`, or its command
         // line refused (clap's `error: unexpected argument ...`).
@@ -345,6 +414,34 @@ impl Drop for ServerUnderTest {
             log::note_stop(&self.log, &why);
         }
     }
+}
+
+/// The variables of the checker's environment a server is given besides its own few:
+/// the settings of the lab's fault fixture and the marker its tests find processes by.
+const PASSED_ON: &[&str] = &["FAULTY_SERVER_", "CHECKER_TEST_RUN"];
+
+/// A server's whole environment: nothing of the instructor's (home, working folder,
+/// tokens), only what a lab server needs.
+fn server_environment() -> Vec<(String, String)> {
+    let mut env = vec![
+        ("PATH".to_owned(), "/usr/local/bin:/usr/bin:/bin".to_owned()),
+        ("LANG".to_owned(), "C.UTF-8".to_owned()),
+        // The log is for reading the server's own lines; a backtrace would bury them.
+        ("RUST_BACKTRACE".to_owned(), "0".to_owned()),
+    ];
+    env.extend(std::env::vars().filter(|(name, _)| {
+        PASSED_ON.iter().any(|passed| name.starts_with(passed))
+    }));
+    env
+}
+
+/// The size of an allocation that failed, from Rust's `memory allocation of N bytes
+/// failed` (what a process says when it reaches the memory cap).
+fn allocation_failed(line: &str) -> Option<u64> {
+    line.strip_prefix("memory allocation of ")?
+        .strip_suffix(" bytes failed")?
+        .parse()
+        .ok()
 }
 
 /// Where and why the server panicked, from `thread '...' panicked at <place>:` and the
