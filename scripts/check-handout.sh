@@ -25,7 +25,7 @@ for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout
     checker/tests/environment.rs checker/tests/hostile.rs checker/tests/watch.rs \
     scripts/fill-todos.awk scripts/stage.sh scripts/grade-class.sh scripts/check-grade-class.sh \
     scripts/gradescope.sh scripts/gradescope scripts/ci scripts/merge-grades.sh \
-    scripts/json-fields.awk scripts/check-kits.sh; do
+    scripts/grade-book.sh scripts/json-fields.awk scripts/check-kits.sh; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
 [[ -f $dir/.github/workflows/classroom.yml ]] || fail "the handout has no Classroom workflow"
