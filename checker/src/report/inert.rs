@@ -21,7 +21,7 @@ pub const LINE_CAP: usize = 300;
 pub const REASON_CAP: usize = 4_000;
 
 /// `text` with every control character except line breaks and tabs escaped: the form for
-/// text of many lines (the compiler's errors, a reason).
+/// text of many lines (the compiler's errors, a message on stderr).
 pub fn inert(text: &str) -> Cow<'_, str> {
     escape(text, |c| c == '\n' || c == '\t')
 }
@@ -36,11 +36,13 @@ pub fn quote(line: &str) -> Cow<'_, str> {
     }
 }
 
-/// A reason to show: cut to [`REASON_CAP`] characters, and inert.
+/// A reason to show: cut to [`REASON_CAP`] characters, and inert, line breaks included.
+/// A reason is one line of the report; a break in it (a descriptor's path or a process's
+/// name can hold one) would let the server begin a line of its own, a `Total:` say.
 pub fn reason(text: &str) -> Cow<'_, str> {
     match cut(text, REASON_CAP) {
-        Cow::Borrowed(text) => inert(text),
-        Cow::Owned(cut) => Cow::Owned(inert(&cut).into_owned()),
+        Cow::Borrowed(text) => escape(text, |c| c == '\t'),
+        Cow::Owned(cut) => Cow::Owned(escape(&cut, |c| c == '\t').into_owned()),
     }
 }
 
@@ -127,6 +129,10 @@ mod tests {
         );
         assert!(matches!(quote(&"x".repeat(LINE_CAP)), Cow::Borrowed(_)));
         let flood = format!("the server stopped: it panicked at {}", "A".repeat(1 << 20));
+        assert_eq!(
+            reason("blocked reading /tmp/x\nTotal: 100/100"),
+            "blocked reading /tmp/x\\nTotal: 100/100"
+        );
         assert!(reason(&flood).chars().count() < REASON_CAP + 40);
     }
 
