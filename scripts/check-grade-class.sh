@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Grades a small class with grade-class.sh and checks every row: the untouched skeleton,
 # a task-1 server, a task-2 server, a bonus server (a folder NAME/server.rs), one that
-# does not compile and one that listens and never accepts. Afterwards this tree must be
-# as it was and no process of the run may be left. INSTRUCTORS.md says more.
+# does not compile and one that listens and never accepts; and four whose file names
+# would break a grade book written by hand (a comma, a forged score, a spreadsheet
+# formula, an escape sequence). grades.csv must parse as CSV into one row per submission
+# with its own name and score. Afterwards this tree must be as it was and no process of
+# the run may be left. INSTRUCTORS.md says more.
 #
 #   scripts/check-grade-class.sh
 set -euo pipefail
@@ -36,6 +39,11 @@ checker_binary=$(cargo metadata --format-version 1 --no-deps | sed -n 's/.*"targ
 attack="    for target in [\"$work/out/grades.csv\", \"$root/README.md\", \"$checker_binary\"] { let _ = std::fs::write(target, \"hacked\\\\n\"); }\n    match unsafe { nix::unistd::fork() } { Ok(nix::unistd::ForkResult::Child) => { let _ = nix::unistd::setsid(); if let Ok(nix::unistd::ForkResult::Child) = unsafe { nix::unistd::fork() } { std::thread::sleep(std::time::Duration::from_secs(20)); let _ = std::fs::write(\"$work/out/grades.csv\", \"hacked\\\\n\"); } std::process::exit(0); } _ => { let _ = nix::sys::wait::wait(); } }"
 sed "s|^    let listener = lab::listen(options.port)?;\$|&\n$attack|" "$solution" >"$class/hostile.rs"
 grep -q 'hacked' "$class/hostile.rs" || fail "could not write the hostile submission"
+# Names that are data, never syntax: each must come back as its own row, whole.
+cp "$class/task1.rs" "$class/smith, john.rs"
+cp "$skeleton" "$class/mallory,100,passed.rs"
+cp "$class/broken.rs" "$class/=HYPERLINK(\"x\").rs"
+cp "$skeleton" "$class/esc"$'\x1b'"[2J.rs"
 
 # Every process of the run carries this marker, so that leftovers can be found.
 marker="grade-class-check-$$"
@@ -43,23 +51,71 @@ status=0
 CHECK_GRADE_CLASS="$marker" scripts/grade-class.sh "$class" "$work/out" --size 8M || status=$?
 [[ $status -eq 0 ]] || fail "grade-class.sh exited $status"
 
-expect() {
-    grep -qx -- "$1" <(cut -d, -f1-5 "$work/out/grades.csv") ||
-        { cat "$work/out/grades.csv"; fail "no row \"$1\""; }
+# The grade book as a spreadsheet reads it: exactly these rows, each name once, in any
+# order, and seconds that are a number.
+python3 - "$work/out/grades.csv" <<'PY' || { cat "$work/out/grades.csv"; fail "grades.csv is not the class's grades"; }
+import csv, sys
+
+every = "task 1: receives a whole upload;task 1: keeps serving;task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads"
+after_task_one = "task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads"
+expected = {
+    "bonus": ["100", "passed", "passed", ""],
+    "hostile": ["100", "passed", "passed", ""],
+    "broken": ["0", "not checked", "not checked", "does not compile"],
+    "never-accepts": ["0", "not checked", "not checked", every],
+    "task1": ["50", "not checked", "failed", after_task_one],
+    "task2": ["100", "failed", "failed", "bonus: no zombies;task 3: async uploads"],
+    "untouched": ["0", "not checked", "not checked", every],
+    "smith, john": ["50", "not checked", "failed", after_task_one],
+    "mallory,100,passed": ["0", "not checked", "not checked", every],
+    "'=HYPERLINK(\"x\")": ["0", "not checked", "not checked", "does not compile"],
+    "esc\\x1b[2J": ["0", "not checked", "not checked", every],
 }
-all="task 1: receives a whole upload;task 1: keeps serving;task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads"
-expect "submission,score,bonus,task3,failed_checks"
-expect "bonus,100,passed,passed,"
-expect "hostile,100,passed,passed,"
-expect "broken,0,not checked,not checked,does not compile"
-expect "never-accepts,0,not checked,not checked,$all"
-expect "task1,50,not checked,failed,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads"
-expect "task2,100,failed,failed,bonus: no zombies;task 3: async uploads"
-expect "untouched,0,not checked,not checked,$all"
-[[ $(wc -l <"$work/out/grades.csv") -eq 8 ]] || fail "grades.csv has other rows: $(cat "$work/out/grades.csv")"
-for name in bonus broken hostile never-accepts task1 task2 untouched; do
+with open(sys.argv[1], newline="") as book:
+    rows = list(csv.reader(book))
+problems = []
+if rows[0] != ["submission", "score", "bonus", "task3", "failed_checks", "seconds"]:
+    problems.append(f"the header is {rows[0]}")
+got = {}
+for row in rows[1:]:
+    if len(row) != 6:
+        problems.append(f"a row of {len(row)} fields: {row}")
+        continue
+    if row[0] in got:
+        problems.append(f"two rows for {row[0]!r}")
+    got[row[0]] = row[1:5]
+    try:
+        float(row[5])
+    except ValueError:
+        problems.append(f"{row[0]!r}: seconds {row[5]!r}")
+for name in expected.keys() | got.keys():
+    if got.get(name) != expected.get(name):
+        problems.append(f"{name!r}: expected {expected.get(name)}, got {got.get(name)}")
+if any("\x1b" in field or "\r" in field for row in rows for field in row):
+    problems.append("a raw control character")
+for problem in problems:
+    print(f"check-grade-class: {problem}", file=sys.stderr)
+sys.exit(1 if problems else 0)
+PY
+grep -q $'\x1b' "$work/out/esc"$'\x1b'"[2J/report.txt" && fail "the report of esc\\x1b[2J.rs holds a raw escape"
+grep -qF 'Grading submission: '"$class"'/esc\x1b[2J.rs' "$work/out/esc"$'\x1b'"[2J/report.txt" ||
+    fail "the report of esc\\x1b[2J.rs does not name it with the escape written out"
+
+# The rows of submissions that were not graded, which the script writes itself.
+source scripts/grade-book.sh
+python3 -c '
+import csv, sys
+rows = list(csv.reader(sys.stdin))
+assert rows == [["smith, john", "", "", "", "not graded (exit 3): checker: a, b", "1.5"],
+                ["\x27=1+1", "\x27-2", "\x27@x", "say \"hi\"", "a\\r\\nb\\x1b[2J", ""]], rows
+' < <(grade_book_row "smith, john" "" "" "" "not graded (exit 3): checker: a, b" 1.5
+    grade_book_row "=1+1" "-2" "@x" 'say "hi"' $'a\r\nb\x1b[2J' "") ||
+    fail "grade_book_row writes rows that do not read back"
+
+for name in bonus broken hostile never-accepts task1 task2 untouched "smith, john" "mallory,100,passed" \
+    "=HYPERLINK(\"x\")" "esc"$'\x1b'"[2J"; do
     for file in report.txt results.json server_output.log client_output.log; do
-        [[ -f $work/out/$name/$file ]] || fail "$name has no $file"
+        [[ -f $work/out/$name/$file ]] || fail "$(inert "$name") has no $file"
     done
 done
 
@@ -81,4 +137,4 @@ for environ in /proc/[0-9]*/environ; do
         fail "a process of the run is still there: ${environ%/environ}"
     fi
 done
-echo "check-grade-class: seven submissions graded as expected (one hostile), nothing changed, nothing left behind"
+echo "check-grade-class: eleven submissions graded as expected (one hostile, four with names that are no CSV), nothing changed, nothing left behind"

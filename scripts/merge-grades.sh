@@ -8,7 +8,8 @@
 # NAME/results.json; or NAME/ungraded.txt, one line saying why there is no grade (the
 # checker's exit status 2 or 3); or neither, when no result came back. Such rows have no
 # score. Exit status 1 when a results.json cannot be read, 3 when some submission has no
-# grade (the CSV is written all the same).
+# grade (the CSV is written all the same). Every row is written whole from its fields
+# (scripts/grade-book.sh): a folder's name is data, quoted where it holds a comma.
 set -euo pipefail
 
 if [[ $# -ne 2 || $1 == -* || $2 == -* ]]; then
@@ -18,6 +19,8 @@ fi
 results=$1
 out=$2
 root=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=grade-book.sh
+source "$root/scripts/grade-book.sh"
 fail() {
     echo "merge-grades: $*" >&2
     exit 1
@@ -27,37 +30,37 @@ fail() {
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
-# One JSON string without its quotes and escapes; text() also makes commas semicolons
-# (the CSV has no quoting, as grade-class.sh's has none).
+# One JSON string without its quotes and escapes (grade_book_row quotes it for the CSV).
 unquote() { sed -e 's/^"//' -e 's/"$//' -e 's/\\"/"/g' -e 's/\\\\/\\/g'; }
-text() { unquote | tr ',' ';'; }
 
 rows=0
 ungraded=0
-echo "submission,score,bonus,task3,failed_checks,seconds" >"$work/grades.csv"
+grade_book_row submission score bonus task3 failed_checks seconds >"$work/grades.csv"
 for dir in "$results"/*/; do
     [[ -d $dir ]] || continue
-    name=$(basename "$dir")
+    name=${dir%/}
+    name=${name##*/}
     rows=$((rows + 1))
     if [[ ! -f $dir/results.json ]]; then
         why="not graded: no result came back"
-        [[ -s $dir/ungraded.txt ]] && why=$(head -n 1 "$dir/ungraded.txt" | tr ',' ';')
-        echo "$name,,,,$why," >>"$work/grades.csv"
+        [[ -s $dir/ungraded.txt ]] && why=$(head -n 1 "$dir/ungraded.txt")
+        grade_book_row "$name" "" "" "" "$why" "" >>"$work/grades.csv"
         ungraded=$((ungraded + 1))
         continue
     fi
-    awk -f "$root/scripts/json-fields.awk" "$dir/results.json" >"$work/fields" ||
-        fail "$dir/results.json is no JSON the checker wrote"
+    # On stdin: awk would take a file operand such as `a=b/results.json` for an assignment.
+    awk -f "$root/scripts/json-fields.awk" <"$dir/results.json" >"$work/fields" ||
+        fail "$(inert "$dir")results.json is no JSON the checker wrote"
     field() { awk -F'\t' -v want="$1" '$1 == want { print $2; found = 1; exit } END { exit !found }' "$work/fields"; }
-    score=$(field score) || fail "$dir/results.json has no score"
-    seconds=$(field execution_time | awk '{ printf "%.1f", $1 }') || fail "$dir/results.json has no execution_time"
+    score=$(field score) || fail "$(inert "$dir")results.json has no score"
+    seconds=$(field execution_time | awk '{ printf "%.1f", $1 }') || fail "$(inert "$dir")results.json has no execution_time"
     bonus=""
     task3=""
     failed=()
     for ((i = 0; ; i++)); do
         name_token=$(field "tests.$i.name") || break
-        check=$(text <<<"$name_token")
-        status=$(field "tests.$i.status" | text) || fail "$dir/results.json: test $i has no status"
+        check=$(unquote <<<"$name_token")
+        status=$(field "tests.$i.status" | unquote) || fail "$(inert "$dir")results.json: test $i has no status"
         if [[ $check == bonus:* ]]; then
             said=$(field "tests.$i.output" | unquote)
             if [[ $status == passed ]]; then
@@ -86,7 +89,7 @@ for dir in "$results"/*/; do
     if field output | grep -q ' does not compile'; then
         failed_checks="does not compile"
     fi
-    echo "$name,$score,$bonus,$task3,$failed_checks,$seconds" >>"$work/grades.csv"
+    grade_book_row "$name" "$score" "$bonus" "$task3" "$failed_checks" "$seconds" >>"$work/grades.csv"
 done
 [[ $rows -gt 0 ]] || fail "no result folders in $results"
 mv "$work/grades.csv" "$out"

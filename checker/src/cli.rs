@@ -55,6 +55,11 @@ pub struct Options {
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
 
+    /// The submission's name in the --csv row [default: the --submission file's name
+    /// without .rs, or its folder's name for a server.rs].
+    #[arg(long, value_name = "NAME", requires = "csv")]
+    pub name: Option<String>,
+
     /// Grade again whenever the server's source is saved (skeleton/src/bin/server.rs, or
     /// the --submission file): a short screen per run, Enter to grade now, q to quit.
     #[arg(long, conflicts_with_all = ["server", "solution", "json", "csv", "experiment"])]

@@ -107,7 +107,7 @@ fn write_results(options: &Options, result: &RunResult) -> lab::Result<()> {
         write(path, format!("{value:#}\n"))?;
     }
     if let Some(path) = &options.csv {
-        write(path, format!("{}\n{}\n", csv::HEADER, csv::row(result)))?;
+        write(path, csv::file(result))?;
     }
     Ok(())
 }
@@ -123,14 +123,16 @@ fn exit_status(outcome: &Result<RunResult, Trouble>) -> u8 {
     }
 }
 
-/// Says on stderr why there is no grade.
+/// Says on stderr why there is no grade. Inert: the trouble may name the submission's file
+/// or quote cargo's words about its source.
 fn tell(trouble: Trouble) {
-    match trouble {
-        Trouble::Usage(failure) => lab::print_error(&format!("checker: {failure}")),
-        Trouble::Checker(failure) => lab::print_error(&format!(
+    let said = match trouble {
+        Trouble::Usage(failure) => format!("checker: {failure}"),
+        Trouble::Checker(failure) => format!(
             "checker: {failure}\n  the checker could not grade: this is no verdict on the server"
-        )),
-    }
+        ),
+    };
+    lab::print_error(&report::inert(&said));
 }
 
 #[cfg(test)]

@@ -193,8 +193,14 @@ fn show(summary: &Path, report: &Path, source: &Path) {
     }
     let text = fs::read_to_string(summary).unwrap_or_else(|_| {
         let full = fs::read_to_string(report).unwrap_or_default();
-        let tail: Vec<&str> = full.lines().rev().take(15).collect();
-        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        // The run's own output: the compiler's messages about the source among them.
+        let tail: Vec<_> = full
+            .lines()
+            .rev()
+            .take(15)
+            .map(crate::report::quote)
+            .collect();
+        let tail: Vec<_> = tail.into_iter().rev().collect();
         format!(
             "The run gave no grade; its last lines:\n{}\n",
             tail.join("\n")

@@ -226,7 +226,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
     let finish = |outcome| RunResult {
         selection: options.task,
         source: choice.source(),
-        name: choice.name(),
+        name: options.name.clone().unwrap_or_else(|| choice.name()),
         notes: said.notes.borrow().clone(),
         outcome,
         contained: isolation == Isolation::Full,

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 
 use crate::cli::JsonFormat;
 use crate::grade::{CheckId, Outcome, Verdict, Weight};
-use crate::report::text;
+use crate::report::{inert, reason, text};
 use crate::run::{RunOutcome, RunResult};
 
 /// The run in `format`.
@@ -16,13 +16,14 @@ pub fn render(result: &RunResult, format: JsonFormat) -> Value {
     }
 }
 
-/// The whole report as plain text, and the compiler's errors if there are any.
+/// The whole report as plain text, and the compiler's errors if there are any (inert:
+/// they quote the submission's source).
 fn output(result: &RunResult) -> String {
     let mut output = text::plain(result);
     if let RunOutcome::DoesNotCompile { errors, .. } = &result.outcome {
         for error in errors {
             output.push('\n');
-            output.push_str(error);
+            output.push_str(&inert(error));
         }
     }
     output
@@ -32,8 +33,8 @@ fn output(result: &RunResult) -> String {
 fn said(verdict: &Verdict) -> String {
     let said = match &verdict.outcome {
         Outcome::Passed => "passed".to_owned(),
-        Outcome::Failed(reason) => reason.clone(),
-        Outcome::NotChecked(reason) => format!("not checked: {reason}"),
+        Outcome::Failed(why) => reason(why).into_owned(),
+        Outcome::NotChecked(why) => format!("not checked: {}", reason(why)),
     };
     match verdict.check.weight() {
         Weight::Bonus => format!("the bonus, not counted in the score: {said}"),
@@ -171,6 +172,33 @@ mod tests {
             "not checked: the server does not compile"
         );
         assert_eq!(tests_of(&value).len(), 2);
+    }
+
+    #[test]
+    fn the_json_holds_the_servers_escapes_written_out() {
+        for format in [JsonFormat::Gradescope, JsonFormat::Prairielearn] {
+            let value = render(&samples::hostile_output(), format);
+            let output = value["output"].as_str().unwrap();
+            assert!(!output.contains(['\x1b', '\x07', '\r']), "{output:?}");
+            assert!(output.contains("  | Server listening on 127.0.0.1:5000\\x1b[2J\\x1b[H\n"));
+            let said = value["tests"][0]["output"]
+                .as_str()
+                .or(value["tests"][0]["message"].as_str())
+                .unwrap();
+            assert!(
+                said.ends_with("evil.rs:1:1: \\x1b]0;pwned\\x07boom"),
+                "{said}"
+            );
+        }
+        let mut broken = samples::does_not_compile(Selection::TaskOne);
+        if let RunOutcome::DoesNotCompile { errors, .. } = &mut broken.outcome {
+            errors[0] = "error: unknown start of token: \\u{1b}\n1 | let s = \"\x1b[2J\";".into();
+        }
+        let output = gradescope(&broken)["output"].as_str().unwrap().to_owned();
+        assert!(
+            output.ends_with("error: unknown start of token: \\u{1b}\n1 | let s = \"\\x1b[2J\";"),
+            "{output}"
+        );
     }
 
     #[test]

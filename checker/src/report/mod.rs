@@ -1,8 +1,11 @@
 //! Renderings of a run's value, each a pure function of it: the text report (`text`), the
 //! JSON for Gradescope or PrairieLearn (`json`) and the class grade book's row (`csv`);
 //! and the one observer that draws on the terminal while the run goes on (`terminal`).
+//! Whatever of the value came from the submission is made inert (`inert`) where it is
+//! rendered.
 
 pub mod csv;
+mod inert;
 pub mod json;
 pub mod terminal;
 pub mod text;
@@ -10,6 +13,8 @@ pub mod text;
 use anstyle::AnsiColor;
 
 use crate::grade::Status;
+
+pub use inert::{inert, quote, reason};
 
 /// The text of a line coloured for a terminal, without its escapes.
 pub fn strip_ansi(text: &str) -> String {
@@ -125,6 +130,25 @@ pub mod samples {
         if let RunOutcome::Graded { verdicts, .. } = &mut run.outcome {
             verdicts.retain(|verdict| verdict.check == CheckId::NoZombies);
         }
+        run
+    }
+
+    /// A server whose lines, panic and file name hold escape sequences and carriage
+    /// returns: what a hostile submission would print to take over a grader's terminal.
+    pub fn hostile_output() -> RunResult {
+        let panicked = "the server stopped (exit status 101): it panicked at evil.rs:1:1: \x1b]0;pwned\x07boom";
+        let mut all = verdicts([(); 6].map(|()| Outcome::Failed(panicked.into())));
+        all.truncate(2);
+        let mut run = graded(
+            Selection::TaskOne,
+            all,
+            &[
+                "Server listening on 127.0.0.1:5000\x1b[2J\x1b[H",
+                "\rtask 1: receives a whole upload ............. passed ... 25/25",
+            ],
+        );
+        run.source = Some("evil\x1b[8m.rs".into());
+        run.notes[0] = Note::Grading("submission: evil\x1b[8m.rs".into());
         run
     }
 

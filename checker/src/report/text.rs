@@ -1,13 +1,16 @@
 //! The report as text: the notes of the run, one line per check, the total, the next step,
 //! the details of failures and where the logs are. Status words carry colour escapes,
-//! which the terminal's writer drops where colour is off and [`plain`] removes.
+//! which the terminal's writer drops where colour is off and [`plain`] removes. Text from
+//! the submission (its name, its server's lines, reasons that quote them, the compiler's
+//! errors) goes through [`quote`] or [`reason`] first, so the only escapes left are the
+//! checker's own.
 
 use gen_testfile::human_size;
 
 use crate::checks::experiment::Row;
 use crate::checks::many_clients::{self, Design, LoadRow};
 use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
-use crate::report::{strip_ansi, styled};
+use crate::report::{quote, reason, strip_ansi, styled};
 use crate::run::{Logs, Measurement, Note, Picture, RunOutcome, RunResult, TestFileNote};
 
 /// The whole report, as the terminal shows it.
@@ -30,7 +33,8 @@ pub fn plain(result: &RunResult) -> String {
 /// One note of the run.
 pub fn note_line(note: &Note) -> String {
     match note {
-        Note::Grading(what) => format!("Grading {what}"),
+        // `submission: <its path>`: the file's name is the submission's.
+        Note::Grading(what) => format!("Grading {}", quote(what)),
         Note::Built { passed } => format!(
             "{} {}",
             dotted("builds"),
@@ -103,7 +107,7 @@ pub fn after_notes(result: &RunResult) -> String {
     let mut lines: Vec<String> = Vec::new();
     match &result.outcome {
         RunOutcome::DoesNotCompile { .. } => {
-            let what = result.source.as_deref().unwrap_or("the server");
+            let what = result.source.as_deref().map_or("the server".into(), quote);
             lines.push(format!(
                 "\n{what} does not compile: fix the errors the compiler reported"
             ));
@@ -141,14 +145,16 @@ pub fn after_notes(result: &RunResult) -> String {
                 lines.extend(picture.as_ref().map(picture_line));
             }
             Measurement::ReadSizes(Err(why)) => lines.push(format!(
-                "\nThe experiment needs a server that receives whole uploads (task 1): {why}"
+                "\nThe experiment needs a server that receives whole uploads (task 1): {}",
+                reason(why)
             )),
             Measurement::Clients(Ok(rows)) => {
                 lines.extend(load_table(rows));
                 lines.extend(picture.as_ref().map(picture_line));
             }
             Measurement::Clients(Err(why)) => lines.push(format!(
-                "\nThe experiment needs a server that receives whole uploads (task 1): {why}"
+                "\nThe experiment needs a server that receives whole uploads (task 1): {}",
+                reason(why)
             )),
         },
     }
@@ -166,7 +172,7 @@ pub fn short(result: &RunResult) -> String {
             lines.push(result.score().total_line());
             if let Some(first) = errors.first() {
                 lines.push(String::new());
-                lines.extend(first.lines().take(20).map(str::to_owned));
+                lines.extend(first.lines().take(20).map(|line| quote(line).into_owned()));
             }
         }
         RunOutcome::BuildUnfinished { why, .. } => {
@@ -182,7 +188,7 @@ pub fn short(result: &RunResult) -> String {
                     "\n{} {}:\n  {}",
                     first.check.name(),
                     first.outcome.status(),
-                    first.outcome.reason().unwrap_or_default()
+                    reason(first.outcome.reason().unwrap_or_default())
                 ));
             }
         }
@@ -222,7 +228,7 @@ fn next_step(verdicts: &[Verdict], source: Option<&str>) -> Option<String> {
     let task_one_done = passed(&[CheckId::WholeUpload, CheckId::KeepsServing]);
     // `, TODO 5 in skeleton/src/bin/server.rs` where the file is known, ` (TODO 5)` if not.
     let todos = |which: &str| match source {
-        Some(file) => format!(", {which} in {file}"),
+        Some(file) => format!(", {which} in {}", quote(file)),
         None => format!(" ({which})"),
     };
     if task_one_done && status(CheckId::Concurrent) == Some(Status::Failed) {
@@ -256,12 +262,16 @@ fn failures(verdicts: &[Verdict], server_tail: &[String]) -> Vec<String> {
         ));
         lines.push(format!(
             "  {}",
-            verdict.outcome.reason().unwrap_or_default()
+            reason(verdict.outcome.reason().unwrap_or_default())
         ));
     }
     if !server_tail.is_empty() {
         lines.push("\nLast lines of the server log:".to_owned());
-        lines.extend(server_tail.iter().map(|line| format!("  | {line}")));
+        lines.extend(
+            server_tail
+                .iter()
+                .map(|line| format!("  | {}", quote(line))),
+        );
     }
     lines
 }
@@ -321,7 +331,11 @@ fn load_table(rows: &[LoadRow]) -> Vec<String> {
                     "{:>7}  {design:<20}  {:>8}",
                     row.clients, "cut short"
                 ));
-                findings.push(format!("{} clients, {design}: {why}", row.clients));
+                findings.push(format!(
+                    "{} clients, {design}: {}",
+                    row.clients,
+                    reason(why)
+                ));
             }
         }
     }
@@ -453,6 +467,61 @@ Uploads picture: /lab/skeleton/uploads.svg
         assert!(
             broken.ends_with("Total: 0/50\n\nerror[E0308]: mismatched types\n"),
             "{broken}"
+        );
+    }
+
+    #[test]
+    fn escapes_and_carriage_returns_from_the_server_are_shown_not_obeyed() {
+        let run = samples::hostile_output();
+        let text = plain(&run);
+        assert!(
+            text.starts_with("Grading submission: evil\\x1b[8m.rs\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "task 1: receives a whole upload failed:\n  the server stopped (exit status 101): it panicked at evil.rs:1:1: \\x1b]0;pwned\\x07boom\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains(
+                "\nLast lines of the server log:\n  | Server listening on 127.0.0.1:5000\\x1b[2J\\x1b[H\n  | \\rtask 1: receives a whole upload ............. passed ... 25/25\n"
+            ),
+            "{text}"
+        );
+        // The terminal's text still has the checker's own colours, and nothing else.
+        let coloured = render(&run);
+        assert!(coloured.contains("\x1b[31m"), "{coloured:?}");
+        assert_eq!(
+            coloured.matches('\x1b').count(),
+            2 * 2 + 2 * 2,
+            "{coloured:?}"
+        );
+        assert!(!coloured.contains('\r') && !coloured.contains('\x07'));
+        let screen = short(&run);
+        assert!(
+            screen.contains("it panicked at evil.rs:1:1: \\x1b]0;pwned\\x07boom"),
+            "{screen}"
+        );
+    }
+
+    #[test]
+    fn a_flood_from_the_server_is_cut() {
+        let mut run = samples::task_one_failing();
+        if let RunOutcome::Graded {
+            failed_server_tail, ..
+        } = &mut run.outcome
+        {
+            failed_server_tail[0] = "x".repeat(100_000);
+        }
+        let text = plain(&run);
+        assert!(
+            text.contains(&format!(
+                "  | {}… (99700 more characters)\n",
+                "x".repeat(300)
+            )),
+            "{text}"
         );
     }
 

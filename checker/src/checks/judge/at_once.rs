@@ -5,6 +5,7 @@ use crate::checks::judge::{
     CHILD_MUST_EXIT, NOT_EPOLL, cut_reason, describe_child, plural, stale_message,
 };
 use crate::grade::Outcome;
+use crate::report::quote;
 
 /// Task 1, "receives a whole upload": epoll is used, and the first upload was received
 /// whole.
@@ -113,8 +114,9 @@ pub fn process_per_client(seen: &AtOnce) -> Result<(), String> {
     }
     if let Some(error) = seen.child_errors.first() {
         return Err(format!(
-            "the server (pid {pid}) kept running, yet `{error}` was printed: the lab's error line ends the process \
-             that prints it, and this one is no receive's, so a child printed it after its upload, in the loop's code. {CHILD_MUST_EXIT}"
+            "the server (pid {pid}) kept running, yet `{}` was printed: the lab's error line ends the process \
+             that prints it, and this one is no receive's, so a child printed it after its upload, in the loop's code. {CHILD_MUST_EXIT}",
+            quote(error)
         ));
     }
     if seen.handled > n {

@@ -7,6 +7,7 @@ use crate::checks::evidence::{ClientFailure, Cut, Snapshot};
 use crate::checks::judge::{list, plural, seconds};
 use crate::clients::upload_with_socket;
 use crate::inspect::{CallKind, Waited, Whereabouts};
+use crate::report::quote;
 
 /// Why a scenario ended early.
 pub fn cut_reason(cut: &Cut) -> String {
@@ -125,6 +126,7 @@ fn client_failed(failure: &ClientFailure) -> String {
         closed_unread,
     } = failure;
     let client = upload_with_socket(*client, *socket);
+    let error = quote(error);
     if let Some(counts) = closed_unread {
         return format!(
             "{client} was cut off ({error}): the server printed {} but only {} (`Client <fd> wants to send a file`), \
@@ -141,15 +143,19 @@ fn client_failed(failure: &ClientFailure) -> String {
     match server_errors.as_slice() {
         [] => format!("{client} failed while the server kept running: {error}"),
         [only] => format!(
-            "{client} failed ({error}) while the server kept running, which had printed: `{only}`"
+            "{client} failed ({error}) while the server kept running, which had printed: `{}`",
+            quote(only)
         ),
         [first, ..] if server_errors.iter().all(|line| line == first) => format!(
-            "{client} failed ({error}) while the server kept running, which had printed `{first}` {} times",
+            "{client} failed ({error}) while the server kept running, which had printed `{}` {} times",
+            quote(first),
             server_errors.len()
         ),
         [first, .., last] => format!(
-            "{client} failed ({error}) while the server kept running, which had printed {} error lines, the first `{first}` and the last `{last}`",
-            server_errors.len()
+            "{client} failed ({error}) while the server kept running, which had printed {} error lines, the first `{}` and the last `{}`",
+            server_errors.len(),
+            quote(first),
+            quote(last)
         ),
     }
 }

@@ -6,6 +6,7 @@ use crate::checks::judge::{
 };
 use crate::clients::upload_name;
 use crate::inspect::Activity;
+use crate::report::quote;
 
 /// Task 1, "keeps serving".
 pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
@@ -39,7 +40,7 @@ pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
     if let Some(error) = seen.errors.first()
         && !(seen.forked && seen.server_alive)
     {
-        return Err(format!("the server printed an error: {error}"));
+        return Err(format!("the server printed an error: {}", quote(error)));
     }
     if !seen.interest.listener {
         return Err(NOT_EPOLL.to_owned());

@@ -1,7 +1,9 @@
 //! The judgements: pure functions from what a scenario saw to a verdict and its reason.
 //! Every reason names the TODO to look at and quotes the evidence, since the processes it
 //! was read from are gone by the time a student reads it. One module per scenario; what
-//! they share (the words for a cut, for spinning, for a stale registration) is here.
+//! they share (the words for a cut, for spinning, for a stale registration) is here. A
+//! line the server printed is quoted through [`crate::report::quote`]: cut to a length a
+//! report holds, and inert.
 
 mod at_once;
 mod cuts;

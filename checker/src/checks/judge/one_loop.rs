@@ -4,6 +4,7 @@ use crate::checks::evidence::{Cut, OneLoop};
 use crate::checks::judge::cuts::left_behind;
 use crate::checks::judge::{SPIN, cut_reason, list, plural, spinning};
 use crate::grade::Outcome;
+use crate::report::quote;
 
 /// What the task asks of a server that serves from its loop alone.
 const ONE_LOOP: &str =
@@ -23,9 +24,10 @@ fn judge(seen: &OneLoop) -> Result<(), String> {
     let (n, size, pid) = (seen.clients, seen.size, seen.pid);
     if let Some(line) = seen.errors.iter().find(|line| is_would_block(line)) {
         return Err(format!(
-            "the server printed `{line}`: it took EAGAIN for an error. On a non-blocking socket a read that finds nothing \
+            "the server printed `{}`: it took EAGAIN for an error. On a non-blocking socket a read that finds nothing \
              fails with EAGAIN (io::ErrorKind::WouldBlock) to say \"nothing more for now\": return Piece::More and let epoll \
-             report the socket again (TODO 9)"
+             report the socket again (TODO 9)",
+            quote(line)
         ));
     }
     if seen.most_children > 0 || seen.most_threads > 1 {
