@@ -66,10 +66,11 @@ for ((i = 0; i < count; i++)); do
     echo "grade-class: [$((i + 1))/$count] $(inert "$name")"
     begin=$(date +%s.%N)
     status=0
-    # --hide: no submission may read the class's results (each writes its own through
-    # the checker, never itself).
+    # No submission can read the class's results or the other submissions: its build
+    # and its servers see nothing of the machine's files but the system (INSTRUCTORS.md,
+    # the threat model). Each writes its results through the checker, never itself.
     NO_COLOR=1 "$checker" --submission "${files[i]}" --json "$dir/results.json" --csv "$dir/row.csv" \
-        --name="$name" --hide "$out" --hide "$submissions" --log-dir "$dir" "$@" \
+        --name="$name" --log-dir "$dir" "$@" \
         >"$dir/report.txt" 2>"$dir/errors.txt" || status=$?
     seconds=$(awk -v begin="$begin" -v end="$(date +%s.%N)" 'BEGIN { printf "%.1f", end - begin }')
     if [[ $status -ge 2 || ! -f $dir/row.csv ]]; then

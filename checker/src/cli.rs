@@ -102,10 +102,17 @@ pub struct Options {
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = parse_client_count, requires = "experiment")]
     pub client_counts: Vec<usize>,
 
-    /// Hide this file or folder from the server and from the build (other students'
-    /// results, for example); the reference solution and INSTRUCTORS.md are always hidden.
-    #[arg(long, value_name = "PATH")]
+    /// Accepted for older scripts and ignored: a contained server or build sees nothing
+    /// of the machine's files but the system and the toolchain, so there is nothing left
+    /// to hide.
+    #[arg(long, value_name = "PATH", hide = true)]
     pub hide: Vec<PathBuf>,
+
+    /// Grade a submission even where this machine cannot contain it (no user
+    /// namespaces, no Landlock): its code then runs with your rights. Without it,
+    /// --submission refuses to grade there (exit status 3).
+    #[arg(long)]
+    pub allow_uncontained: bool,
 
     /// Port for the server [default: a free one].
     #[arg(long)]

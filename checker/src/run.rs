@@ -210,6 +210,18 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
     }
     let isolation = contain::probe();
     if let Isolation::Unavailable(why) = &isolation {
+        // Someone else's code with the instructor's rights: only when asked for.
+        if matches!(choice, Choice::Submission(_)) && !options.allow_uncontained {
+            return Err(Trouble::Checker(
+                lab::Failure::new("containing the submission", why.clone()).hint(
+                    "this machine cannot contain untrusted code: it needs unprivileged user \
+                     namespaces (sysctl kernel.unprivileged_userns_clone=1 or \
+                     user.max_user_namespaces > 0, and no AppArmor rule against them), \
+                     Landlock (Linux 5.13 or later, lsm=landlock) and seccomp; grade on such a \
+                     machine, or pass --allow-uncontained to run it with your rights anyway",
+                ),
+            ));
+        }
         said.say(Note::NotContained(why.clone()));
     }
     let contained = isolation == Isolation::Full;

@@ -81,8 +81,9 @@ impl Build<'_> {
                 command.stdout(Stdio::piped()).stderr(Stdio::piped());
                 command.process_group(0);
                 let running = guard::running_groups();
-                let launched = contain::launch(&plan, command)
-                    .map_err(|why| BuildFailure::Environment(format!("containing the build: {why}")))?;
+                let launched = contain::launch(&plan, command).map_err(|why| {
+                    BuildFailure::Environment(format!("containing the build: {why}"))
+                })?;
                 guard::register(running, launched.child.id() as i32);
                 Running::Contained(launched)
             }
@@ -153,7 +154,9 @@ impl Build<'_> {
         if let Running::Contained(launched) = &mut command
             && let Some(why) = launched.channel.failure()
         {
-            return Err(BuildFailure::Environment(format!("containing the build: {why}")));
+            return Err(BuildFailure::Environment(format!(
+                "containing the build: {why}"
+            )));
         }
         if let Some(cap) = cap_reached(&errors, &cargo_lines) {
             return Err(BuildFailure::DoesNotCompile(vec![cap]));
@@ -253,20 +256,30 @@ fn cap_reached(errors: &[String], cargo_lines: &[String]) -> Option<String> {
     None
 }
 
-/// Where the toolchain lies that built the checker's cargo: rustc's sysroot, the folder
-/// holding `bin/cargo` and `bin/rustc`.
+/// Where the toolchain lies: rustc's sysroot, the folder holding `bin/cargo`,
+/// `bin/rustc` and `lib/rustlib`. The cargo named by `CARGO` (as `cargo run` sets it)
+/// decides; a rustup proxy is asked for the toolchain it stands for.
 pub fn toolchain() -> Result<PathBuf, String> {
-    if let Some(cargo) = env::var_os("CARGO").map(PathBuf::from)
-        && let Some(bin) = cargo.parent()
-        && bin.join("rustc").is_file()
-        && let Some(sysroot) = bin.parent()
-    {
-        return Ok(sysroot.to_owned());
-    }
-    let output = Command::new("rustc")
+    let rustc = match env::var_os("CARGO").map(PathBuf::from) {
+        Some(cargo) => {
+            let bin = cargo
+                .parent()
+                .filter(|_| cargo.is_file())
+                .ok_or_else(|| format!("cannot run cargo: {} is no file", cargo.display()))?;
+            if let Some(sysroot) = bin
+                .parent()
+                .filter(|root| root.join("lib/rustlib").is_dir())
+            {
+                return Ok(sysroot.to_owned());
+            }
+            bin.join("rustc")
+        }
+        None => PathBuf::from("rustc"),
+    };
+    let output = Command::new(&rustc)
         .args(["--print", "sysroot"])
         .output()
-        .map_err(|e| format!("cannot run rustc to find the toolchain: {e}"))?;
+        .map_err(|e| format!("cannot run {} to find the toolchain: {e}", rustc.display()))?;
     let sysroot = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
     if !output.status.success() || !sysroot.join("bin/cargo").is_file() {
         return Err(format!(

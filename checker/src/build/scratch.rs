@@ -154,8 +154,8 @@ fn warm(root: &Path) -> Result<PathBuf, BuildFailure> {
     let dir = root.join("target").join("submissions-warm");
     fs::create_dir_all(&dir).map_err(environment)?;
     give_to_build(&dir).map_err(environment)?;
-    let scratch = Scratch::of_lab(root)
-        .map_err(|failure| BuildFailure::Environment(failure.to_string()))?;
+    let scratch =
+        Scratch::of_lab(root).map_err(|failure| BuildFailure::Environment(failure.to_string()))?;
     let world = BuildWorld {
         export: None,
         ..scratch.world(TargetDir::Shared(dir.clone()))?
@@ -216,7 +216,10 @@ fn placeholder_world() -> BuildWorld {
 fn copy_keeping_time(from: &Path, to: &Path) -> io::Result<()> {
     fs::copy(from, to)?;
     let modified = fs::metadata(from)?.modified()?;
-    fs::File::options().write(true).open(to)?.set_modified(modified)
+    fs::File::options()
+        .write(true)
+        .open(to)?
+        .set_modified(modified)
 }
 
 /// Copies a package's sources: every file and folder beneath `from`, with their times.

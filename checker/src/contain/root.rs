@@ -25,7 +25,9 @@ const ASSEMBLY: &str = "/tmp";
 
 /// The machine's folders every program needs, read-only: where merged (`/bin` a link to
 /// `usr/bin`), the link is made again instead.
-const SYSTEM: &[&str] = &["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"];
+const SYSTEM: &[&str] = &[
+    "/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32",
+];
 
 /// Files of /etc that programs read: the dynamic linker's cache and the alternatives
 /// (`cc` is `/etc/alternatives/cc` on Debian).
@@ -111,7 +113,8 @@ pub fn enter(plan: &Plan, binds: &[Bind]) -> Result<(), String> {
     )
     .map_err(|e| format!("mounting the new root: {e}"))?;
     for (link, to) in &links {
-        symlink(to, root.join(relative(Path::new(link)))).map_err(|e| format!("linking {link}: {e}"))?;
+        symlink(to, root.join(relative(Path::new(link))))
+            .map_err(|e| format!("linking {link}: {e}"))?;
     }
     if matches!(plan.purpose, Purpose::Build(_)) {
         cargo_home(root)?;
@@ -256,7 +259,10 @@ fn etc_files(root: &Path) -> Result<(), String> {
     let etc = root.join("etc");
     mkdir(&etc)?;
     let files = [
-        ("passwd", "root:x:0:0:root:/tmp:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n"),
+        (
+            "passwd",
+            "root:x:0:0:root:/tmp:/bin/false\nnobody:x:65534:65534:nobody:/:/bin/false\n",
+        ),
         ("group", "root:x:0:\nnogroup:x:65534:\n"),
         ("hosts", "127.0.0.1 localhost\n::1 localhost\n"),
     ];

@@ -3,7 +3,8 @@
 //! - Every contained program: no new namespaces, mounts or root changes, no tracing, no
 //!   kernel keyrings (they would outlive the grading), no BPF, perf, io_uring or
 //!   userfaultfd (kernel surfaces no server needs), no module or reboot calls, and no
-//!   system call of another architecture's table (32-bit or x32 entry points).
+//!   system call of another architecture's table (32-bit or x32 entry points), and no
+//!   `prctl(PR_SET_DUMPABLE)` (it would hide the process's /proc files from the checker).
 //! - A server, also: its one `execve` is the one init starts it with. The filter sends
 //!   every `execve` and `execveat` to init (a user notification); init lets the first one
 //!   through and refuses every later one, and tells the checker what was tried.
@@ -112,6 +113,13 @@ pub fn program(notify_exec: bool) -> Vec<libc::sock_filter> {
         code.push(op(IF_EQUAL, call as u32, 0, 1));
         code.push(op(RETURN, errno(libc::EPERM), 0, 0));
     }
+    // A process that made itself undumpable would hide its /proc files from a checker
+    // that is not root: no more evidence.
+    code.push(op(IF_EQUAL, libc::SYS_prctl as u32, 0, 4));
+    code.push(op(LOAD, ARG0_LOW, 0, 0));
+    code.push(op(IF_EQUAL, libc::PR_SET_DUMPABLE as u32, 0, 1));
+    code.push(op(RETURN, errno(libc::EPERM), 0, 0));
+    code.push(op(RETURN, ALLOW, 0, 0));
     // clone3 hides its flags in memory a filter cannot read: refused as unknown, so that
     // the C library falls back to clone, whose flags it can.
     code.push(op(IF_EQUAL, libc::SYS_clone3 as u32, 0, 1));
@@ -232,7 +240,10 @@ mod tests {
     fn every_jump_lands_inside_the_program() {
         for notify in [false, true] {
             let code = program(notify);
-            assert!(code.len() < 255, "a BPF jump reaches 255 instructions at most");
+            assert!(
+                code.len() < 255,
+                "a BPF jump reaches 255 instructions at most"
+            );
             for (at, instruction) in code.iter().enumerate() {
                 if instruction.code & 0x07 == libc::BPF_JMP as u16 {
                     let furthest = at + 1 + usize::from(instruction.jt.max(instruction.jf));

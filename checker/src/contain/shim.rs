@@ -84,6 +84,13 @@ fn shim(plan: &Plan, channel: &mut File) -> Result<ExitStatus, String> {
         .map_err(|e| format!("becoming the namespace's group: {e}"))?;
     setresuid(Uid::from_raw(0), Uid::from_raw(0), Uid::from_raw(0))
         .map_err(|e| format!("becoming the namespace's user: {e}"))?;
+    // A change of user clears the parent-death signal: set it again, and make sure the
+    // checker did not die in between.
+    let checker = nix::unistd::getppid();
+    prctl::set_pdeathsig(Signal::SIGKILL).map_err(|e| format!("prctl: {e}"))?;
+    if nix::unistd::getppid() != checker || checker.as_raw() == 1 {
+        return Err("the checker is gone".into());
+    }
     // Init tells on this pipe whether the program was killed by a signal: init cannot
     // end by a signal of its own (the kernel protects a namespace's first process).
     let (report, report_end) =
@@ -100,7 +107,10 @@ fn shim(plan: &Plan, channel: &mut File) -> Result<ExitStatus, String> {
     unsafe {
         command.pre_exec(move || {
             for &fd in [report_fd, CHANNEL_FD, SOCKETS_FD].iter().chain(&kept) {
-                let _ = fcntl(BorrowedFd::borrow_raw(fd), FcntlArg::F_SETFD(FdFlag::empty()));
+                let _ = fcntl(
+                    BorrowedFd::borrow_raw(fd),
+                    FcntlArg::F_SETFD(FdFlag::empty()),
+                );
             }
             prctl::set_pdeathsig(Signal::SIGKILL)?;
             Ok(())
@@ -159,7 +169,10 @@ fn init(plan: &Plan, init_args: &str, channel: &File) -> Result<ExitStatus, Stri
         let channel = channel
             .try_clone()
             .map_err(|e| format!("sharing the channel: {e}"))?;
-        let listener = sandbox.listener_from_program.try_clone().map_err(|e| e.to_string())?;
+        let listener = sandbox
+            .listener_from_program
+            .try_clone()
+            .map_err(|e| e.to_string())?;
         thread::spawn(move || {
             if let Some(fd) = receive_listener(&listener) {
                 seccomp::supervise(seccomp::listener_from(fd), channel);
@@ -284,8 +297,7 @@ impl Sandbox {
             .ok()
             .and_then(|text| text.trim().parse().ok())
             .unwrap_or(40);
-        let (to_init, from_program) =
-            UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
+        let (to_init, from_program) = UnixStream::pair().map_err(|e| format!("socketpair: {e}"))?;
         Ok(Sandbox {
             ruleset,
             filter: seccomp::program(server),
@@ -383,7 +395,13 @@ fn become_program(ready: &Ready) -> io::Result<()> {
             | libc::SECBIT_NO_SETUID_FIXUP
             | libc::SECBIT_NO_SETUID_FIXUP_LOCKED
             | libc::SECBIT_KEEP_CAPS_LOCKED;
-        check(libc::prctl(libc::PR_SET_SECUREBITS, bits as libc::c_ulong, 0, 0, 0))?;
+        check(libc::prctl(
+            libc::PR_SET_SECUREBITS,
+            bits as libc::c_ulong,
+            0,
+            0,
+            0,
+        ))?;
         for capability in 0..=ready.last_capability {
             check(libc::prctl(libc::PR_CAPBSET_DROP, capability, 0, 0, 0))?;
         }

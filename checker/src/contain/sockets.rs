@@ -104,7 +104,15 @@ pub fn serve(checker: OwnedFd) {
         let fds = [socket.as_raw_fd()];
         let rights = [ControlMessage::ScmRights(&fds)];
         let reply = [IoSlice::new(b"s")];
-        if sendmsg::<()>(checker.as_raw_fd(), &reply, &rights, MsgFlags::empty(), None).is_err() {
+        if sendmsg::<()>(
+            checker.as_raw_fd(),
+            &reply,
+            &rights,
+            MsgFlags::empty(),
+            None,
+        )
+        .is_err()
+        {
             return;
         }
     }

@@ -81,8 +81,10 @@ fn other_program(group: i32, program: (u64, u64)) -> Option<String> {
     inspect::descendant_pids(init).into_iter().find_map(|pid| {
         let runs = inspect::program_of(pid)?;
         (runs != program).then(|| {
-            let path = std::fs::read_link(format!("/proc/{pid}/exe"))
-                .map_or_else(|_| "another program".into(), |path| path.display().to_string());
+            let path = std::fs::read_link(format!("/proc/{pid}/exe")).map_or_else(
+                |_| "another program".into(),
+                |path| path.display().to_string(),
+            );
             format!(
                 "a process of the server ran {path}, not the server's own program: only the \
                  built binary may run"

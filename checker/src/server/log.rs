@@ -69,12 +69,6 @@ pub fn full_line() -> String {
     ))
 }
 
-/// Whether the log of the server's section starting at `start` was cut.
-pub fn was_cut(log: &Path, start: u64) -> bool {
-    let cut = cut_line();
-    output_from(log, start).iter().any(|line| *line == cut)
-}
-
 /// Copies what the server prints (on `pipe`, its stdout and stderr) into `log`, line by
 /// line, keeping what [`MAX_LOG`] says; ends when every holder of the pipe's other end is
 /// gone. Only the checker writes the log: the server holds no descriptor of it.
@@ -148,6 +142,23 @@ fn is_kept_past_the_cut(line: &[u8]) -> bool {
     let text = String::from_utf8_lossy(line);
     let text = text.trim_end();
     lab::Line::parse(text).is_some() || text.contains("panicked at")
+}
+
+/// Says in the server log which programs the server tried to run, and that each was
+/// refused.
+pub fn note_refused(log: &Path, programs: &[String]) {
+    if let Ok(mut log) = OpenOptions::new().append(true).open(log) {
+        for program in programs {
+            let _ = writeln!(
+                log,
+                "{}",
+                line(&format!(
+                    "the server tried to run {}: refused, only the built binary may run",
+                    crate::report::quote(program)
+                ))
+            );
+        }
+    }
 }
 
 /// Says in the server log that the checker stopped the server, and why: its output

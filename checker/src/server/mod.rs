@@ -102,7 +102,12 @@ impl ServerUnderTest {
         let mut arguments = vec!["--port".to_owned(), port.to_string()];
         arguments.extend(args.iter().cloned());
         let most = processes.unwrap_or(guard::MAX_PROCESSES);
-        let plan = Plan::server(binary, arguments.clone(), server_environment(), 2 * most as u64);
+        let plan = Plan::server(
+            binary,
+            arguments.clone(),
+            server_environment(),
+            2 * most as u64,
+        );
         let mut command = if contained {
             contain::shim_command(&plan)
         } else {
@@ -135,7 +140,11 @@ impl ServerUnderTest {
         let (child, channel, sockets) = if contained {
             let launched = contain::launch(&plan, command)
                 .map_err(|why| Failure::new("containing the server", why))?;
-            (launched.child, launched.channel, launched.sockets.map(Arc::new))
+            (
+                launched.child,
+                launched.channel,
+                launched.sockets.map(Arc::new),
+            )
         } else {
             let child = command
                 .spawn()
@@ -200,7 +209,9 @@ impl ServerUnderTest {
         use std::os::unix::fs::MetadataExt;
         let is_elf = std::fs::read(binary).is_ok_and(|bytes| bytes.starts_with(b"\x7fELF"));
         if is_elf {
-            return std::fs::metadata(binary).ok().map(|meta| (meta.dev(), meta.ino()));
+            return std::fs::metadata(binary)
+                .ok()
+                .map(|meta| (meta.dev(), meta.ino()));
         }
         let checker = std::fs::metadata("/proc/self/exe").ok()?;
         let checker = (checker.dev(), checker.ino());
@@ -273,6 +284,10 @@ impl ServerUnderTest {
         drop(running);
         inspect::forget_network(self.pid);
         self.wait_for_output();
+        let refused = self.refused_execs();
+        if !refused.is_empty() {
+            log::note_refused(&self.log, &refused);
+        }
     }
 
     /// Waits (a second at most) until everything the server printed is in the log: the
@@ -381,7 +396,10 @@ impl ServerUnderTest {
             .find(|line| line.starts_with("server: "))
             .or_else(|| output.iter().find(|line| line.starts_with("error: ")))
         {
-            Some(error) => format!("the server stopped ({how}): {error}"),
+            Some(error) => format!(
+                "the server stopped ({how}): {}",
+                crate::report::quote(error)
+            ),
             None => format!("the server stopped ({how})"),
         }
     }
@@ -429,9 +447,10 @@ fn server_environment() -> Vec<(String, String)> {
         // The log is for reading the server's own lines; a backtrace would bury them.
         ("RUST_BACKTRACE".to_owned(), "0".to_owned()),
     ];
-    env.extend(std::env::vars().filter(|(name, _)| {
-        PASSED_ON.iter().any(|passed| name.starts_with(passed))
-    }));
+    env.extend(
+        std::env::vars()
+            .filter(|(name, _)| PASSED_ON.iter().any(|passed| name.starts_with(passed))),
+    );
     env
 }
 
@@ -455,7 +474,11 @@ pub fn panic_message(output: &[String]) -> Option<String> {
         .1
         .trim_end_matches(':');
     let message = output.get(at + 1).map_or("", |message| message.trim());
-    Some(format!("at {place}: {message}"))
+    Some(format!(
+        "at {}: {}",
+        crate::report::quote(place),
+        crate::report::quote(message)
+    ))
 }
 
 /// The program a shim started with `group` runs: the child of the shim's child (the

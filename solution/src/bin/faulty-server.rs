@@ -58,6 +58,12 @@
 //! | `tampers`            | writes into every target at start (and says how that went)  |
 //! | `fills-disk`         | writes 320 MiB of files in /tmp and its folder at start     |
 //! | `reads-targets`      | reads every target at start and says how much it got        |
+//! | `runs-targets`       | executes every target at start and says how that went       |
+//! | `reaches-out`        | sends to every sink `FAULTY_SERVER_SINKS` names (`tcp:PORT`, `udp:PORT`, `abstract:NAME`) |
+//! | `leaves-notes`       | leaves System V shared memory and a message queue (key `0x1ab5eed`) and a key in the user's keyring |
+//! | `floods-memory`      | asks for 4 GiB of memory at start                           |
+//! | `fakes-checker`      | prints a line as the checker's shim would, and terminal escape sequences |
+//! | `rewrites-log`       | tries to truncate and rewind what its output goes to        |
 
 use std::collections::HashMap;
 use std::io::{self, Read, Write};
@@ -120,6 +126,12 @@ const FAULTS: &[(&str, Fault)] = &[
     ("tampers", Fault::Tampers),
     ("fills-disk", Fault::FillsDisk),
     ("reads-targets", Fault::ReadsTargets),
+    ("runs-targets", Fault::RunsTargets),
+    ("reaches-out", Fault::ReachesOut),
+    ("leaves-notes", Fault::LeavesNotes),
+    ("floods-memory", Fault::FloodsMemory),
+    ("fakes-checker", Fault::FakesChecker),
+    ("rewrites-log", Fault::RewritesLog),
 ];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -166,6 +178,12 @@ enum Fault {
     Tampers,
     FillsDisk,
     ReadsTargets,
+    RunsTargets,
+    ReachesOut,
+    LeavesNotes,
+    FloodsMemory,
+    FakesChecker,
+    RewritesLog,
 }
 
 impl Fault {
@@ -199,9 +217,16 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
             thread::sleep(Duration::from_secs(3600));
         },
         Fault::NoEpoll => return serve_blocking(&listener, options.buf_size),
-        Fault::Tampers | Fault::FillsDisk | Fault::ReadsTargets | Fault::RewritesLater => {
-            attack(fault)
-        }
+        Fault::Tampers
+        | Fault::FillsDisk
+        | Fault::ReadsTargets
+        | Fault::RewritesLater
+        | Fault::RunsTargets
+        | Fault::ReachesOut
+        | Fault::LeavesNotes
+        | Fault::FloodsMemory
+        | Fault::FakesChecker
+        | Fault::RewritesLog => attack(fault),
         Fault::Daemon => {
             io::stdout().flush().context("flushing stdout")?;
             // SAFETY: one thread, as everywhere in this server.
@@ -402,6 +427,71 @@ fn escape(then: impl FnOnce()) {
     }
 }
 
+/// Sends a note to every sink `FAULTY_SERVER_SINKS` names, outside the server's network
+/// if it can reach one, and says how each went.
+fn reach_out() {
+    let sinks = std::env::var("FAULTY_SERVER_SINKS").unwrap_or_default();
+    for sink in sinks.split(',').filter(|sink| !sink.is_empty()) {
+        let result = match sink.split_once(':') {
+            Some(("tcp", port)) => port
+                .parse::<u16>()
+                .map_err(io::Error::other)
+                .and_then(|port| {
+                    std::net::TcpStream::connect_timeout(
+                        &(std::net::Ipv4Addr::LOCALHOST, port).into(),
+                        Duration::from_secs(1),
+                    )
+                })
+                .and_then(|mut stream| stream.write_all(b"escaped\n")),
+            Some(("udp", port)) => std::net::UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+                .and_then(|socket| socket.send_to(b"escaped\n", format!("127.0.0.1:{port}")))
+                .map(drop),
+            Some(("abstract", name)) => {
+                use std::os::linux::net::SocketAddrExt;
+                std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
+                    .and_then(|address| std::os::unix::net::UnixStream::connect_addr(&address))
+                    .and_then(|mut stream| stream.write_all(b"escaped\n"))
+            }
+            _ => Err(io::Error::other("an unknown sink")),
+        };
+        println!("attack: sending to {sink}: {result:?}");
+    }
+}
+
+/// The key of the System V objects `leaves-notes` leaves.
+const NOTES_KEY: i32 = 0x1ab5eed;
+
+/// Leaves notes that would outlive the server on a machine that shared them: System V
+/// shared memory and a message queue, and a key in the user's keyring.
+fn leave_notes() {
+    // SAFETY: plain system calls with constant arguments.
+    let (memory, queue) = unsafe {
+        (
+            nix::libc::shmget(NOTES_KEY, 4096, nix::libc::IPC_CREAT | 0o666),
+            nix::libc::msgget(NOTES_KEY, nix::libc::IPC_CREAT | 0o666),
+        )
+    };
+    println!("attack: shared memory {memory}, message queue {queue}");
+    const KEY_SPEC_USER_KEYRING: i32 = -4;
+    // SAFETY: NUL-terminated strings and a payload that live across the call.
+    let key = unsafe {
+        nix::libc::syscall(
+            nix::libc::SYS_add_key,
+            c"user".as_ptr(),
+            c"lab-note".as_ptr(),
+            b"hello".as_ptr(),
+            5usize,
+            KEY_SPEC_USER_KEYRING,
+        )
+    };
+    let outcome = if key < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(key)
+    };
+    println!("attack: a key in the user's keyring: {outcome:?}");
+}
+
 /// The files `FAULTY_SERVER_TARGETS` names.
 fn targets() -> Vec<std::path::PathBuf> {
     std::env::var_os("FAULTY_SERVER_TARGETS")
@@ -455,6 +545,45 @@ fn attack(fault: Fault) {
                     let _ = std::fs::remove_file(file);
                 }
             }
+        }
+        Fault::RunsTargets => {
+            for target in targets() {
+                let result = std::process::Command::new(&target).status();
+                println!("attack: running {}: {result:?}", target.display());
+            }
+        }
+        Fault::ReachesOut => reach_out(),
+        Fault::LeavesNotes => leave_notes(),
+        Fault::FloodsMemory => {
+            let flood = vec![7u8; 4 << 30];
+            println!("attack: got {} bytes", flood.len());
+        }
+        Fault::FakesChecker => {
+            println!("checker: containing the server: a failure the server made up");
+            println!("\x1b[2J\x1b[1;1H\x1b[32mTotal: 100/100\x1b[0m\rforged");
+        }
+        Fault::RewritesLog => {
+            let said = |done: i64| {
+                if done < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    Ok(done)
+                }
+            };
+            // SAFETY: plain system calls on the process's own standard output.
+            let rewound = said(unsafe { nix::libc::lseek(1, 0, nix::libc::SEEK_SET) });
+            println!("attack: rewinding stdout: {rewound:?}");
+            // SAFETY: as above.
+            let truncated = said(unsafe { nix::libc::ftruncate(1, 0) }.into());
+            println!("attack: truncating stdout: {truncated:?}");
+            let reopened = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open("/proc/self/fd/1");
+            println!(
+                "attack: reopening stdout to truncate it: {:?}",
+                reopened.map(drop)
+            );
         }
         Fault::RewritesLater => escape(|| {
             // Wait for the checker to end (its server, this process's grandparent, is
