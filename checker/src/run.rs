@@ -28,8 +28,6 @@ use crate::trouble::Trouble;
 /// How many lines of the failed server's log the report shows.
 const TAIL_LINES: usize = 12;
 
-/// What a contained server may write, in all (its tmpfs; its log is capped apart).
-
 /// What the run says before any verdict, in the order it says it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Note {
@@ -257,7 +255,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
                     errors: errors.clone(),
                     verdicts: Verdict::none_checked(options.task, "the server does not compile"),
                 },
-                NotBuilt::TimedOut(why) => RunOutcome::BuildUnfinished {
+                NotBuilt::Stopped(why) => RunOutcome::BuildUnfinished {
                     why: why.clone(),
                     verdicts: Verdict::none_checked(options.task, why),
                 },

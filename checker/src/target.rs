@@ -155,8 +155,9 @@ impl Choice {
 pub enum NotBuilt {
     /// The compiler's errors (cargo has shown them).
     DoesNotCompile(Vec<String>),
-    /// The build did not end within the run's time limit: why, in words.
-    TimedOut(String),
+    /// The build was stopped by one of the checker's limits (its time, its memory, the
+    /// room for its output): which, in words.
+    Stopped(String),
 }
 
 /// The server to grade, once built.
@@ -195,11 +196,12 @@ pub fn build(choice: &Choice, root: &Path, contained: bool) -> Result<Built, Tro
     };
     let binary = match binary {
         Ok(binary) => Ok(binary),
-        Err(_) if guard::timed_out().is_some() => Err(NotBuilt::TimedOut(format!(
+        Err(_) if guard::timed_out().is_some() => Err(NotBuilt::Stopped(format!(
             "the build did not finish within the time limit: {}",
             guard::timed_out().unwrap_or_default()
         ))),
         Err(BuildFailure::DoesNotCompile(errors)) => Err(NotBuilt::DoesNotCompile(errors)),
+        Err(BuildFailure::CapReached(why)) => Err(NotBuilt::Stopped(why)),
         Err(BuildFailure::Environment(why)) => {
             return Err(Trouble::Checker(Failure::new("building the server", why)));
         }

@@ -324,7 +324,7 @@ fn the_network_outside_the_server_is_out_of_reach() {
     let unix = std::os::unix::net::UnixListener::bind_addr(&address).unwrap();
     unix.set_nonblocking(true).unwrap();
     let sinks = format!(
-        "tcp:{},udp:{},abstract:{name}",
+        "tcp:{},udp:{},abstract:{name},vsock:any",
         tcp.local_addr().unwrap().port(),
         udp.local_addr().unwrap().port()
     );
@@ -349,14 +349,19 @@ fn the_network_outside_the_server_is_out_of_reach() {
     // Two servers (keeps serving, and receives a whole upload's own), three sinks each:
     // the connections are refused in the server's own network; a datagram may be sent
     // there, but arrives nowhere.
-    assert_eq!(log.matches("attack: sending to ").count(), 3 * 2, "{log}");
-    for sink in ["tcp:", "abstract:"] {
+    assert_eq!(log.matches("attack: sending to ").count(), 4 * 2, "{log}");
+    for sink in ["tcp:", "abstract:", "vsock:"] {
         let said: Vec<&str> = log
             .lines()
             .filter(|line| line.starts_with(&format!("attack: sending to {sink}")))
             .collect();
         assert!(said.iter().all(|line| line.contains("Err(")), "{said:?}");
     }
+    // Some families are not divided by network namespaces: they are refused outright.
+    assert!(
+        log.contains("attack: sending to vsock:any: Err(Os { code: 97,"),
+        "{log}"
+    );
     assert!(
         matches!(tcp.accept(), Err(e) if e.kind() == std::io::ErrorKind::WouldBlock),
         "a connection reached the machine's loopback"
@@ -664,6 +669,52 @@ fn a_build_that_floods_memory_is_stopped_at_the_cap_and_named() {
     let dir = TempDir::new().unwrap();
     let run = embeds(&dir, "zeroes.rs", Path::new("/dev/zero"));
     assert_eq!(run.code(), Some(1), "{}", run.stdout);
+    run.assert_says(
+        "The server was not graded: the build stopped when a process of it reached 4096 MiB          of memory, the checker's cap for a build",
+    );
+    run.assert_says("Total: 0/50");
+}
+
+#[test]
+fn a_submission_that_crashes_the_compiler_does_not_compile() {
+    let dir = TempDir::new().unwrap();
+    let depth = 200_000;
+    let deep = format!(
+        "\npub fn deep() -> u8 {{ {}1{} }}\n",
+        "(".repeat(depth),
+        ")".repeat(depth)
+    );
+    let file = submission(&dir, "deep.rs", &deep);
+    let run = run_in_turn(
+        None,
+        &["--submission", &file, "--task", "1", "--size", "8M"],
+    )
+    .unwrap();
+    assert_eq!(run.code(), Some(1), "{}", run.stdout);
     run.assert_says("does not compile");
-    run.assert_says("4096 MiB of memory, the checker's cap for a build");
+    run.assert_says("Total: 0/50");
+}
+
+#[test]
+fn a_submissions_text_reaches_the_terminal_inert_while_it_builds() {
+    let dir = TempDir::new().unwrap();
+    let file = submission(
+        &dir,
+        "c1.rs",
+        "\ncompile_error!(\"A\\u{9b}2J\\u{9d}0;TITLE\\u{9c}\\u{1b}[2Jchecker: Total 50/50\");\n",
+    );
+    let run = run_in_turn(
+        None,
+        &["--submission", &file, "--task", "1", "--size", "8M"],
+    )
+    .unwrap();
+    run.assert_says("does not compile");
+    let stderr = String::from_utf8_lossy(&run.output.stderr);
+    assert!(stderr.contains("A\\u{9b}2J\\u{9d}0;TITLE"), "{stderr}");
+    for raw in ['\u{9b}', '\u{9d}', '\u{1b}'] {
+        assert!(
+            !stderr.contains(raw),
+            "{raw:?} reached the terminal: {stderr}"
+        );
+    }
 }

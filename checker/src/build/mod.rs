@@ -20,6 +20,9 @@ use crate::server::guard;
 pub enum BuildFailure {
     /// The code does not compile: the compiler's errors, as it rendered them.
     DoesNotCompile(Vec<String>),
+    /// The build reached one of the checker's caps (its memory, the room for its
+    /// output): which, in words. Graded 0, like a build that never ends.
+    CapReached(String),
     /// Cargo failed without a compiler error: the build environment's trouble (no cargo, no
     /// network for a crate, a lock file that needs updating), not the graded code's.
     Environment(String),
@@ -56,8 +59,12 @@ impl Build<'_> {
         for other in self.unify_with {
             args.extend(["--package".into(), (*other).into()]);
         }
-        // The compiler's messages in colour only for a terminal, as cargo itself does.
-        let colour = show && io::stderr().is_terminal() && env::var_os("NO_COLOR").is_none();
+        // The compiler's messages in colour only for a terminal, as cargo itself does, and
+        // for the user's own code: a submission's are shown inert, colours and all.
+        let colour = show
+            && self.contain.is_none()
+            && io::stderr().is_terminal()
+            && env::var_os("NO_COLOR").is_none();
         let format = if colour {
             "--message-format=json-diagnostic-rendered-ansi"
         } else {
@@ -114,11 +121,14 @@ impl Build<'_> {
         // Cargo's own lines (progress, its errors) come on stderr; a thread passes them on
         // while the compiler's messages are read here.
         let stderr = cargo.stderr.take().expect("piped stderr");
+        // Someone else's code (a contained build) reaches the terminal inert: the compiler
+        // quotes a submission's text, control characters and all.
+        let untrusted = self.contain.is_some();
         let cargo_lines = thread::spawn(move || {
             let mut lines = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if show {
-                    eprintln!("{line}");
+                    eprintln!("{}", shown(&line, untrusted));
                 }
                 lines.push(line);
             }
@@ -134,7 +144,7 @@ impl Build<'_> {
                 Some("compiler-message") => {
                     let rendered = message["message"]["rendered"].as_str().unwrap_or_default();
                     if show {
-                        let _ = io::stderr().write_all(rendered.as_bytes());
+                        let _ = io::stderr().write_all(shown(rendered, untrusted).as_bytes());
                     }
                     if message["message"]["level"] == "error" {
                         errors.push(report::strip_ansi(rendered));
@@ -159,7 +169,15 @@ impl Build<'_> {
             )));
         }
         if let Some(cap) = cap_reached(&errors, &cargo_lines) {
-            return Err(BuildFailure::DoesNotCompile(vec![cap]));
+            return Err(BuildFailure::CapReached(cap));
+        }
+        if untrusted
+            && !self.lib_only
+            && errors.is_empty()
+            && !status.success()
+            && let Some(crash) = compiler_crash(&cargo_lines, self.package, self.bin)
+        {
+            return Err(BuildFailure::DoesNotCompile(vec![crash]));
         }
         // A contained build's binary lies in a layer that vanished with it: init copied it
         // into the scratch copy first.
@@ -184,6 +202,34 @@ impl Build<'_> {
             ))),
         }
     }
+}
+
+/// A line of the build as the terminal shows it: as it is for the user's own code,
+/// inert (control characters written out, line breaks kept) for someone else's.
+fn shown(text: &str, untrusted: bool) -> std::borrow::Cow<'_, str> {
+    if untrusted {
+        report::inert(text)
+    } else {
+        text.into()
+    }
+}
+
+/// Why the compiler failed on the submission without an error message, if it did (it
+/// crashed: a stack overflow, an internal error): a fault of the submitted code's, not of
+/// the grader's, since the warm build has compiled everything else.
+fn compiler_crash(cargo_lines: &[String], package: &str, bin: &str) -> Option<String> {
+    let failed_on_it = format!("could not compile `{package}` (bin \"{bin}\")");
+    if !cargo_lines.iter().any(|line| line.contains(&failed_on_it)) {
+        return None;
+    }
+    let said = cargo_lines
+        .iter()
+        .find(|line| line.contains("rustc interrupted by") || line.contains("error: "))
+        .map_or("", |line| line.trim());
+    Some(format!(
+        "the compiler crashed on this code without an error of its own ({}): it does not compile",
+        report::quote(said)
+    ))
 }
 
 /// Cargo, running contained or not.
@@ -238,10 +284,10 @@ fn cap_reached(errors: &[String], cargo_lines: &[String]) -> Option<String> {
             .chain(cargo_lines)
             .any(|line| line.contains(words))
     };
-    if said("memory allocation of") || said("Cannot allocate memory") {
+    if said("memory allocation of") || said("Cannot allocate memory") || said("out of memory") {
         return Some(format!(
             "the build stopped when a process of it reached {} MiB of memory, the checker's \
-             cap for a build (a huge constant or macro expansion?)",
+             cap for a build (a huge constant, file or macro expansion?)",
             limits::BUILD_MEMORY / lab::MIB
         ));
     }

@@ -116,7 +116,9 @@ impl Scratch {
         .run(true)
     }
 
-    /// The build's world: this scratch copy, the toolchain, the crates, `target`.
+    /// The build's world: this scratch copy, the toolchain, the crates, `target`. The
+    /// machine's cargo configuration stays out: it may hold `[env]` values, tokens or
+    /// addresses with credentials, which a build could embed.
     fn world(&self, target: TargetDir) -> Result<BuildWorld, BuildFailure> {
         let toolchain = build::toolchain().map_err(BuildFailure::Environment)?;
         let home = build::cargo_home();
@@ -135,12 +137,6 @@ impl Scratch {
                 .as_ref()
                 .map(|home| home.join("registry"))
                 .filter(|registry| registry.is_dir()),
-            cargo_config: home.as_ref().and_then(|home| {
-                ["config.toml", "config"]
-                    .iter()
-                    .map(|name| home.join(name))
-                    .find(|path| path.is_file())
-            }),
             target,
             export: Some(Path::new(LAB_PATH).join(format!("target/{profile}/server"))),
         })
@@ -206,7 +202,6 @@ fn placeholder_world() -> BuildWorld {
         lab: PathBuf::new(),
         toolchain: PathBuf::new(),
         registry: None,
-        cargo_config: None,
         target: TargetDir::Shared(PathBuf::new()),
         export: None,
     }

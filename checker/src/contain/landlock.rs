@@ -30,9 +30,16 @@ const TRUNCATE: u64 = 1 << 14;
 const FILE_RIGHTS: u64 = EXECUTE | WRITE_FILE | READ_FILE;
 const RULE_PATH_BENEATH: libc::c_int = 1;
 
+/// Scopes (version 6): no connecting to abstract Unix sockets, and no signal, outside
+/// the domain (init, above all).
+const SCOPE_ABSTRACT_UNIX_SOCKET: u64 = 1 << 0;
+const SCOPE_SIGNAL: u64 = 1 << 1;
+
 #[repr(C)]
 struct RulesetAttr {
     handled_access_fs: u64,
+    handled_access_net: u64,
+    scoped: u64,
 }
 
 #[repr(C, packed)]
@@ -45,15 +52,28 @@ struct PathBeneathAttr {
 /// write on the device files in `devices`. [`restrict_self`] puts a process under it.
 pub fn ruleset(writable: &[&Path], devices: &[&Path]) -> io::Result<OwnedFd> {
     let all = all_rights();
+    let scoped = version() >= 6;
     let attr = RulesetAttr {
         handled_access_fs: all,
+        handled_access_net: 0,
+        scoped: if scoped {
+            SCOPE_ABSTRACT_UNIX_SOCKET | SCOPE_SIGNAL
+        } else {
+            0
+        },
+    };
+    // An older kernel knows the first field only: it is given that much.
+    let size = if scoped {
+        std::mem::size_of::<RulesetAttr>()
+    } else {
+        std::mem::size_of::<u64>()
     };
     // SAFETY: the attribute struct lives across the call and its size is given.
     let ruleset = unsafe {
         libc::syscall(
             libc::SYS_landlock_create_ruleset,
             &attr as *const RulesetAttr,
-            std::mem::size_of::<RulesetAttr>(),
+            size,
             0,
         )
     };
@@ -79,18 +99,23 @@ pub fn ruleset(writable: &[&Path], devices: &[&Path]) -> io::Result<OwnedFd> {
     Ok(ruleset)
 }
 
-/// Every file system right this kernel's Landlock knows.
-fn all_rights() -> u64 {
+/// The version of Landlock this kernel has (0 without it).
+fn version() -> i64 {
     const VERSION: libc::c_uint = 1;
     // SAFETY: asking for the version takes no attribute.
-    let version = unsafe {
+    unsafe {
         libc::syscall(
             libc::SYS_landlock_create_ruleset,
             std::ptr::null::<RulesetAttr>(),
             0,
             VERSION,
         )
-    };
+    }
+}
+
+/// Every file system right this kernel's Landlock knows.
+fn all_rights() -> u64 {
+    let version = version();
     let mut rights = ALL_OF_VERSION_1;
     if version >= 2 {
         rights |= REFER;

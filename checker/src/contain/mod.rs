@@ -83,8 +83,6 @@ pub struct BuildWorld {
     /// Cargo's registry of downloaded crates, bound read-only as the build's own cargo
     /// home's registry.
     pub registry: Option<PathBuf>,
-    /// Cargo's configuration, if the machine has one (a mirror, say).
-    pub cargo_config: Option<PathBuf>,
     /// The build's target directory at `/lab/target`.
     pub target: TargetDir,
     /// The file in the world to copy out, once the build has succeeded, to
@@ -115,7 +113,8 @@ pub struct Plan {
     pub tmp_cap: u64,
     /// The most processes at once (RLIMIT_NPROC in the namespace's user).
     pub processes: u64,
-    /// The most memory each process may map for data (RLIMIT_DATA), in bytes.
+    /// The most memory each process may map for data (RLIMIT_DATA), in bytes; twice as
+    /// much in all its mappings, shared ones included (RLIMIT_AS).
     pub memory: u64,
     /// The largest file a process may write (RLIMIT_FSIZE), in bytes.
     pub file_size: u64,
@@ -392,7 +391,6 @@ mod tests {
                 lab: "/tmp/scratch".into(),
                 toolchain: "/opt/rust".into(),
                 registry: Some("/home/ta/.cargo/registry".into()),
-                cargo_config: None,
                 target: TargetDir::Layer {
                     warm: "/lab/target/warm".into(),
                     cap: lab::MIB,

@@ -131,12 +131,13 @@ pub fn enter(plan: &Plan, binds: &[Bind]) -> Result<(), String> {
     devices(root)?;
     private_tmp(root, plan)?;
     mkdir(&root.join("proc"))?;
+    // hidepid=2: a process sees in /proc only the processes it could trace: not init.
     mount(
         Some("proc"),
         &root.join("proc"),
         Some("proc"),
         MsFlags::MS_NOSUID | MsFlags::MS_NODEV | MsFlags::MS_NOEXEC,
-        none,
+        Some("hidepid=2"),
     )
     .map_err(|e| format!("mounting the namespace's /proc: {e}"))?;
     pivot(root)?;
@@ -177,9 +178,6 @@ pub fn sources(plan: &Plan) -> Result<Vec<Bind>, String> {
             add(&world.lab, Path::new(LAB_PATH), true)?;
             if let Some(registry) = &world.registry {
                 add(registry, Path::new("/cargo/registry"), false)?;
-            }
-            if let Some(config) = &world.cargo_config {
-                add(config, Path::new("/cargo/config.toml"), false)?;
             }
             match &world.target {
                 TargetDir::Shared(dir) => add(dir, &Path::new(LAB_PATH).join("target"), true)?,

@@ -261,7 +261,7 @@ struct Sandbox {
     ruleset: OwnedFd,
     filter: Vec<libc::sock_filter>,
     notify: bool,
-    limits: [(libc::__rlimit_resource_t, u64); 4],
+    limits: [(libc::__rlimit_resource_t, u64); 5],
     last_capability: i32,
     /// The program's end of the pair it sends the filter's listener on, and init's.
     listener_to_init: OwnedFd,
@@ -305,6 +305,7 @@ impl Sandbox {
             limits: [
                 (libc::RLIMIT_NPROC, plan.processes),
                 (libc::RLIMIT_DATA, plan.memory),
+                (libc::RLIMIT_AS, 2 * plan.memory),
                 (libc::RLIMIT_FSIZE, plan.file_size),
                 (libc::RLIMIT_CORE, 0),
             ],
@@ -348,7 +349,7 @@ struct Ready {
     ruleset: RawFd,
     filter: libc::sock_fprog,
     notify: bool,
-    limits: [(libc::__rlimit_resource_t, u64); 4],
+    limits: [(libc::__rlimit_resource_t, u64); 5],
     last_capability: i32,
     to_init: RawFd,
     message: *mut Outgoing,

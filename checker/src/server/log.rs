@@ -88,11 +88,21 @@ pub fn pump(pipe: OwnedFd, log: PathBuf) -> io::Result<JoinHandle<()>> {
                     Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
                     Err(_) => break,
                 };
-                pending.extend_from_slice(&buffer[..read]);
-                let complete = pending.iter().rposition(|&byte| byte == b'\n');
+                let fresh = &buffer[..read];
+                let complete = fresh
+                    .iter()
+                    .rposition(|&byte| byte == b'\n')
+                    .map(|end| pending.len() + end);
+                pending.extend_from_slice(fresh);
                 if let Some(end) = complete {
                     let lines: Vec<u8> = pending.drain(..=end).collect();
                     let _ = file.write_all(&kept.keep(&lines));
+                }
+                // A line that never ends is kept as lines of at most LONGEST bytes.
+                while pending.len() >= LONGEST {
+                    let mut line: Vec<u8> = pending.drain(..LONGEST).collect();
+                    line.push(b'\n');
+                    let _ = file.write_all(&kept.keep(&line));
                 }
             }
             if !pending.is_empty() {
@@ -101,6 +111,9 @@ pub fn pump(pipe: OwnedFd, log: PathBuf) -> io::Result<JoinHandle<()>> {
             }
         })
 }
+
+/// The longest line the log keeps whole: past it, a line is cut into several.
+const LONGEST: usize = 64 * 1024;
 
 /// What of the server's output goes into the log, as [`MAX_LOG`] says.
 #[derive(Default)]

@@ -11,7 +11,6 @@ pub mod log;
 
 use std::fs::OpenOptions;
 use std::io;
-use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{self, Child, Command, ExitStatus, Stdio};
@@ -92,7 +91,6 @@ impl ServerUnderTest {
         drop(output);
         let (pipe, printed) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| Failure::new("making the server's output pipe", e))?;
-        let printed = OwnedFd::from(printed);
         let stdio = || {
             printed
                 .try_clone()

@@ -59,7 +59,7 @@
 //! | `fills-disk`         | writes 320 MiB of files in /tmp and its folder at start     |
 //! | `reads-targets`      | reads every target at start and says how much it got        |
 //! | `runs-targets`       | executes every target at start and says how that went       |
-//! | `reaches-out`        | sends to every sink `FAULTY_SERVER_SINKS` names (`tcp:PORT`, `udp:PORT`, `abstract:NAME`) |
+//! | `reaches-out`        | sends to every sink `FAULTY_SERVER_SINKS` names (`tcp:PORT`, `udp:PORT`, `abstract:NAME`), and opens a `vsock:` socket |
 //! | `leaves-notes`       | leaves System V shared memory and a message queue (key `0x1ab5eed`) and a key in the user's keyring |
 //! | `floods-memory`      | asks for 4 GiB of memory at start                           |
 //! | `fakes-checker`      | prints a line as the checker's shim would, and terminal escape sequences |
@@ -451,6 +451,18 @@ fn reach_out() {
                 std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes())
                     .and_then(|address| std::os::unix::net::UnixStream::connect_addr(&address))
                     .and_then(|mut stream| stream.write_all(b"escaped\n"))
+            }
+            Some(("vsock", _)) => {
+                // SAFETY: a plain system call; a descriptor it returns is closed at once.
+                let fd =
+                    unsafe { nix::libc::socket(nix::libc::AF_VSOCK, nix::libc::SOCK_STREAM, 0) };
+                if fd < 0 {
+                    Err(io::Error::last_os_error())
+                } else {
+                    // SAFETY: as above.
+                    unsafe { nix::libc::close(fd) };
+                    Ok(())
+                }
             }
             _ => Err(io::Error::other("an unknown sink")),
         };
