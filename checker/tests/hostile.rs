@@ -670,7 +670,7 @@ fn a_build_that_floods_memory_is_stopped_at_the_cap_and_named() {
     let run = embeds(&dir, "zeroes.rs", Path::new("/dev/zero"));
     assert_eq!(run.code(), Some(1), "{}", run.stdout);
     run.assert_says(
-        "The server was not graded: the build stopped when a process of it reached 4096 MiB          of memory, the checker's cap for a build",
+        "The server was not graded: the build stopped when a process of it reached 4096 MiB of memory, the checker's cap for a build",
     );
     run.assert_says("Total: 0/50");
 }
