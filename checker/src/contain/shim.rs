@@ -73,6 +73,9 @@ fn shim(plan: &Plan, channel: &mut File) -> Result<ExitStatus, String> {
     // the checker's own rights: the namespace's user has none of them yet.
     let binds = root::sources(plan)?;
     let kept = root::descriptors(&binds);
+    // Init is this very binary, started through a descriptor opened now: the namespace's
+    // user may not reach the folder it lies in (a temporary folder of mode 700).
+    let me = File::open("/proc/self/exe").map_err(|e| format!("opening the checker: {e}"))?;
     channel::send(channel, &Message::Unshared);
     let mut go = [0u8; 1];
     match io::stdin().read(&mut go) {
@@ -95,9 +98,8 @@ fn shim(plan: &Plan, channel: &mut File) -> Result<ExitStatus, String> {
     // end by a signal of its own (the kernel protects a namespace's first process).
     let (report, report_end) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
-    let me = std::env::current_exe().map_err(|e| format!("finding the checker: {e}"))?;
     let report_fd = report_end.as_raw_fd();
-    let mut command = Command::new(me);
+    let mut command = Command::new(format!("/proc/self/fd/{}", me.as_raw_fd()));
     command
         .env(INIT, format!("{report_fd} {}", process::id()))
         .env(BINDS, root::send(&binds))
