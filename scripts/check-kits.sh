@@ -102,7 +102,7 @@ grep -qE '^toolchain=1\.[0-9]+\.[0-9]+$' "$ag/source/setup.sh" || fail "setup.sh
 AUTOGRADER_ROOT=$ag LAB_SETUP_SKIP_TOOLCHAIN=1 "$ag/source/setup.sh" >"$work/setup.log" 2>&1 ||
     { cat "$work/setup.log"; fail "setup.sh failed"; }
 [[ -x $ag/source/lab/target/debug/checker ]] || fail "setup.sh built no checker"
-[[ -d $ag/source/lab/target/submissions ]] || fail "setup.sh did not warm target/submissions"
+[[ -d $ag/source/lab/target/submissions-warm/debug ]] || fail "setup.sh did not warm target/submissions-warm"
 
 # An empty upload folder and no result.
 new_upload() {

@@ -40,11 +40,14 @@ unset CARGO_TARGET_DIR
 cargo build --locked --quiet -p checker || fail "the checker does not build"
 
 # The untouched skeleton fails at TODO 1 at once (exit status 1); grading it compiles the
-# dependencies of every submission into target/submissions and writes test-file.txt.
+# dependencies of every submission into target/submissions-warm and writes test-file.txt.
+# It is graded as every submission will be: where the container cannot contain one, this
+# stops here, with the reason, unless AUTOGRADER_CHECKER_OPTIONS says --allow-uncontained.
+read -ra options <<<"${AUTOGRADER_CHECKER_OPTIONS:-}"
 warm=$(mktemp -d)
 status=0
 NO_COLOR=1 target/debug/checker --submission skeleton/src/bin/server.rs --log-dir "$warm" \
-    >"$warm/report.txt" 2>&1 || status=$?
+    "${options[@]}" >"$warm/report.txt" 2>&1 || status=$?
 if [[ $status -ne 1 ]]; then
     cat "$warm/report.txt" >&2
     fail "grading the untouched skeleton exited $status, not 1 (its report is above)"
