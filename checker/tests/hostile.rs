@@ -174,28 +174,6 @@ fn submission(dir: &TempDir, name: &str, extra: &str) -> String {
 }
 
 #[test]
-fn the_reference_cannot_be_included_at_compile_time() {
-    if !has_solution() {
-        return;
-    }
-    let dir = TempDir::new().unwrap();
-    let reference = workspace().join("solution/src/bin/server.rs");
-    let file = submission(
-        &dir,
-        "peeks.rs",
-        &format!(
-            "\npub const ANSWER: &str = include_str!({:?});\n",
-            reference.display().to_string()
-        ),
-    );
-    let run = run_in_turn(None, &["--submission", &file, "--task", "1"]).unwrap();
-    assert_eq!(run.code(), Some(1), "{}", run.stdout);
-    run.assert_says("does not compile");
-    let stderr = String::from_utf8_lossy(&run.output.stderr);
-    assert!(stderr.contains("couldn't read"), "{stderr}");
-}
-
-#[test]
 fn a_build_that_never_ends_is_stopped_and_graded_0() {
     let dir = TempDir::new().unwrap();
     let file = submission(

@@ -14,7 +14,7 @@
 
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 
 use crate::contain::channel::{self, Message};
 
@@ -244,12 +244,6 @@ fn read_path(pid: u32, at: u64) -> String {
     let read = std::os::unix::fs::FileExt::read_at(&memory, &mut bytes, at).unwrap_or(0);
     let end = bytes[..read].iter().position(|&b| b == 0).unwrap_or(read);
     String::from_utf8_lossy(&bytes[..end]).into_owned()
-}
-
-/// A listener descriptor received from the program's process.
-pub fn listener_from(fd: RawFd) -> OwnedFd {
-    // SAFETY: the kernel just installed this descriptor for us.
-    unsafe { OwnedFd::from_raw_fd(fd) }
 }
 
 #[cfg(test)]

@@ -176,8 +176,8 @@ fn init(plan: &Plan, init_args: &str, channel: &File) -> Result<ExitStatus, Stri
             .try_clone()
             .map_err(|e| e.to_string())?;
         thread::spawn(move || {
-            if let Some(fd) = receive_listener(&listener) {
-                seccomp::supervise(seccomp::listener_from(fd), channel);
+            if let Ok(Some(fd)) = sockets::receive_descriptor(listener.as_raw_fd()) {
+                seccomp::supervise(fd, channel);
             }
         });
     }
@@ -477,25 +477,6 @@ unsafe fn send_descriptor(to: RawFd, fd: RawFd, message: &mut Outgoing) -> io::R
         }
     }
     Ok(())
-}
-
-/// Init's side: the filter's listener, as the program's process sent it.
-fn receive_listener(from: &OwnedFd) -> Option<RawFd> {
-    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
-    let mut byte = [0u8; 1];
-    let mut buffer = [io::IoSliceMut::new(&mut byte)];
-    let mut space = nix::cmsg_space!(RawFd);
-    let answer = recvmsg::<()>(
-        from.as_raw_fd(),
-        &mut buffer,
-        Some(&mut space),
-        MsgFlags::MSG_CMSG_CLOEXEC,
-    )
-    .ok()?;
-    answer.cmsgs().ok()?.find_map(|message| match message {
-        ControlMessageOwned::ScmRights(fds) => fds.first().copied(),
-        _ => None,
-    })
 }
 
 /// Copies the built file out of the build's layer into the scratch copy, where the

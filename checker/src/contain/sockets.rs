@@ -43,25 +43,32 @@ impl SocketSource {
         init.set_read_timeout(Some(Duration::from_secs(5)))?;
         let ask = [IoSlice::new(b"t")];
         sendmsg::<()>(init.as_raw_fd(), &ask, &[], MsgFlags::empty(), None)?;
-        let mut byte = [0u8; 1];
-        let mut buffer = [IoSliceMut::new(&mut byte)];
-        let mut space = nix::cmsg_space!(RawFd);
-        let answer = recvmsg::<()>(
-            init.as_raw_fd(),
-            &mut buffer,
-            Some(&mut space),
-            MsgFlags::MSG_CMSG_CLOEXEC,
-        )?;
-        for message in answer.cmsgs()? {
-            if let ControlMessageOwned::ScmRights(fds) = message
-                && let Some(&fd) = fds.first()
-            {
-                // SAFETY: the kernel just installed this descriptor for us.
-                return Ok(unsafe { OwnedFd::from_raw_fd(fd) });
-            }
-        }
-        Err(io::Error::other("the server's init sent no socket"))
+        receive_descriptor(init.as_raw_fd())?
+            .ok_or_else(|| io::Error::other("the server's init sent no socket"))
     }
+}
+
+/// Receives one descriptor sent with SCM_RIGHTS on the Unix socket `from` (close-on-exec
+/// here); `None` if the message carried none.
+pub fn receive_descriptor(from: RawFd) -> io::Result<Option<OwnedFd>> {
+    let mut byte = [0u8; 1];
+    let mut buffer = [IoSliceMut::new(&mut byte)];
+    let mut space = nix::cmsg_space!(RawFd);
+    let answer = recvmsg::<()>(
+        from,
+        &mut buffer,
+        Some(&mut space),
+        MsgFlags::MSG_CMSG_CLOEXEC,
+    )?;
+    for message in answer.cmsgs()? {
+        if let ControlMessageOwned::ScmRights(fds) = message
+            && let Some(&fd) = fds.first()
+        {
+            // SAFETY: the kernel just installed this descriptor for us.
+            return Ok(Some(unsafe { OwnedFd::from_raw_fd(fd) }));
+        }
+    }
+    Ok(None)
 }
 
 /// Connects to 127.0.0.1:`port`, in the server's network when `source` is given, within
