@@ -4,7 +4,7 @@ use crate::checks::evidence::{AtOnce, Cut, InTurn};
 use crate::checks::judge::{
     CHILD_MUST_EXIT, NOT_EPOLL, cut_reason, describe_child, plural, stale_message,
 };
-use crate::grade::Outcome;
+use crate::grade::CheckId;
 use crate::report::quote;
 
 /// Task 1, "receives a whole upload": epoll is used, and the first upload was received
@@ -31,8 +31,8 @@ pub fn whole_upload(seen: &AtOnce) -> Result<(), String> {
 }
 
 /// Whether task 2 (or task 3) can be judged at all; if not, why.
-pub fn task_two_judged(whole: &Outcome, in_turn: &InTurn) -> Result<(), String> {
-    if *whole != Outcome::Passed {
+pub fn task_two_judged(whole_upload_passed: bool, in_turn: &InTurn) -> Result<(), String> {
+    if !whole_upload_passed {
         return Err("the server must first receive a whole upload (task 1)".to_owned());
     }
     if let Some(cut @ Cut::NotAccepted { .. }) = &in_turn.cut {
@@ -42,6 +42,18 @@ pub fn task_two_judged(whole: &Outcome, in_turn: &InTurn) -> Result<(), String> 
         ));
     }
     Ok(())
+}
+
+/// Why `check` was not judged: `other`, which it builds on, did not pass.
+pub fn needs_passed(check: CheckId, other: CheckId) -> String {
+    let what = match check {
+        CheckId::NoZombies => "the bonus",
+        _ => "this check",
+    };
+    format!(
+        "{what} is judged only on a server that passed \"{}\"",
+        other.name()
+    )
 }
 
 /// Task 2, "concurrent uploads": every upload ran side by side and was reported once,
@@ -289,16 +301,15 @@ mod tests {
 
     #[test]
     fn task_two_waits_for_task_1_and_for_every_client_accepted() {
-        assert!(task_two_judged(&Outcome::Passed, &served_in_turn()).is_ok());
-        let failed = Outcome::Failed("x".into());
-        assert!(task_two_judged(&failed, &served_in_turn()).is_err());
+        assert!(task_two_judged(true, &served_in_turn()).is_ok());
+        assert!(task_two_judged(false, &served_in_turn()).is_err());
         let mut edge = served_in_turn();
         edge.cut = Some(Cut::NotAccepted {
             waiting: 1,
             pid: 42,
             lasted: Duration::from_secs(1),
         });
-        let why = task_two_judged(&Outcome::Passed, &edge).unwrap_err();
+        let why = task_two_judged(true, &edge).unwrap_err();
         assert!(
             why.contains("accept every client") && !why.contains("TODO 5"),
             "{why}"

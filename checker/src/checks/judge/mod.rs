@@ -11,7 +11,7 @@ mod in_turn;
 mod one_loop;
 mod reaper;
 
-pub use at_once::{concurrent, process_per_client, task_two_judged, whole_upload};
+pub use at_once::{concurrent, needs_passed, process_per_client, task_two_judged, whole_upload};
 pub use cuts::{advice_for, cut_reason};
 pub use in_turn::keeps_serving;
 pub use one_loop::{async_uploads, unobserved_turns};
