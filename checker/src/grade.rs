@@ -6,6 +6,8 @@ use std::fmt;
 
 use clap::ValueEnum;
 
+use crate::checks::finding::Finding;
+
 /// One line of the grading table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckId {
@@ -51,6 +53,8 @@ pub struct Check {
     pub slug: &'static str,
     /// The check's name in the report.
     pub name: &'static str,
+    /// Its name without its task, for sentences: `a process per client`.
+    pub title: &'static str,
     pub weight: Weight,
     /// The TODOs of the handout whose work the check judges.
     pub todos: &'static [u8],
@@ -63,6 +67,7 @@ pub const TABLE: [Check; 6] = [
         id: CheckId::WholeUpload,
         slug: "whole-upload",
         name: "task 1: receives a whole upload",
+        title: "receives a whole upload",
         weight: Weight::Points(25),
         todos: &[1, 2, 3],
         gate: Gate::Builds,
@@ -71,6 +76,7 @@ pub const TABLE: [Check; 6] = [
         id: CheckId::KeepsServing,
         slug: "keeps-serving",
         name: "task 1: keeps serving",
+        title: "keeps serving",
         weight: Weight::Points(25),
         todos: &[2, 3, 4],
         gate: Gate::Builds,
@@ -79,6 +85,7 @@ pub const TABLE: [Check; 6] = [
         id: CheckId::Concurrent,
         slug: "concurrent-uploads",
         name: "task 2: concurrent uploads",
+        title: "concurrent uploads",
         weight: Weight::Points(25),
         todos: &[5],
         gate: Gate::TaskOne,
@@ -87,6 +94,7 @@ pub const TABLE: [Check; 6] = [
         id: CheckId::ProcessPerClient,
         slug: "process-per-client",
         name: "task 2: a process per client",
+        title: "a process per client",
         weight: Weight::Points(25),
         todos: &[4, 5],
         gate: Gate::TaskOne,
@@ -95,6 +103,7 @@ pub const TABLE: [Check; 6] = [
         id: CheckId::NoZombies,
         slug: "no-zombies",
         name: "bonus: no zombies",
+        title: "no zombies",
         weight: Weight::Bonus,
         todos: &[6, 7],
         gate: Gate::Passed(CheckId::ProcessPerClient),
@@ -103,6 +112,7 @@ pub const TABLE: [Check; 6] = [
         id: CheckId::AsyncUploads,
         slug: "async-uploads",
         name: "task 3: async uploads",
+        title: "async uploads",
         weight: Weight::Optional,
         todos: &[8, 9],
         gate: Gate::TaskOne,
@@ -132,6 +142,11 @@ impl CheckId {
     /// The check's name in the report.
     pub fn name(self) -> &'static str {
         self.row().name
+    }
+
+    /// Its name without its task, for sentences.
+    pub fn title(self) -> &'static str {
+        self.row().title
     }
 
     pub fn slug(self) -> &'static str {
@@ -216,15 +231,15 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Passed,
-    /// Failed, and why, in plain words that name the TODO to look at.
-    Failed(String),
+    /// Failed, and what the judgement found.
+    Failed(Finding),
     /// Not judged, because what it builds on failed; why.
-    NotChecked(String),
+    NotChecked(Finding),
 }
 
 impl Outcome {
-    /// The outcome of a judgement that returns its reason for failing.
-    pub fn of(judged: Result<(), String>) -> Self {
+    /// The outcome of a judgement that returns what it found when it fails.
+    pub fn of(judged: Result<(), Finding>) -> Self {
         match judged {
             Ok(()) => Outcome::Passed,
             Err(reason) => Outcome::Failed(reason),
@@ -240,10 +255,10 @@ impl Outcome {
     }
 
     /// Why it did not pass, if it did not.
-    pub fn reason(&self) -> Option<&str> {
+    pub fn finding(&self) -> Option<&Finding> {
         match self {
             Outcome::Passed => None,
-            Outcome::Failed(reason) | Outcome::NotChecked(reason) => Some(reason),
+            Outcome::Failed(finding) | Outcome::NotChecked(finding) => Some(finding),
         }
     }
 }
@@ -257,13 +272,13 @@ pub struct Verdict {
 
 impl Verdict {
     /// Every check of `selection`, not checked for the same reason.
-    pub fn none_checked(selection: Selection, why: &str) -> Vec<Verdict> {
+    pub fn none_checked(selection: Selection, why: &Finding) -> Vec<Verdict> {
         selection
             .checks()
             .iter()
             .map(|&check| Verdict {
                 check,
-                outcome: Outcome::NotChecked(why.to_owned()),
+                outcome: Outcome::NotChecked(why.clone()),
             })
             .collect()
     }
@@ -372,10 +387,19 @@ mod tests {
         let verdicts = [
             verdict(CheckId::WholeUpload, Outcome::Passed),
             verdict(CheckId::KeepsServing, Outcome::Passed),
-            verdict(CheckId::Concurrent, Outcome::Failed("x".into())),
-            verdict(CheckId::ProcessPerClient, Outcome::Failed("x".into())),
-            verdict(CheckId::NoZombies, Outcome::NotChecked("x".into())),
-            verdict(CheckId::AsyncUploads, Outcome::Failed("x".into())),
+            verdict(CheckId::Concurrent, Outcome::Failed(Finding::NoWholeUpload)),
+            verdict(
+                CheckId::ProcessPerClient,
+                Outcome::Failed(Finding::NoWholeUpload),
+            ),
+            verdict(
+                CheckId::NoZombies,
+                Outcome::NotChecked(Finding::NeedsWholeUpload),
+            ),
+            verdict(
+                CheckId::AsyncUploads,
+                Outcome::Failed(Finding::NoWholeUpload),
+            ),
         ];
         let score = Score::of(&verdicts);
         assert_eq!(
@@ -391,7 +415,10 @@ mod tests {
         let passed = [verdict(CheckId::NoZombies, Outcome::Passed)];
         assert_eq!(Score::of(&passed).total_line(), "Total: bonus passed");
         assert!(Score::of(&passed).all_passed);
-        let failed = [verdict(CheckId::NoZombies, Outcome::Failed("x".into()))];
+        let failed = [verdict(
+            CheckId::NoZombies,
+            Outcome::Failed(Finding::NoWholeUpload),
+        )];
         assert!(!Score::of(&failed).all_passed);
         assert_eq!(Score::of(&failed).fraction(), 0.0);
     }
@@ -405,7 +432,7 @@ mod tests {
             .iter()
             .map(|&check| verdict(check, Outcome::Passed))
             .collect();
-        all[5].outcome = Outcome::Failed("x".into());
+        all[5].outcome = Outcome::Failed(Finding::NoWholeUpload);
         let score = Score::of(&all);
         assert!(score.all_passed);
         assert_eq!(
@@ -418,7 +445,7 @@ mod tests {
     fn a_check_not_checked_scores_nothing() {
         let verdicts = [verdict(
             CheckId::Concurrent,
-            Outcome::NotChecked("x".into()),
+            Outcome::NotChecked(Finding::NeedsWholeUpload),
         )];
         assert_eq!(Score::of(&verdicts).total_line(), "Total: 0/25");
     }

@@ -13,6 +13,7 @@ use gen_testfile::DEFAULT_SIZE;
 use lab::Context;
 
 use crate::checks::experiment::{self, Measured};
+use crate::checks::finding::Finding;
 use crate::checks::many_clients::{self, LoadRows};
 use crate::checks::{self, Session};
 use crate::cli::{Experiment, Options};
@@ -253,11 +254,14 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
             let outcome = match not_built {
                 NotBuilt::DoesNotCompile(errors) => RunOutcome::DoesNotCompile {
                     errors: errors.clone(),
-                    verdicts: Verdict::none_checked(options.task, "the server does not compile"),
+                    verdicts: Verdict::none_checked(options.task, &Finding::DoesNotCompile),
                 },
                 NotBuilt::Stopped(why) => RunOutcome::BuildUnfinished {
                     why: why.clone(),
-                    verdicts: Verdict::none_checked(options.task, why),
+                    verdicts: Verdict::none_checked(
+                        options.task,
+                        &Finding::BuildStopped(why.clone()),
+                    ),
                 },
             };
             return Ok(finish(outcome));

@@ -10,8 +10,9 @@
 //! | `one_loop`  | `OneLoop` | task 3, only after "receives a whole upload"    |
 
 mod at_once;
-mod evidence;
+pub mod evidence;
 pub mod experiment;
+pub mod finding;
 mod in_turn;
 mod judge;
 pub mod many_clients;
@@ -73,7 +74,7 @@ type Started = Result<ServerUnderTest, Cut>;
 /// trouble.
 pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Graded, Trouble> {
     let in_turn = in_turn::gather(session, 1)?;
-    let mut judged = Judged::default();
+    let mut judged = Outcomes::default();
     judged.set(
         CheckId::KeepsServing,
         Outcome::of(judge::keeps_serving(&in_turn)),
@@ -158,9 +159,9 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
 
 /// The outcomes judged so far in a run, by check.
 #[derive(Default)]
-struct Judged(Vec<(CheckId, Outcome)>);
+struct Outcomes(Vec<(CheckId, Outcome)>);
 
-impl Judged {
+impl Outcomes {
     fn set(&mut self, check: CheckId, outcome: Outcome) {
         self.0.retain(|(judged, _)| *judged != check);
         self.0.push((check, outcome));
@@ -178,7 +179,7 @@ impl Judged {
     }
 
     /// Whether `check` can be judged, by its gate in the grading table; if not, why.
-    fn gate(&self, check: CheckId, in_turn: &evidence::InTurn) -> Result<(), String> {
+    fn gate(&self, check: CheckId, in_turn: &evidence::InTurn) -> judge::Judged {
         match check.gate() {
             Gate::Builds => Ok(()),
             Gate::TaskOne => judge::task_two_judged(self.passed(CheckId::WholeUpload), in_turn),

@@ -33,8 +33,8 @@ fn output(result: &RunResult) -> String {
 fn said(verdict: &Verdict) -> String {
     let said = match &verdict.outcome {
         Outcome::Passed => "passed".to_owned(),
-        Outcome::Failed(why) => reason(why).into_owned(),
-        Outcome::NotChecked(why) => format!("not checked: {}", reason(why)),
+        Outcome::Failed(finding) => reason(&finding.to_string()).into_owned(),
+        Outcome::NotChecked(finding) => format!("not checked: {}", reason(&finding.to_string())),
     };
     match verdict.check.weight() {
         Weight::Bonus => format!("the bonus, not counted in the score: {said}"),
@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(value["visibility"], "visible");
         assert_eq!(
             value["tests"][4]["output"],
-            "the bonus, not counted in the score: not checked: judged only after \"a process per client\""
+            "the bonus, not counted in the score: not checked: the bonus is judged only on a server that passed \"a process per client\""
         );
     }
 
