@@ -45,8 +45,9 @@ pub struct Options {
     #[arg(long, value_name = "PATH")]
     pub json: Option<PathBuf>,
 
-    /// The shape of the --json file: Gradescope's results.json, or PrairieLearn's
-    /// external grader results.
+    /// The shape of the --json file: Gradescope's results.json, PrairieLearn's
+    /// external grader results, or the lab's own (every check's slug, status, finding
+    /// and TODOs; INSTRUCTORS.md describes it).
     #[arg(long, value_enum, value_name = "SHAPE", default_value_t = JsonFormat::Gradescope, requires = "json")]
     pub json_format: JsonFormat,
 
@@ -139,6 +140,8 @@ pub enum JsonFormat {
     Gradescope,
     /// PrairieLearn's external grader results.
     Prairielearn,
+    /// The lab's own: the run's value, versioned (see `RunResult`).
+    Lab,
 }
 
 fn parse_read_size(text: &str) -> Result<u64, String> {

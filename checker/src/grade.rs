@@ -6,6 +6,8 @@ use std::fmt;
 
 use clap::ValueEnum;
 
+use crate::checks::finding::Finding;
+
 /// One line of the grading table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckId {
@@ -28,35 +30,139 @@ pub enum Weight {
     Optional,
 }
 
+/// What must hold before a check's judgement means anything, beyond the server building.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gate {
+    /// Judged on every server that builds.
+    Builds,
+    /// Judged only on a server that receives a whole upload and that "keeps serving" saw
+    /// accept every client: task 2 and task 3 build on task 1's loop, and a server that
+    /// leaves clients unaccepted would fail them by the machine's load, for task 1's
+    /// mistake.
+    TaskOne,
+    /// Judged only when this other check passed.
+    Passed(CheckId),
+}
+
+/// One row of the grading table: everything the checker knows about a check that is not
+/// a judgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Check {
+    pub id: CheckId,
+    /// A stable name for scripts and kits, in kebab case.
+    pub slug: &'static str,
+    /// The check's name in the report.
+    pub name: &'static str,
+    /// Its name without its task, for sentences: `a process per client`.
+    pub title: &'static str,
+    pub weight: Weight,
+    /// The TODOs of the handout whose work the check judges.
+    pub todos: &'static [u8],
+    pub gate: Gate,
+}
+
+/// The grading table, in its order: the one place its facts are written.
+pub const TABLE: [Check; 6] = [
+    Check {
+        id: CheckId::WholeUpload,
+        slug: "whole-upload",
+        name: "task 1: receives a whole upload",
+        title: "receives a whole upload",
+        weight: Weight::Points(25),
+        todos: &[1, 2, 3],
+        gate: Gate::Builds,
+    },
+    Check {
+        id: CheckId::KeepsServing,
+        slug: "keeps-serving",
+        name: "task 1: keeps serving",
+        title: "keeps serving",
+        weight: Weight::Points(25),
+        todos: &[2, 3, 4],
+        gate: Gate::Builds,
+    },
+    Check {
+        id: CheckId::Concurrent,
+        slug: "concurrent-uploads",
+        name: "task 2: concurrent uploads",
+        title: "concurrent uploads",
+        weight: Weight::Points(25),
+        todos: &[5],
+        gate: Gate::TaskOne,
+    },
+    Check {
+        id: CheckId::ProcessPerClient,
+        slug: "process-per-client",
+        name: "task 2: a process per client",
+        title: "a process per client",
+        weight: Weight::Points(25),
+        todos: &[4, 5],
+        gate: Gate::TaskOne,
+    },
+    Check {
+        id: CheckId::NoZombies,
+        slug: "no-zombies",
+        name: "bonus: no zombies",
+        title: "no zombies",
+        weight: Weight::Bonus,
+        todos: &[6, 7],
+        gate: Gate::Passed(CheckId::ProcessPerClient),
+    },
+    Check {
+        id: CheckId::AsyncUploads,
+        slug: "async-uploads",
+        name: "task 3: async uploads",
+        title: "async uploads",
+        weight: Weight::Optional,
+        todos: &[8, 9],
+        gate: Gate::TaskOne,
+    },
+];
+
 impl CheckId {
-    /// The grading table, in its order: the one place that order is written.
-    pub const ALL: [CheckId; 6] = [
-        CheckId::WholeUpload,
-        CheckId::KeepsServing,
-        CheckId::Concurrent,
-        CheckId::ProcessPerClient,
-        CheckId::NoZombies,
-        CheckId::AsyncUploads,
-    ];
+    /// The checks in the grading table's order.
+    pub const ALL: [CheckId; 6] = {
+        let mut all = [CheckId::WholeUpload; 6];
+        let mut row = 0;
+        while row < TABLE.len() {
+            all[row] = TABLE[row].id;
+            row += 1;
+        }
+        all
+    };
+
+    /// The check's row in the grading table.
+    pub fn row(self) -> &'static Check {
+        TABLE
+            .iter()
+            .find(|row| row.id == self)
+            .expect("every check has a row in the grading table")
+    }
 
     /// The check's name in the report.
     pub fn name(self) -> &'static str {
-        match self {
-            CheckId::WholeUpload => "task 1: receives a whole upload",
-            CheckId::KeepsServing => "task 1: keeps serving",
-            CheckId::Concurrent => "task 2: concurrent uploads",
-            CheckId::ProcessPerClient => "task 2: a process per client",
-            CheckId::NoZombies => "bonus: no zombies",
-            CheckId::AsyncUploads => "task 3: async uploads",
-        }
+        self.row().name
+    }
+
+    /// Its name without its task, for sentences.
+    pub fn title(self) -> &'static str {
+        self.row().title
+    }
+
+    pub fn slug(self) -> &'static str {
+        self.row().slug
     }
 
     pub fn weight(self) -> Weight {
-        match self {
-            CheckId::NoZombies => Weight::Bonus,
-            CheckId::AsyncUploads => Weight::Optional,
-            _ => Weight::Points(25),
-        }
+        self.row().weight
+    }
+
+    pub fn todos(self) -> &'static [u8] {
+        self.row().todos
+    }
+
+    pub fn gate(self) -> Gate {
+        self.row().gate
     }
 
     /// The most points it can earn.
@@ -125,15 +231,15 @@ impl fmt::Display for Status {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     Passed,
-    /// Failed, and why, in plain words that name the TODO to look at.
-    Failed(String),
+    /// Failed, and what the judgement found.
+    Failed(Finding),
     /// Not judged, because what it builds on failed; why.
-    NotChecked(String),
+    NotChecked(Finding),
 }
 
 impl Outcome {
-    /// The outcome of a judgement that returns its reason for failing.
-    pub fn of(judged: Result<(), String>) -> Self {
+    /// The outcome of a judgement that returns what it found when it fails.
+    pub fn of(judged: Result<(), Finding>) -> Self {
         match judged {
             Ok(()) => Outcome::Passed,
             Err(reason) => Outcome::Failed(reason),
@@ -149,10 +255,10 @@ impl Outcome {
     }
 
     /// Why it did not pass, if it did not.
-    pub fn reason(&self) -> Option<&str> {
+    pub fn finding(&self) -> Option<&Finding> {
         match self {
             Outcome::Passed => None,
-            Outcome::Failed(reason) | Outcome::NotChecked(reason) => Some(reason),
+            Outcome::Failed(finding) | Outcome::NotChecked(finding) => Some(finding),
         }
     }
 }
@@ -166,13 +272,13 @@ pub struct Verdict {
 
 impl Verdict {
     /// Every check of `selection`, not checked for the same reason.
-    pub fn none_checked(selection: Selection, why: &str) -> Vec<Verdict> {
+    pub fn none_checked(selection: Selection, why: &Finding) -> Vec<Verdict> {
         selection
             .checks()
             .iter()
             .map(|&check| Verdict {
                 check,
-                outcome: Outcome::NotChecked(why.to_owned()),
+                outcome: Outcome::NotChecked(why.clone()),
             })
             .collect()
     }
@@ -281,10 +387,19 @@ mod tests {
         let verdicts = [
             verdict(CheckId::WholeUpload, Outcome::Passed),
             verdict(CheckId::KeepsServing, Outcome::Passed),
-            verdict(CheckId::Concurrent, Outcome::Failed("x".into())),
-            verdict(CheckId::ProcessPerClient, Outcome::Failed("x".into())),
-            verdict(CheckId::NoZombies, Outcome::NotChecked("x".into())),
-            verdict(CheckId::AsyncUploads, Outcome::Failed("x".into())),
+            verdict(CheckId::Concurrent, Outcome::Failed(Finding::NoWholeUpload)),
+            verdict(
+                CheckId::ProcessPerClient,
+                Outcome::Failed(Finding::NoWholeUpload),
+            ),
+            verdict(
+                CheckId::NoZombies,
+                Outcome::NotChecked(Finding::NeedsWholeUpload),
+            ),
+            verdict(
+                CheckId::AsyncUploads,
+                Outcome::Failed(Finding::NoWholeUpload),
+            ),
         ];
         let score = Score::of(&verdicts);
         assert_eq!(
@@ -300,7 +415,10 @@ mod tests {
         let passed = [verdict(CheckId::NoZombies, Outcome::Passed)];
         assert_eq!(Score::of(&passed).total_line(), "Total: bonus passed");
         assert!(Score::of(&passed).all_passed);
-        let failed = [verdict(CheckId::NoZombies, Outcome::Failed("x".into()))];
+        let failed = [verdict(
+            CheckId::NoZombies,
+            Outcome::Failed(Finding::NoWholeUpload),
+        )];
         assert!(!Score::of(&failed).all_passed);
         assert_eq!(Score::of(&failed).fraction(), 0.0);
     }
@@ -314,7 +432,7 @@ mod tests {
             .iter()
             .map(|&check| verdict(check, Outcome::Passed))
             .collect();
-        all[5].outcome = Outcome::Failed("x".into());
+        all[5].outcome = Outcome::Failed(Finding::NoWholeUpload);
         let score = Score::of(&all);
         assert!(score.all_passed);
         assert_eq!(
@@ -327,7 +445,7 @@ mod tests {
     fn a_check_not_checked_scores_nothing() {
         let verdicts = [verdict(
             CheckId::Concurrent,
-            Outcome::NotChecked("x".into()),
+            Outcome::NotChecked(Finding::NeedsWholeUpload),
         )];
         assert_eq!(Score::of(&verdicts).total_line(), "Total: 0/25");
     }
@@ -346,5 +464,25 @@ mod tests {
             .map(|check| check.max_points())
             .sum();
         assert_eq!(max, 100);
+    }
+
+    #[test]
+    fn every_check_has_one_row_with_a_slug_of_its_own() {
+        for check in CheckId::ALL {
+            assert_eq!(check.row().id, check);
+            let slug = check.slug();
+            assert!(
+                slug.chars().all(|c| c.is_ascii_lowercase() || c == '-'),
+                "{slug}"
+            );
+            assert_eq!(
+                CheckId::ALL
+                    .iter()
+                    .filter(|other| other.slug() == slug)
+                    .count(),
+                1
+            );
+        }
+        assert_eq!(CheckId::ALL.len(), TABLE.len());
     }
 }

@@ -9,16 +9,19 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use clap::ValueEnum;
 use gen_testfile::DEFAULT_SIZE;
 use lab::Context;
+use serde::{Serialize, Serializer};
 
 use crate::checks::experiment::{self, Measured};
+use crate::checks::finding::Finding;
 use crate::checks::many_clients::{self, LoadRows};
 use crate::checks::{self, Session};
 use crate::cli::{Experiment, Options};
 use crate::clients::ClientLog;
 use crate::contain::{self, Isolation};
-use crate::grade::{Score, Selection, Verdict};
+use crate::grade::{Score, Selection, Status, Verdict};
 use crate::observe::{Both, Observer};
 use crate::picture::{self, Recorder};
 use crate::server::{self, guard, log};
@@ -132,6 +135,39 @@ impl Measurement {
 }
 
 /// The value of one run.
+///
+/// It serialises (`--json-format lab`) to the lab's own JSON, whose shape is this
+/// schema, version 1; a field is added without changing the version, and one changed or
+/// removed changes it:
+///
+/// ```json
+/// {
+///   "version": 1,
+///   "name": "alice",                          // what was graded, as in the grade book
+///   "source": "skeleton/src/bin/server.rs",   // or null
+///   "selection": "all",                       // --task: "1", "2", "bonus", "3", "all"
+///   "contained": true,                        // whether the servers ran contained
+///   "seconds": 12.3,                          // the run, build included
+///   "outcome": "graded",                      // or "does-not-compile",
+///                                             // "build-unfinished", "measured"
+///   "passed": false,                          // what the exit status says
+///   "score": { "points": 50, "max": 100, "all_passed": false,
+///              "bonus": "not-checked", "task_three": "failed" },  // each or null
+///   "verdicts": [                             // in the grading table's order
+///     { "check": "concurrent-uploads",        // grade::TABLE's slug
+///       "name": "task 2: concurrent uploads",
+///       "status": "failed",                   // "passed", "failed", "not-checked"
+///       "points": 0, "max_points": 25,
+///       "concerns": [5],                      // the TODOs the check judges (TABLE)
+///       "finding": "one-at-a-time",           // Finding::slug(); null when passed
+///       "todos": [5],                         // Finding::todos(); [] when passed
+///       "reason": "upload E ... (TODO 5)" }   // the finding in words; null when passed
+///   ],
+///   "logs": { "server": "/path/server_output.log", "client": "..." }  // or null
+/// }
+/// ```
+///
+/// Scripts read the slugs and numbers; `reason` is for people and may change wording.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RunResult {
     pub selection: Selection,
@@ -253,11 +289,14 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
             let outcome = match not_built {
                 NotBuilt::DoesNotCompile(errors) => RunOutcome::DoesNotCompile {
                     errors: errors.clone(),
-                    verdicts: Verdict::none_checked(options.task, "the server does not compile"),
+                    verdicts: Verdict::none_checked(options.task, &Finding::DoesNotCompile),
                 },
                 NotBuilt::Stopped(why) => RunOutcome::BuildUnfinished {
                     why: why.clone(),
-                    verdicts: Verdict::none_checked(options.task, why),
+                    verdicts: Verdict::none_checked(
+                        options.task,
+                        &Finding::BuildStopped(why.clone()),
+                    ),
                 },
             };
             return Ok(finish(outcome));
@@ -374,4 +413,118 @@ fn time_limit(options: &Options) -> Duration {
         120.max(60 + 20 * uploaded / DEFAULT_SIZE)
     });
     Duration::from_secs(seconds)
+}
+
+/// The schema's version (see [`RunResult`]).
+pub const SCHEMA_VERSION: u32 = 1;
+
+impl Serialize for RunResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let score = self.score();
+        let logs = match &self.outcome {
+            RunOutcome::Graded { logs, .. } | RunOutcome::Measured { logs, .. } => Some(logs),
+            RunOutcome::DoesNotCompile { .. } | RunOutcome::BuildUnfinished { .. } => None,
+        };
+        Schema {
+            version: SCHEMA_VERSION,
+            name: &self.name,
+            source: self.source.as_deref(),
+            selection: self
+                .selection
+                .to_possible_value()
+                .map(|value| value.get_name().to_owned())
+                .unwrap_or_default(),
+            contained: self.contained,
+            seconds: self.took.as_secs_f64(),
+            outcome: match &self.outcome {
+                RunOutcome::Graded { .. } => "graded",
+                RunOutcome::DoesNotCompile { .. } => "does-not-compile",
+                RunOutcome::BuildUnfinished { .. } => "build-unfinished",
+                RunOutcome::Measured { .. } => "measured",
+            },
+            passed: self.passed(),
+            score: ScoreSchema {
+                points: score.points,
+                max: score.max,
+                all_passed: score.all_passed,
+                bonus: score.bonus.map(status_slug),
+                task_three: score.task_three.map(status_slug),
+            },
+            verdicts: self.verdicts().iter().map(VerdictSchema::of).collect(),
+            logs: logs.map(|logs| LogsSchema {
+                server: &logs.server,
+                client: &logs.client,
+            }),
+        }
+        .serialize(serializer)
+    }
+}
+
+fn status_slug(status: Status) -> &'static str {
+    match status {
+        Status::Passed => "passed",
+        Status::Failed => "failed",
+        Status::NotChecked => "not-checked",
+    }
+}
+
+#[derive(Serialize)]
+struct Schema<'a> {
+    version: u32,
+    name: &'a str,
+    source: Option<&'a str>,
+    selection: String,
+    contained: bool,
+    seconds: f64,
+    outcome: &'static str,
+    passed: bool,
+    score: ScoreSchema,
+    verdicts: Vec<VerdictSchema>,
+    logs: Option<LogsSchema<'a>>,
+}
+
+#[derive(Serialize)]
+struct ScoreSchema {
+    points: u32,
+    max: u32,
+    all_passed: bool,
+    bonus: Option<&'static str>,
+    task_three: Option<&'static str>,
+}
+
+#[derive(Serialize)]
+struct VerdictSchema {
+    check: &'static str,
+    name: &'static str,
+    status: &'static str,
+    points: u32,
+    max_points: u32,
+    concerns: &'static [u8],
+    finding: Option<&'static str>,
+    todos: Vec<u8>,
+    reason: Option<String>,
+}
+
+impl VerdictSchema {
+    fn of(verdict: &Verdict) -> Self {
+        let finding = verdict.outcome.finding();
+        VerdictSchema {
+            check: verdict.check.slug(),
+            name: verdict.check.name(),
+            status: status_slug(verdict.outcome.status()),
+            points: verdict.points(),
+            max_points: verdict.check.max_points(),
+            concerns: verdict.check.todos(),
+            finding: finding.map(Finding::slug),
+            todos: finding.map(Finding::todos).unwrap_or_default(),
+            // Inert: a reason may quote the server's lines.
+            reason: finding.map(|finding| crate::report::reason(&finding.to_string()).into_owned()),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct LogsSchema<'a> {
+    server: &'a Path,
+    client: &'a Path,
 }

@@ -82,19 +82,22 @@ fn full_default_run_on_the_solution_passes() {
 }
 
 /// One test per fixture fault: the verdicts it deserves, what the report must say (the
-/// reason, naming the TODO to fix) and what it must not say.
+/// reason, naming the TODO to fix), what it must not say, and the finding the lab's JSON
+/// gives a check (by their slugs), which scripts read instead of the words.
 macro_rules! fault_verdicts {
     ($($test:ident: $fault:literal => $verdicts:expr, exit $code:literal,
-        says [$($says:literal),*] $(, never [$($never:literal),*])?;)*) => {$(
+        says [$($says:literal),*] $(, never [$($never:literal),*])?
+        $(, finds [$($check:literal: $finding:literal),*])?;)*) => {$(
         #[test]
         fn $test() {
-            let Some(run) = run_faulty($fault) else {
+            let Some(run) = run_faulty_lab($fault) else {
                 return;
             };
             assert_eq!(run.verdicts(), $verdicts, "{}", run.stdout);
             assert_eq!(run.code(), Some($code), "{}", run.stdout);
             $(run.assert_says($says);)*
             $($(run.assert_does_not_say($never);)*)?
+            $($(run.assert_finding($check, $finding);)*)?
         }
     )*};
 }
@@ -102,31 +105,39 @@ macro_rules! fault_verdicts {
 fault_verdicts! {
     finished_client_left_in_epoll_spins_and_is_sent_to_todo_4: "left-in-epoll"
         => [P, F, F, F, N, P], exit 1,
-        says ["the server is spinning", "of finished clients", "(TODO 4)"];
+        says ["the server is spinning", "of finished clients", "(TODO 4)"],
+        finds ["keeps-serving": "spins-on-finished-clients"];
     serial_server_scores_50_and_is_sent_to_task_2: "serial" => [P, P, F, F, N, P], exit 1,
         says ["the server serves one client at a time", "it received the uploads itself",
               "Total: 50/100, bonus not checked", "Task 1 is done. Next: task 2 (TODO 5).",
-              "judged only on a server that passed \"a process per client\""];
+              "judged only on a server that passed \"a process per client\""],
+        finds ["concurrent-uploads": "one-at-a-time", "process-per-client": "no-child-process",
+               "no-zombies": "needs-passed"];
     parent_keeping_its_socket_copy_fails_on_leaked_descriptors: "keeps-parent-copy"
         => [P, P, P, F, N, P], exit 1,
-        says ["the parent keeps its copy of each client socket", "Total: 75/100, bonus not checked"];
+        says ["the parent keeps its copy of each client socket", "Total: 75/100, bonus not checked"],
+        finds ["process-per-client": "parent-keeps-copies"];
     closing_without_removing_from_epoll_fails_on_the_stale_registration: "no-remove"
         => [P, P, P, F, N, P], exit 1,
-        says ["epoll instance still watches descriptor", "Remove a client from epoll before closing it (TODO 4)"];
+        says ["epoll instance still watches descriptor", "Remove a client from epoll before closing it (TODO 4)"],
+        finds ["process-per-client": "stale-registrations"];
     server_without_epoll_fails_task_1_saying_so: "no-epoll" => [F, F, N, N, N, N], exit 1,
-        says ["so the server does not wait with epoll. Look at TODO 1", "Total: 0/100"];
+        says ["so the server does not wait with epoll. Look at TODO 1", "Total: 0/100"],
+        finds ["whole-upload": "listener-not-in-epoll", "concurrent-uploads": "needs-whole-upload"];
     // It is gone before the second pause: that is no death at a pause, and no EINTR.
     server_exiting_after_its_first_client_fails: "exits-after-first" => [F, F, N, N, N, N], exit 1,
         says ["the server stopped (exit status 0)"], never ["EINTR", "paused"];
     server_reading_part_of_the_upload_fails_on_the_byte_count: "partial-read"
         => [F, F, N, N, N, N], exit 1,
         says ["the server reported 524288 bytes, but the client sent 8388608"],
-        never ["did it stop or crash"];
+        never ["did it stop or crash"],
+        finds ["whole-upload": "whole-upload-miscounted"];
     server_that_only_prints_the_lines_fails: "never-reads" => [F, F, N, N, N, N], exit 1,
         says ["sat unread"];
     server_that_never_reaps_scores_100_without_the_bonus: "never-reaps"
         => [P, P, P, P, F, P], exit 0,
-        says ["Total: 100/100, bonus failed", "still zombies", "(TODO 6 and TODO 7)"];
+        says ["Total: 100/100, bonus failed", "still zombies", "(TODO 6 and TODO 7)"],
+        finds ["no-zombies": "zombies-without-reaper"];
     child_living_on_in_the_loop_fails_a_process_per_client: "child-returns"
         => [P, P, P, F, N, P], exit 1,
         says ["std::process::exit and never return into the server's loop (TODO 5)"],
@@ -137,27 +148,34 @@ fault_verdicts! {
     server_ending_on_eintr_fails_keeps_serving: "exits-on-eintr" => [P, F, P, P, P, P], exit 1,
         says ["EINTR", "SIGSTOP, then SIGCONT", "just wait again (TODO 2)", "Total: 75/100, bonus passed",
               // The log lines shown are those of the server that failed, not the last one's.
-              "  | server: waiting for events: EINTR"];
+              "  | server: waiting for events: EINTR"],
+        finds ["keeps-serving": "stopped-after-pause"];
     edge_triggered_listener_is_sent_to_accept_not_to_fork: "edge-triggered"
         => [P, F, N, N, N, N], exit 1,
         says ["to be accepted while the server sat idle in epoll_wait", "(TODO 3)", "level-triggered"],
-        never ["TODO 5", "Task 1 is done"];
+        never ["TODO 5", "Task 1 is done"],
+        finds ["keeps-serving": "not-accepted", "concurrent-uploads": "needs-every-client-accepted"];
     client_never_added_to_epoll_is_sent_to_todo_3: "not-added" => [F, F, N, N, N, N], exit 1,
         says ["not in its epoll interest list", "Add every accepted client to epoll (TODO 3)"],
         never ["stopped reading"];
     threads_instead_of_processes_are_named: "threads" => [P, P, P, F, N, P], exit 1,
-        says ["threads, not processes. Fork a child per upload (TODO 5)"];
+        says ["threads, not processes. Fork a child per upload (TODO 5)"],
+        finds ["process-per-client": "threads-not-processes"];
     parent_waiting_for_each_child_serves_one_at_a_time: "waits-for-child"
         => [P, P, F, F, N, P], exit 1,
-        says ["waiting for its child in waitpid", "(TODO 5)", "bonus not checked"];
+        says ["waiting for its child in waitpid", "(TODO 5)", "bonus not checked"],
+        finds ["concurrent-uploads": "waits-for-child"];
     blocking_reaper_fails_the_bonus_only: "blocking-reaper" => [P, P, P, P, F, P], exit 0,
-        says ["not served within", "WNOHANG", "(TODO 7)", "Total: 100/100, bonus failed"];
+        says ["not served within", "WNOHANG", "(TODO 7)", "Total: 100/100, bonus failed"],
+        finds ["no-zombies": "late-client-not-served"];
     unread_signalfd_costs_the_bonus_not_task_1: "unread-signalfd" => [P, P, P, P, F, P], exit 0,
         says ["SIGCHLD is still pending", "read_signal", "(TODO 7)"],
-        never ["TODO 4"];
+        never ["TODO 4"],
+        finds ["no-zombies": "spins-on-unread-signalfd"];
     signalfd_without_blocking_sigchld_is_sent_to_todo_6: "sigchld-unblocked"
         => [P, P, P, P, F, P], exit 0,
-        says ["SIGCHLD is not blocked", "SigBlk", "which blocks no signal", "(TODO 6)"];
+        says ["SIGCHLD is not blocked", "SigBlk", "which blocks no signal", "(TODO 6)"],
+        finds ["no-zombies": "sigchld-not-blocked"];
     // Lines of the student's own, with colons, from the parent and from a child: no error,
     // and no evidence of who printed them.
     debug_lines_of_ones_own_cost_nothing: "debug-lines" => [P, P, P, P, P, P], exit 0,
@@ -173,34 +191,43 @@ fault_verdicts! {
     blocking_signalfd_costs_keeps_serving_naming_todo_6: "blocking-signalfd"
         => [P, F, P, P, F, P], exit 1,
         says ["blocked in read on the signalfd", "signalfd_read_iter", "SFD_NONBLOCK", "(TODO 6)"],
-        never ["no data moved"];
+        never ["no data moved"],
+        finds ["keeps-serving": "stuck"];
     client_closed_before_any_read_is_sent_to_todo_3: "forgets-client" => [F, F, N, N, N, N], exit 1,
         says ["closed the connection before reading from it", "Keep every accepted client in `clients`", "(TODO 3)"],
-        never ["TODO 5"];
+        never ["TODO 5"],
+        finds ["whole-upload": "closed-unread"];
     one_child_reaped_per_signal_fails_the_bonus_naming_todo_7: "reaps-one" => [P, P, P, P, F, P], exit 0,
-        says ["still zombies (pid ", "their SIGCHLDs reached it as one signal", "until it reports StillAlive (TODO 7)"];
+        says ["still zombies (pid ", "their SIGCHLDs reached it as one signal", "until it reports StillAlive (TODO 7)"],
+        finds ["no-zombies": "one-reaped-per-signal"];
     // Task 3's mistakes: each its own reason, and none costs task 1 or 2 a point.
     eagain_taken_for_an_error_fails_task_3_naming_todo_9: "async-eagain-error"
         => [P, P, P, P, P, F], exit 0,
         says ["it took EAGAIN for an error", "Resource temporarily unavailable (os error 11)", "(TODO 9)",
-              "Total: 100/100, bonus passed, task 3 failed"];
+              "Total: 100/100, bonus passed, task 3 failed"],
+        finds ["async-uploads": "eagain-taken-for-error"];
     one_read_per_event_is_counted_and_sent_to_todo_9: "async-one-read"
         => [P, P, P, P, P, F], exit 0,
         says ["the server read each client once per event", "each a single read", "(TODO 9)"],
-        never ["TODO 8"];
+        never ["TODO 8"],
+        finds ["async-uploads": "one-read-per-event"];
     a_count_lost_between_events_fails_on_the_sizes: "async-local-count"
         => [P, P, P, P, P, F], exit 0,
-        says ["lost count of some", "`client.received`", "(TODO 9)"];
+        says ["lost count of some", "`client.received`", "(TODO 9)"],
+        finds ["async-uploads": "count-lost"];
     a_socket_left_blocking_is_told_by_its_flags: "async-blocking"
         => [P, P, P, P, P, F], exit 0,
-        says ["were blocking while the uploads ran", "lack O_NONBLOCK", "(TODO 8)"];
+        says ["were blocking while the uploads ran", "lack O_NONBLOCK", "(TODO 8)"],
+        finds ["async-uploads": "blocking-sockets"];
     an_end_of_stream_missed_is_told_by_close_wait: "async-misses-eof"
         => [P, P, P, P, P, F], exit 0,
-        says ["CLOSE_WAIT", "return Piece::End (TODO 9)", "epoll keeps reporting a socket at its end"];
+        says ["CLOSE_WAIT", "return Piece::End (TODO 9)", "epoll keeps reporting a socket at its end"],
+        finds ["async-uploads": "end-of-upload-missed"];
     reads_without_a_fair_share_serve_one_client_at_a_time: "async-no-share"
         => [P, P, P, P, P, F], exit 0,
         says ["the loop served one client at a time", "lab::FAIR_SHARE", "(TODO 9)"],
-        never ["TODO 5"];
+        never ["TODO 5"],
+        finds ["async-uploads": "loop-serves-one-at-a-time"];
 }
 
 #[test]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use gen_testfile::human_size;
 
-use crate::checks::judge::cut_reason;
+use crate::checks::finding::Finding;
 use crate::checks::watch::Unaccepted;
 use crate::checks::{REPORT_WAIT, Session, wait_for_reports};
 use crate::clients::Plan;
@@ -60,7 +60,7 @@ fn upload_once(
     let args = ["--buf-size".into(), read_size.to_string()];
     let mut server = match session.start_server_with(&title, &args)? {
         Ok(server) => server,
-        Err(cut) => return Ok(Err(cut_reason(&cut))),
+        Err(cut) => return Ok(Err(Finding::Cut(cut).to_string())),
     };
     // No pause to drain the socket: it would weigh on the fastest sizes' times.
     let plan = Plan {
@@ -73,11 +73,11 @@ fn upload_once(
         ControlFlow::Continue(())
     });
     if let Some(cut) = watched.cut {
-        return Ok(Err(cut_reason(&cut)));
+        return Ok(Err(Finding::Cut(cut).to_string()));
     }
     let reported = match wait_for_reports(&mut server, 1, REPORT_WAIT) {
         Ok(reported) => reported,
-        Err(cut) => return Ok(Err(cut_reason(&cut))),
+        Err(cut) => return Ok(Err(Finding::Cut(cut).to_string())),
     };
     let seconds = started
         .elapsed()

@@ -9,7 +9,7 @@ use std::fs;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::checks::judge::cut_reason;
+use crate::checks::finding::Finding;
 use crate::checks::printed::Printed;
 use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::Plan;
@@ -149,7 +149,7 @@ fn run_once(
     let processes = (design == Design::Processes).then_some(clients + guard::MAX_PROCESSES);
     let mut server = match session.start_server_allowing(&title, &args, processes)? {
         Ok(server) => server,
-        Err(cut) => return Ok(Err(cut_reason(&cut))),
+        Err(cut) => return Ok(Err(Finding::Cut(cut).to_string())),
     };
     let pid = server.pid;
     let plan = Plan {

@@ -10,8 +10,9 @@
 //! | `one_loop`  | `OneLoop` | task 3, only after "receives a whole upload"    |
 
 mod at_once;
-mod evidence;
+pub mod evidence;
 pub mod experiment;
+pub mod finding;
 mod in_turn;
 mod judge;
 pub mod many_clients;
@@ -28,7 +29,7 @@ use std::time::{Duration, Instant};
 use crate::checks::evidence::{Cut, Snapshot};
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
-use crate::grade::{CheckId, Outcome, Selection, Verdict};
+use crate::grade::{CheckId, Gate, Outcome, Selection, Verdict};
 use crate::inspect;
 use crate::observe::Observer;
 use crate::server::{ServerUnderTest, free_port, guard};
@@ -73,63 +74,68 @@ type Started = Result<ServerUnderTest, Cut>;
 /// trouble.
 pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Graded, Trouble> {
     let in_turn = in_turn::gather(session, 1)?;
-    let keeps = Outcome::of(judge::keeps_serving(&in_turn));
+    let mut judged = Outcomes::default();
+    judged.set(
+        CheckId::KeepsServing,
+        Outcome::of(judge::keeps_serving(&in_turn)),
+    );
     let at_once = at_once::gather(session, clients, 4)?;
-    let whole = Outcome::of(judge::whole_upload(&at_once));
-    let (concurrent, per_client) = match judge::task_two_judged(&whole, &in_turn) {
-        Ok(()) => (
-            Outcome::of(judge::concurrent(&at_once)),
-            Outcome::of(judge::process_per_client(&at_once)),
-        ),
-        Err(why) => (Outcome::NotChecked(why.clone()), Outcome::NotChecked(why)),
-    };
-    let (bonus, bonus_log) = if !selection.includes(CheckId::NoZombies) {
-        (None, None)
-    } else if per_client != Outcome::Passed {
-        let why = "the bonus is judged only on a server that passed \"a process per client\"";
-        (Some(Outcome::NotChecked(why.to_owned())), None)
-    } else {
-        // Children that exit together are made to by pausing the server: only for a
-        // server that "keeps serving" saw survive a pause (its EINTR costs task 1 alone).
-        let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
-        let reaping = reaper::gather(session, 4 + clients, survives_pause)?;
-        (
-            Some(Outcome::of(judge::no_zombies(&reaping))),
-            reaping.log_start,
-        )
-    };
+    judged.set(
+        CheckId::WholeUpload,
+        Outcome::of(judge::whole_upload(&at_once)),
+    );
+    // Task 2 is judged whatever the selection: the bonus's gate reads its verdict.
+    for (check, judgement) in [
+        (CheckId::Concurrent, judge::concurrent as fn(&_) -> _),
+        (CheckId::ProcessPerClient, judge::process_per_client),
+    ] {
+        let outcome = match judged.gate(check, &in_turn) {
+            Ok(()) => Outcome::of(judgement(&at_once)),
+            Err(why) => Outcome::NotChecked(why),
+        };
+        judged.set(check, outcome);
+    }
+    let mut bonus_log = None;
+    if selection.includes(CheckId::NoZombies) {
+        let outcome = match judged.gate(CheckId::NoZombies, &in_turn) {
+            Err(why) => Outcome::NotChecked(why),
+            Ok(()) => {
+                // Children that exit together are made to by pausing the server: only for
+                // a server that "keeps serving" saw survive a pause (its EINTR costs task 1
+                // alone).
+                let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
+                let reaping = reaper::gather(session, 4 + clients, survives_pause)?;
+                bonus_log = reaping.log_start;
+                Outcome::of(judge::no_zombies(&reaping))
+            }
+        };
+        judged.set(CheckId::NoZombies, outcome);
+    }
     let mut not_observed = Vec::new();
-    // Task 3 builds on task 1 as task 2 does: a server that leaves clients unaccepted
-    // would fail it sometimes, by the machine's load, for task 1's mistake.
-    let (task_three, task_three_log) = if !selection.includes(CheckId::AsyncUploads) {
-        (None, None)
-    } else if let Err(why) = judge::task_two_judged(&whole, &in_turn) {
-        (Some(Outcome::NotChecked(why)), None)
-    } else {
-        let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
-        let seen = one_loop::gather(session, clients.max(3), 12 + clients, survives_pause)?;
-        let outcome = judge::async_uploads(&seen);
-        if outcome == Outcome::Passed {
-            not_observed.extend(judge::unobserved_turns(&seen));
-        }
-        (Some(outcome), seen.log_start)
-    };
-    let mut outcomes = [
-        (CheckId::WholeUpload, Some(whole)),
-        (CheckId::KeepsServing, Some(keeps)),
-        (CheckId::Concurrent, Some(concurrent)),
-        (CheckId::ProcessPerClient, Some(per_client)),
-        (CheckId::NoZombies, bonus),
-        (CheckId::AsyncUploads, task_three),
-    ];
+    let mut task_three_log = None;
+    if selection.includes(CheckId::AsyncUploads) {
+        let outcome = match judged.gate(CheckId::AsyncUploads, &in_turn) {
+            Err(why) => Outcome::NotChecked(why),
+            Ok(()) => {
+                let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
+                let seen = one_loop::gather(session, clients.max(3), 12 + clients, survives_pause)?;
+                let outcome = judge::async_uploads(&seen);
+                if outcome == Outcome::Passed {
+                    not_observed.extend(judge::unobserved_turns(&seen));
+                }
+                task_three_log = seen.log_start;
+                outcome
+            }
+        };
+        judged.set(CheckId::AsyncUploads, outcome);
+    }
     let verdicts: Vec<Verdict> = selection
         .checks()
         .iter()
         .filter_map(|&check| {
-            let (_, outcome) = outcomes.iter_mut().find(|(id, _)| *id == check)?;
             Some(Verdict {
                 check,
-                outcome: outcome.take()?,
+                outcome: judged.take(check)?,
             })
         })
         .collect();
@@ -149,6 +155,38 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
         failed_log_start,
         not_observed,
     })
+}
+
+/// The outcomes judged so far in a run, by check.
+#[derive(Default)]
+struct Outcomes(Vec<(CheckId, Outcome)>);
+
+impl Outcomes {
+    fn set(&mut self, check: CheckId, outcome: Outcome) {
+        self.0.retain(|(judged, _)| *judged != check);
+        self.0.push((check, outcome));
+    }
+
+    fn take(&mut self, check: CheckId) -> Option<Outcome> {
+        let at = self.0.iter().position(|(judged, _)| *judged == check)?;
+        Some(self.0.remove(at).1)
+    }
+
+    fn passed(&self, check: CheckId) -> bool {
+        self.0
+            .iter()
+            .any(|(judged, outcome)| *judged == check && *outcome == Outcome::Passed)
+    }
+
+    /// Whether `check` can be judged, by its gate in the grading table; if not, why.
+    fn gate(&self, check: CheckId, in_turn: &evidence::InTurn) -> judge::Judged {
+        match check.gate() {
+            Gate::Builds => Ok(()),
+            Gate::TaskOne => judge::task_two_judged(self.passed(CheckId::WholeUpload), in_turn),
+            Gate::Passed(other) if self.passed(other) => Ok(()),
+            Gate::Passed(other) => Err(judge::needs_passed(check, other)),
+        }
+    }
 }
 
 impl Session<'_> {

@@ -1,5 +1,6 @@
-//! The run as JSON, in the shape an autograder platform reads: Gradescope's
-//! `results.json` or PrairieLearn's external grader results.
+//! The run as JSON, in the shape an autograder platform reads (Gradescope's
+//! `results.json` or PrairieLearn's external grader results), or in the lab's own, which
+//! is the run's value serialised.
 
 use serde_json::{Value, json};
 
@@ -13,7 +14,14 @@ pub fn render(result: &RunResult, format: JsonFormat) -> Value {
     match format {
         JsonFormat::Gradescope => gradescope(result),
         JsonFormat::Prairielearn => prairielearn(result),
+        JsonFormat::Lab => lab(result),
     }
+}
+
+/// The lab's own shape: the run's value as it serialises (its schema is documented on
+/// [`RunResult`]).
+pub fn lab(result: &RunResult) -> Value {
+    serde_json::to_value(result).expect("a run's value serialises to JSON")
 }
 
 /// The whole report as plain text, and the compiler's errors if there are any (inert:
@@ -33,8 +41,8 @@ fn output(result: &RunResult) -> String {
 fn said(verdict: &Verdict) -> String {
     let said = match &verdict.outcome {
         Outcome::Passed => "passed".to_owned(),
-        Outcome::Failed(why) => reason(why).into_owned(),
-        Outcome::NotChecked(why) => format!("not checked: {}", reason(why)),
+        Outcome::Failed(finding) => reason(&finding.to_string()).into_owned(),
+        Outcome::NotChecked(finding) => format!("not checked: {}", reason(&finding.to_string())),
     };
     match verdict.check.weight() {
         Weight::Bonus => format!("the bonus, not counted in the score: {said}"),
@@ -154,7 +162,7 @@ mod tests {
         assert_eq!(value["visibility"], "visible");
         assert_eq!(
             value["tests"][4]["output"],
-            "the bonus, not counted in the score: not checked: judged only after \"a process per client\""
+            "the bonus, not counted in the score: not checked: the bonus is judged only on a server that passed \"a process per client\""
         );
     }
 
@@ -218,5 +226,35 @@ mod tests {
         assert_eq!(broken["gradable"], false);
         assert!(broken["output"].as_str().unwrap().contains("error[E0308]"));
         assert_eq!(prairielearn(&samples::bonus_alone())["score"], 1.0);
+    }
+
+    #[test]
+    fn the_labs_json_is_the_runs_value_with_slugs_and_todos() {
+        let value = lab(&samples::task_one_done());
+        assert_eq!(value["version"], 1);
+        assert_eq!(value["outcome"], "graded");
+        assert_eq!(value["selection"], "all");
+        assert_eq!(value["score"]["points"], 50);
+        assert_eq!(value["score"]["bonus"], "not-checked");
+        let verdicts = value["verdicts"].as_array().unwrap();
+        assert_eq!(verdicts.len(), 6);
+        assert_eq!(verdicts[0]["check"], "whole-upload");
+        assert_eq!(verdicts[0]["status"], "passed");
+        assert_eq!(verdicts[0]["finding"], Value::Null);
+        assert_eq!(verdicts[2]["check"], "concurrent-uploads");
+        assert_eq!(verdicts[2]["finding"], "one-at-a-time");
+        assert_eq!(verdicts[2]["todos"], json!([5]));
+        assert!(
+            verdicts[2]["reason"]
+                .as_str()
+                .unwrap()
+                .ends_with("Receive each upload in a child process of its own (TODO 5)")
+        );
+        assert_eq!(verdicts[4]["status"], "not-checked");
+        assert_eq!(verdicts[4]["finding"], "needs-passed");
+        let broken = lab(&samples::does_not_compile(Selection::TaskOne));
+        assert_eq!(broken["outcome"], "does-not-compile");
+        assert_eq!(broken["verdicts"][0]["finding"], "does-not-compile");
+        assert_eq!(broken["logs"], Value::Null);
     }
 }

@@ -5,6 +5,7 @@
 //! rendered.
 
 pub mod csv;
+mod findings;
 mod inert;
 pub mod json;
 pub mod terminal;
@@ -38,8 +39,15 @@ pub mod samples {
     use std::path::PathBuf;
     use std::time::Duration;
 
+    use crate::checks::evidence::Cut;
+    use crate::checks::finding::Finding;
     use crate::grade::{CheckId, Outcome, Selection, Verdict};
     use crate::run::{Logs, Note, RunOutcome, RunResult, TestFileNote};
+
+    /// A failure on a server that stopped, as `how` says.
+    pub fn stopped(how: &str) -> Outcome {
+        Outcome::Failed(Finding::Cut(Cut::ServerStopped(how.to_owned())))
+    }
 
     fn verdicts(outcomes: [Outcome; 6]) -> Vec<Verdict> {
         CheckId::ALL
@@ -101,7 +109,16 @@ pub mod samples {
 
     /// Task 1 done, task 2 not.
     pub fn task_one_done() -> RunResult {
-        let not_yet = || Outcome::Failed("the server serves one client at a time (TODO 5)".into());
+        let not_yet = || {
+            Outcome::Failed(Finding::Cut(Cut::OneAtATime {
+                finished: 5,
+                behind: 4,
+                sockets: (Some(6), None),
+                behind_sent: 196_608,
+                milestone: 10 * lab::MIB,
+                server_waited_for_child: false,
+            }))
+        };
         graded(
             Selection::All,
             verdicts([
@@ -109,8 +126,11 @@ pub mod samples {
                 Outcome::Passed,
                 not_yet(),
                 not_yet(),
-                Outcome::NotChecked("judged only after \"a process per client\"".into()),
-                Outcome::Failed("it panicked at TODO 8".into()),
+                Outcome::NotChecked(Finding::NeedsPassed {
+                    check: CheckId::NoZombies,
+                    on: CheckId::ProcessPerClient,
+                }),
+                stopped("it panicked at TODO 8"),
             ]),
             &["Client 5 wants to send a file"],
         )
@@ -118,7 +138,7 @@ pub mod samples {
 
     /// `--task 1` on a server that stops at TODO 1.
     pub fn task_one_failing() -> RunResult {
-        let mut all = verdicts([(); 6].map(|()| Outcome::Failed("it panicked at TODO 1".into())));
+        let mut all = verdicts([(); 6].map(|()| stopped("it panicked at TODO 1")));
         all.truncate(2);
         graded(Selection::TaskOne, all, &["thread 'main' panicked"])
     }
@@ -137,7 +157,7 @@ pub mod samples {
     /// returns: what a hostile submission would print to take over a grader's terminal.
     pub fn hostile_output() -> RunResult {
         let panicked = "the server stopped (exit status 101): it panicked at evil.rs:1:1: \x1b]0;pwned\x07boom";
-        let mut all = verdicts([(); 6].map(|()| Outcome::Failed(panicked.into())));
+        let mut all = verdicts([(); 6].map(|()| stopped(panicked)));
         all.truncate(2);
         let mut run = graded(
             Selection::TaskOne,
@@ -158,7 +178,7 @@ pub mod samples {
             selection,
             RunOutcome::DoesNotCompile {
                 errors: vec!["error[E0308]: mismatched types".into()],
-                verdicts: Verdict::none_checked(selection, "the server does not compile"),
+                verdicts: Verdict::none_checked(selection, &Finding::DoesNotCompile),
             },
         )
     }

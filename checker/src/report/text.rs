@@ -188,13 +188,22 @@ pub fn short(result: &RunResult) -> String {
                     "\n{} {}:\n  {}",
                     first.check.name(),
                     first.outcome.status(),
-                    reason(first.outcome.reason().unwrap_or_default())
+                    reason(&said(first))
                 ));
             }
         }
         RunOutcome::Measured { .. } => lines.push(after_notes(result)),
     }
     lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// What the verdict's finding says, if it did not pass.
+fn said(verdict: &Verdict) -> String {
+    verdict
+        .outcome
+        .finding()
+        .map(ToString::to_string)
+        .unwrap_or_default()
 }
 
 /// The line of one check: `<name> ........ passed ... 25/25`.
@@ -260,10 +269,7 @@ fn failures(verdicts: &[Verdict], server_tail: &[String]) -> Vec<String> {
             verdict.check.name(),
             verdict.outcome.status()
         ));
-        lines.push(format!(
-            "  {}",
-            reason(verdict.outcome.reason().unwrap_or_default())
-        ));
+        lines.push(format!("  {}", reason(&said(verdict))));
     }
     if !server_tail.is_empty() {
         lines.push("\nLast lines of the server log:".to_owned());
@@ -395,7 +401,7 @@ fn experiment_table(rows: &[Row]) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::grade::{Outcome, Selection};
+    use crate::grade::Selection;
     use crate::report::samples;
 
     #[test]
@@ -432,12 +438,15 @@ Uploads picture: /lab/skeleton/uploads.svg
         assert!(
             after_total.starts_with(
                 "Task 1 is done. Next: task 2, TODO 5 in skeleton/src/bin/server.rs.\n\n\
-                 task 2: concurrent uploads failed:\n  the server serves one client at a time (TODO 5)\n"
+                 task 2: concurrent uploads failed:\n  upload E (socket 6 in the server) finished while upload D had sent only 196608 bytes \
+                 (not yet 10 MiB): the server serves one client at a time. Receive each upload in a child process of its own (TODO 5)\n"
             ),
             "{text}"
         );
         assert!(
-            text.contains("bonus: no zombies not checked:\n  judged only after"),
+            text.contains(
+                "bonus: no zombies not checked:\n  the bonus is judged only on a server that passed"
+            ),
             "{text}"
         );
         assert!(
@@ -459,7 +468,8 @@ Uploads picture: /lab/skeleton/uploads.svg
             screen.ends_with(
                 "Total: 50/100, bonus not checked, task 3 failed\n\
                  Task 1 is done. Next: task 2, TODO 5 in skeleton/src/bin/server.rs.\n\n\
-                 task 2: concurrent uploads failed:\n  the server serves one client at a time (TODO 5)\n"
+                 task 2: concurrent uploads failed:\n  upload E (socket 6 in the server) finished while upload D had sent only 196608 bytes \
+                 (not yet 10 MiB): the server serves one client at a time. Receive each upload in a child process of its own (TODO 5)\n"
             ),
             "{screen}"
         );
@@ -537,7 +547,7 @@ Uploads picture: /lab/skeleton/uploads.svg
     fn a_finished_lab_points_to_task_three() {
         let mut run = samples::passing();
         if let RunOutcome::Graded { verdicts, .. } = &mut run.outcome {
-            verdicts[5].outcome = Outcome::Failed("it panicked at TODO 8".into());
+            verdicts[5].outcome = samples::stopped("it panicked at TODO 8");
         }
         let screen = strip_ansi(&short(&run));
         assert!(

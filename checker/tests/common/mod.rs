@@ -128,7 +128,46 @@ impl Run {
     pub fn code(&self) -> Option<i32> {
         self.output.status.code()
     }
+
+    /// The finding slug of each check in the lab's JSON, by the check's slug (`None` for
+    /// a check that passed). The run must have been asked for it ([`run_faulty_lab`]).
+    pub fn findings(&self) -> Vec<(String, Option<String>)> {
+        let path = self.log_dir.path().join(LAB_JSON);
+        let text = fs::read_to_string(&path)
+            .unwrap_or_else(|error| panic!("{}: {error}\n{}", path.display(), self.stdout));
+        let value: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(value["version"], 1, "{text}");
+        value["verdicts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|verdict| {
+                (
+                    verdict["check"].as_str().unwrap().to_owned(),
+                    verdict["finding"].as_str().map(str::to_owned),
+                )
+            })
+            .collect()
+    }
+
+    /// Asserts that the lab's JSON gives `check` the finding `finding`.
+    pub fn assert_finding(&self, check: &str, finding: &str) {
+        let findings = self.findings();
+        let found = findings
+            .iter()
+            .find(|(slug, _)| slug == check)
+            .unwrap_or_else(|| panic!("no verdict on {check} in {findings:?}"));
+        assert_eq!(
+            found.1.as_deref(),
+            Some(finding),
+            "{check}: {findings:?}\n{}",
+            self.stdout
+        );
+    }
 }
+
+/// Where [`run_faulty_lab`] has the checker write the lab's JSON, in the log folder.
+pub const LAB_JSON: &str = "lab.json";
 
 /// The checker binary, with a marker in its environment that its server inherits, so
 /// that leftovers can be found afterwards (by looking, never by signalling).
@@ -160,7 +199,11 @@ pub fn processes_marked(marker: &Path) -> Vec<i32> {
 /// Runs the checker with `args`, the fixture fault `fault` (if any) and a log directory
 /// of its own; checks that nothing of the run is left.
 pub fn run_checker(fault: Option<(&Path, &str)>, args: &[&str]) -> Run {
-    let log_dir = TempDir::new().unwrap();
+    run_checker_in(TempDir::new().unwrap(), fault, args)
+}
+
+/// The same, with the log directory `log_dir`.
+pub fn run_checker_in(log_dir: TempDir, fault: Option<(&Path, &str)>, args: &[&str]) -> Run {
     let mut command = checker(log_dir.path());
     command.args(args).arg("--log-dir").arg(log_dir.path());
     if let Some((fixture, fault)) = fault {
@@ -192,6 +235,18 @@ pub const N: &str = "not checked";
 /// Grades the fixture with `fault`; `None` in a copy without solution/.
 pub fn run_faulty(fault: &str) -> Option<Run> {
     run_in_turn(Some(fault), &["--size", "8M"])
+}
+
+/// Grades the fixture with `fault` as [`run_faulty`] does, also writing the lab's JSON
+/// for [`Run::findings`].
+pub fn run_faulty_lab(fault: &str) -> Option<Run> {
+    let fixture = fixture()?;
+    let log_dir = TempDir::new().unwrap();
+    let json = log_dir.path().join(LAB_JSON);
+    let json = json.to_str().unwrap().to_owned();
+    let args = ["--size", "8M", "--json", &json, "--json-format", "lab"];
+    let _turn = take_turn();
+    Some(run_checker_in(log_dir, Some((fixture, fault)), &args))
 }
 
 /// Waits for this test binary's turn to run the checker.

@@ -1,68 +1,68 @@
 //! "Uploads at once": task 1's whole upload and both checks of task 2.
 
 use crate::checks::evidence::{AtOnce, Cut, InTurn};
-use crate::checks::judge::{
-    CHILD_MUST_EXIT, NOT_EPOLL, cut_reason, describe_child, plural, stale_message,
-};
-use crate::grade::Outcome;
-use crate::report::quote;
+use crate::checks::finding::Finding;
+use crate::checks::judge::{Judged, fds_of};
+use crate::grade::CheckId;
 
 /// Task 1, "receives a whole upload": epoll is used, and the first upload was received
 /// whole.
-pub fn whole_upload(seen: &AtOnce) -> Result<(), String> {
+pub fn whole_upload(seen: &AtOnce) -> Judged {
     if !seen.listener_registered {
         return Err(match &seen.cut {
-            Some(cut @ Cut::ServerStopped(_)) => cut_reason(cut),
-            _ => NOT_EPOLL.to_owned(),
+            Some(cut @ Cut::ServerStopped(_)) => Finding::Cut(cut.clone()),
+            _ => Finding::ListenerNotInEpoll,
         });
     }
     match seen.reports.first() {
-        Some(&first) if first != seen.size => Err(format!(
-            "the server reported {first} bytes, but the client sent {}: it must read until the client closes the connection (read returns 0)",
-            seen.size
-        )),
+        Some(&first) if first != seen.size => Err(Finding::WholeUploadMiscounted {
+            reported: first,
+            sent: seen.size,
+        }),
         // A report is only believed if a client really got its whole file through.
         Some(_) if seen.some_sent_all => Ok(()),
-        _ => Err(seen.cut.as_ref().map_or_else(
-            || "no client got its whole file through".to_owned(),
-            cut_reason,
-        )),
+        _ => Err(seen
+            .cut
+            .clone()
+            .map_or(Finding::NoWholeUpload, Finding::Cut)),
     }
 }
 
 /// Whether task 2 (or task 3) can be judged at all; if not, why.
-pub fn task_two_judged(whole: &Outcome, in_turn: &InTurn) -> Result<(), String> {
-    if *whole != Outcome::Passed {
-        return Err("the server must first receive a whole upload (task 1)".to_owned());
+pub fn task_two_judged(whole_upload_passed: bool, in_turn: &InTurn) -> Judged {
+    if !whole_upload_passed {
+        return Err(Finding::NeedsWholeUpload);
     }
     if let Some(cut @ Cut::NotAccepted { .. }) = &in_turn.cut {
-        return Err(format!(
-            "the server must first accept every client (seen in \"keeps serving\"): {}",
-            cut_reason(cut)
-        ));
+        return Err(Finding::NeedsEveryClientAccepted(cut.clone()));
     }
     Ok(())
 }
 
+/// Why `check` was not judged: `on`, which it builds on, did not pass.
+pub fn needs_passed(check: CheckId, on: CheckId) -> Finding {
+    Finding::NeedsPassed { check, on }
+}
+
 /// Task 2, "concurrent uploads": every upload ran side by side and was reported once,
 /// with the right size.
-pub fn concurrent(seen: &AtOnce) -> Result<(), String> {
+pub fn concurrent(seen: &AtOnce) -> Judged {
     if let Some(cut) = seen.not_accepted.as_ref().or(seen.cut.as_ref()) {
-        return Err(cut_reason(cut));
+        return Err(Finding::Cut(cut.clone()));
     }
     let (clients, size) = (seen.clients, seen.size);
     if seen.reports.len() == clients && seen.reports.iter().all(|&bytes| bytes == size) {
         return Ok(());
     }
-    Err(format!(
-        "{} of {size} bytes each, but the server reported {:?}: each upload must be reported once, by the process that received it",
-        plural(clients, "upload", "uploads"),
-        seen.reports
-    ))
+    Err(Finding::UploadsMisreported {
+        uploads: clients,
+        size,
+        reports: seen.reports.clone(),
+    })
 }
 
 /// Task 2, "a process per client".
-pub fn process_per_client(seen: &AtOnce) -> Result<(), String> {
+pub fn process_per_client(seen: &AtOnce) -> Judged {
     let (n, pid) = (seen.clients, seen.pid);
     let children = seen.children_while_running;
     // What cut the uploads short is the story, but for serving one at a time: the
@@ -70,76 +70,64 @@ pub fn process_per_client(seen: &AtOnce) -> Result<(), String> {
     if let Some(cut) = &seen.cut
         && !matches!(cut, Cut::OneAtATime { .. })
     {
-        return Err(cut_reason(cut));
+        return Err(Finding::Cut(cut.clone()));
     }
     if children == 0 && seen.most_threads > 1 {
-        return Err(format!(
-            "while {} ran the server had no child process but {} threads (/proc/{pid}/task): threads, not processes. \
-             Fork a child per upload (TODO 5)",
-            plural(n, "upload", "uploads"),
-            seen.most_threads
-        ));
+        return Err(Finding::Threads {
+            pid,
+            uploads: n,
+            threads: seen.most_threads,
+        });
+    }
+    if children == 0 && n != 0 {
+        return Err(Finding::NoChild { uploads: n });
     }
     if children != n {
-        let advice = if children == 0 {
-            "it received the uploads itself. Fork a child per upload (TODO 5)"
-        } else {
-            "there must be one child per running upload (TODO 5)"
-        };
-        return Err(format!(
-            "while {} ran the server had {}: {advice}",
-            plural(n, "upload", "uploads"),
-            plural(children, "child process", "child processes")
-        ));
+        return Err(Finding::WrongChildCount {
+            uploads: n,
+            children,
+        });
     }
     if !seen.stale_while_running.is_empty() {
-        return Err(stale_message(pid, &seen.stale_while_running));
+        return Err(Finding::StaleRegistrations {
+            pid,
+            fds: fds_of(&seen.stale_while_running),
+        });
     }
     if let Some(cut) = &seen.cut {
-        return Err(cut_reason(cut));
+        return Err(Finding::Cut(cut.clone()));
     }
     if let Some(child) = &seen.child_in_loop {
-        return Err(format!(
-            "a child of the server was seen running the server's loop ({}). {CHILD_MUST_EXIT}",
-            describe_child(child)
-        ));
+        return Err(Finding::ChildInLoop(child.clone()));
     }
     if !seen.children_left.is_empty() {
-        let children: Vec<_> = seen.children_left.iter().map(describe_child).collect();
-        return Err(format!(
-            "{} still alive 2 s after the last upload was reported ({}). {CHILD_MUST_EXIT}",
-            plural(children.len(), "child was", "children were"),
-            children.join("; ")
-        ));
+        return Err(Finding::ChildrenLeft(seen.children_left.clone()));
     }
     if let Some(error) = seen.child_errors.first() {
-        return Err(format!(
-            "the server (pid {pid}) kept running, yet `{}` was printed: the lab's error line ends the process \
-             that prints it, and this one is no receive's, so a child printed it after its upload, in the loop's code. {CHILD_MUST_EXIT}",
-            quote(error)
-        ));
+        return Err(Finding::ChildErrorLine {
+            pid,
+            line: error.clone(),
+        });
     }
     if seen.handled > n {
-        return Err(format!(
-            "the server printed `Client <fd> wants to send a file` {} times for {}: a connection was handled again, \
-             by a child that ran on into the loop with its parent's events. {CHILD_MUST_EXIT}",
-            seen.handled,
-            plural(n, "connection", "connections")
-        ));
+        return Err(Finding::HandledAgain {
+            handled: seen.handled,
+            connections: n,
+        });
     }
     let Some(before) = seen.descriptors_before else {
-        return Err("could not count the server's descriptors before the clients".to_owned());
+        return Err(Finding::DescriptorsNotCounted);
     };
     if let Some(after) = seen.descriptors_after
         && after != before
     {
-        return Err(format!(
-            "the server had {before} open descriptors before the clients and {after} after they were all done: \
-             the parent keeps its copy of each client socket. After the fork, remove it from epoll and close it (TODO 4, TODO 5)"
-        ));
+        return Err(Finding::ParentKeepsCopies { before, after });
     }
     if !seen.stale_after.is_empty() {
-        return Err(stale_message(pid, &seen.stale_after));
+        return Err(Finding::StaleRegistrations {
+            pid,
+            fds: fds_of(&seen.stale_after),
+        });
     }
     Ok(())
 }
@@ -289,16 +277,15 @@ mod tests {
 
     #[test]
     fn task_two_waits_for_task_1_and_for_every_client_accepted() {
-        assert!(task_two_judged(&Outcome::Passed, &served_in_turn()).is_ok());
-        let failed = Outcome::Failed("x".into());
-        assert!(task_two_judged(&failed, &served_in_turn()).is_err());
+        assert!(task_two_judged(true, &served_in_turn()).is_ok());
+        assert!(task_two_judged(false, &served_in_turn()).is_err());
         let mut edge = served_in_turn();
         edge.cut = Some(Cut::NotAccepted {
             waiting: 1,
             pid: 42,
             lasted: Duration::from_secs(1),
         });
-        let why = task_two_judged(&Outcome::Passed, &edge).unwrap_err();
+        let why = task_two_judged(true, &edge).unwrap_err().to_string();
         assert!(
             why.contains("accept every client") && !why.contains("TODO 5"),
             "{why}"

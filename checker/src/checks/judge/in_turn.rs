@@ -1,67 +1,66 @@
 //! "Keeps serving".
 
 use crate::checks::evidence::InTurn;
-use crate::checks::judge::{
-    NOT_EPOLL, SPIN, advice_for, cut_reason, plural, seconds, spinning, stale_message,
-};
-use crate::clients::upload_name;
+use crate::checks::finding::Finding;
+use crate::checks::judge::{Judged, SPIN, fds_of, spin_cause};
 use crate::inspect::Activity;
-use crate::report::quote;
 
 /// Task 1, "keeps serving".
-pub fn keeps_serving(seen: &InTurn) -> Result<(), String> {
+pub fn keeps_serving(seen: &InTurn) -> Judged {
     if let Some(cut) = &seen.cut {
-        return Err(cut_reason(cut));
+        return Err(Finding::Cut(cut.clone()));
     }
     if let Some(wrong) = seen.wrong_count {
-        return Err(format!(
-            "{} sent {} bytes, but the server reported {}",
-            upload_name(wrong.client),
-            wrong.sent,
-            wrong.reported
-        ));
+        return Err(Finding::UploadMiscounted {
+            client: wrong.client,
+            sent: wrong.sent,
+            reported: wrong.reported,
+        });
     }
     if seen.idle_cpu > SPIN
-        && let Some(reason) = spinning(seen.pid, seen.idle_cpu, &seen.interest, seen.signals)
+        && let Some(cause) = spin_cause(seen.pid, &seen.interest, seen.signals)
     {
-        return Err(reason);
+        return Err(Finding::Spins {
+            busy: seen.idle_cpu,
+            cause,
+            after_uploads: false,
+        });
     }
     if seen.handled != seen.connections || seen.reported != seen.connections {
-        return Err(format!(
-            "{}, but the server handled {} (`wants to send a file`) and reported {}: \
-             each connection must be handled once, then removed from epoll and closed (TODO 4)",
-            plural(seen.connections, "connection", "connections"),
-            seen.handled,
-            plural(seen.reported, "upload", "uploads")
-        ));
+        return Err(Finding::HandledNotOnce {
+            connections: seen.connections,
+            handled: seen.handled,
+            reported: seen.reported,
+        });
     }
     // Error lines while the server itself kept running came from its children: that is
     // judged in "a process per client".
     if let Some(error) = seen.errors.first()
         && !(seen.forked && seen.server_alive)
     {
-        return Err(format!("the server printed an error: {}", quote(error)));
+        return Err(Finding::ServerError {
+            line: error.clone(),
+        });
     }
     if !seen.interest.listener {
-        return Err(NOT_EPOLL.to_owned());
+        return Err(Finding::ListenerNotInEpoll);
     }
     if !seen.interest.stale.is_empty() && seen.children_alive == 0 {
-        return Err(stale_message(seen.pid, &seen.interest.stale));
+        return Err(Finding::StaleRegistrations {
+            pid: seen.pid,
+            fds: fds_of(&seen.interest.stale),
+        });
     }
     let Some(at) = &seen.paused_in else {
-        return Err("the checker never paused the server while it sat idle".to_owned());
+        return Err(Finding::NeverPaused);
     };
-    let advice = match (&at.activity, advice_for(at)) {
-        (Activity::EpollWait, _) => return Ok(()),
-        (_, Some(advice)) => advice,
-        (Activity::Running, None) => "With nothing to do it must block in epoll_wait (TODO 2)",
-        (_, None) => "With nothing to do it must block in epoll_wait",
-    };
-    Err(format!(
-        "once started, the server never sat idle in epoll_wait: after {} it was {}. {advice}",
-        seconds(seen.idle_wait),
-        at.describe(),
-    ))
+    if at.activity == Activity::EpollWait {
+        return Ok(());
+    }
+    Err(Finding::NeverIdle {
+        after: seen.idle_wait,
+        at: at.clone(),
+    })
 }
 
 #[cfg(test)]

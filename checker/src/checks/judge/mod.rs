@@ -6,109 +6,50 @@
 //! report holds, and inert.
 
 mod at_once;
-mod cuts;
 mod in_turn;
 mod one_loop;
 mod reaper;
 
-pub use at_once::{concurrent, process_per_client, task_two_judged, whole_upload};
-pub use cuts::{advice_for, cut_reason};
+pub use at_once::{concurrent, needs_passed, process_per_client, task_two_judged, whole_upload};
 pub use in_turn::keeps_serving;
 pub use one_loop::{async_uploads, unobserved_turns};
 pub use reaper::no_zombies;
 
 use std::time::Duration;
 
-use crate::checks::evidence::ChildSeen;
-use crate::inspect::{InterestList, Registration, Signals};
+use crate::checks::finding::{Finding, Spin};
+use crate::inspect::{InterestList, Signals};
 
 /// More CPU than this in 300 ms with nothing to do is spinning.
 pub(super) const SPIN: Duration = Duration::from_millis(150);
 
-pub(super) const NOT_EPOLL: &str = "the listening socket is not registered in any epoll instance of the server \
-(/proc/<pid>/fdinfo shows no registration for it), so the server does not wait with epoll. Look at TODO 1";
+/// What a judgement returns: nothing, or what it found.
+pub type Judged = Result<(), Finding>;
 
-pub(super) fn plural(count: usize, one: &str, many: &str) -> String {
-    if count == 1 {
-        format!("{count} {one}")
-    } else {
-        format!("{count} {many}")
-    }
-}
-
-pub(super) fn seconds(duration: Duration) -> String {
-    format!("{:.1} s", duration.as_secs_f64())
-}
-
-pub(super) fn list(fds: &[i32]) -> String {
-    let mut fds = fds.to_vec();
-    fds.sort_unstable();
-    fds.dedup();
-    fds.iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-pub(super) fn stale_message(pid: i32, stale: &[Registration]) -> String {
-    let fds: Vec<_> = stale.iter().map(|registration| registration.fd).collect();
-    format!(
-        "the server's epoll instance still watches descriptor(s) {} for sockets the server has already closed \
-         (another process still holds them, so epoll keeps the registrations and keeps reporting them; /proc/{pid}/fdinfo lists them). \
-         Remove a client from epoll before closing it (TODO 4)",
-        list(&fds)
-    )
+/// The descriptors of a stale registration list.
+pub(super) fn fds_of(stale: &[crate::inspect::Registration]) -> Vec<i32> {
+    stale.iter().map(|registration| registration.fd).collect()
 }
 
 /// Why a server uses CPU with nothing to do, from its interest list and signal state;
 /// `None` when the cause is the bonus's unread signalfd, which task 1 does not judge.
-pub(super) fn spinning(
+pub(super) fn spin_cause(
     pid: i32,
-    cpu: Duration,
     interest: &InterestList,
     signals: Option<Signals>,
-) -> Option<String> {
-    let used = format!(
-        "with nothing to do the server was running or ready to run for {} ms of 300 ms (/proc/<pid>/schedstat)",
-        cpu.as_millis()
-    );
+) -> Option<Spin> {
     if !interest.clients.is_empty() || !interest.stale.is_empty() {
         let mut fds = interest.clients.clone();
-        fds.extend(interest.stale.iter().map(|registration| registration.fd));
-        return Some(format!(
-            "the server is spinning: {used}, and its epoll instance still watches descriptor(s) {} of finished clients (/proc/{pid}/fdinfo), \
-             which it keeps reporting as readable. Remove a finished client from epoll, then close it (TODO 4)",
-            list(&fds)
-        ));
+        fds.extend(fds_of(&interest.stale));
+        return Some(Spin::FinishedClients { pid, fds });
     }
     if interest.signalfd && signals.is_some_and(|signals| signals.sigchld_pending()) {
         return None;
     }
-    Some(format!(
-        "the server is spinning: {used}, although its epoll instance watches only the listener{}. \
-         Does it wait with a timeout of zero? Wait with EpollTimeout::NONE (TODO 2)",
-        if interest.signalfd {
-            " and the signalfd"
-        } else {
-            ""
-        }
-    ))
+    Some(Spin::NoWait {
+        signalfd: interest.signalfd,
+    })
 }
-
-pub(super) fn describe_child(child: &ChildSeen) -> String {
-    format!(
-        "pid {}: {}{}",
-        child.pid,
-        child.activity.describe(),
-        if child.holds_listener {
-            ", holding the listening socket"
-        } else {
-            ""
-        }
-    )
-}
-
-pub(super) const CHILD_MUST_EXIT: &str = "After its upload a child must end with std::process::exit and never return into the server's loop (TODO 5)";
 
 /// What the judgements' tests share: evidence of correct servers, and a table runner.
 #[cfg(test)]
@@ -227,11 +168,12 @@ pub(super) mod table {
 
     /// Checks a table of judgements: `None` means it passes, `Some(text)` that it fails
     /// with a reason that holds `text`.
-    pub fn check_table(rows: Vec<(&str, Result<(), String>, Option<&str>)>) {
+    pub fn check_table(rows: Vec<(&str, super::Judged, Option<&str>)>) {
         for (case, judged, expected) in rows {
             match (&judged, expected) {
                 (Ok(()), None) => {}
-                (Err(reason), Some(text)) => {
+                (Err(finding), Some(text)) => {
+                    let reason = finding.to_string();
                     assert!(reason.contains(text), "{case}: {reason:?} lacks {text:?}")
                 }
                 _ => panic!("{case}: judged {judged:?}, expected {expected:?}"),

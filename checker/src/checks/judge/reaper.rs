@@ -1,78 +1,51 @@
 //! The bonus: no zombies.
 
 use crate::checks::evidence::Reaping;
-use crate::checks::judge::{SPIN, advice_for, cut_reason, plural, seconds, spinning};
+use crate::checks::finding::{Finding, Spin};
+use crate::checks::judge::{Judged, SPIN, spin_cause};
 
 /// The bonus: children are reaped, by a reaper that never blocks the loop and leaves
 /// nothing to spin on.
-pub fn no_zombies(seen: &Reaping) -> Result<(), String> {
+pub fn no_zombies(seen: &Reaping) -> Judged {
     let pid = seen.pid;
     if let Some(cut) = &seen.cut {
-        return Err(cut_reason(cut));
+        return Err(Finding::Cut(cut.clone()));
     }
     if seen.late_served_in.is_none() {
-        let (doing, advice) = match &seen.server_while_late {
-            Some(at) => (at.describe(), advice_for(at)),
-            None => (format!("pid {pid}: running"), None),
-        };
-        return Err(format!(
-            "a client that connected while one upload still ran, after another child had exited, was not served within {}: \
-             meanwhile the server was {doing}.{}",
-            seconds(seen.late_limit),
-            advice
-                .map(|advice| format!(" {advice}"))
-                .unwrap_or_default()
-        ));
+        return Err(Finding::LateClientNotServed {
+            pid,
+            limit: seen.late_limit,
+            server: seen.server_while_late.clone(),
+        });
     }
     if !seen.zombies.is_empty() {
-        let zombies = format!(
-            "{} ({})",
-            plural(
-                seen.zombies.len(),
-                "finished child is still a zombie",
-                "finished children are still zombies",
-            ),
-            seen.zombies
-                .iter()
-                .map(|pid| format!("pid {pid}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        let zombies = seen.zombies.clone();
         let blocked = seen.signals.map(|signals| signals.sigchld_blocked());
         return Err(if !seen.interest.signalfd {
-            format!(
-                "{zombies} a second after the last upload: nobody collected their exit status. Reap them (TODO 6 and TODO 7)"
-            )
+            Finding::ZombiesWithoutReaper { zombies }
         } else if blocked == Some(false) {
-            format!(
-                "{zombies} a second after the last upload. The server watches a signalfd, but SIGCHLD is not blocked \
-                 (/proc/{pid}/status SigBlk: {}), so the signal never reaches the signalfd. Block SIGCHLD before creating it (TODO 6)",
-                seen.signals
-                    .map_or_else(String::new, |signals| signals.describe_blocked())
-            )
+            Finding::SigchldNotBlocked {
+                pid,
+                zombies,
+                signals: seen.signals,
+            }
         } else if seen.exited_together > 1 {
-            format!(
-                "{zombies} a second after the last upload, although the signalfd woke the server. {} children exited \
-                 together while the checker held the server paused, so their SIGCHLDs reached it as one signal: \
-                 one signal can stand for several exits. Call waitpid with WNOHANG in a loop until it reports StillAlive (TODO 7)",
-                seen.exited_together
-            )
+            Finding::OneReapedPerSignal {
+                zombies,
+                exited_together: seen.exited_together,
+            }
         } else {
-            format!(
-                "{zombies} a second after the last upload, although the signalfd woke the server: \
-                 call waitpid with WNOHANG until it reports StillAlive, since one signal can stand for several exits (TODO 7)"
-            )
+            Finding::ZombiesLeft { zombies }
         });
     }
     if seen.idle_cpu > SPIN {
-        return Err(spinning(pid, seen.idle_cpu, &seen.interest, seen.signals).unwrap_or_else(|| {
-            format!(
-                "the server spins once a child has exited: with nothing to do it was running or ready to run for {} ms of 300 ms, its epoll instance watches only \
-                 the listener and the signalfd, and SIGCHLD is still pending (/proc/{pid}/status SigPnd/ShdPnd): the signalfd stays readable \
-                 because nobody reads it. Read the signals with read_signal until it returns None (TODO 7)",
-                seen.idle_cpu.as_millis()
-            )
-        }));
+        let cause =
+            spin_cause(pid, &seen.interest, seen.signals).unwrap_or(Spin::UnreadSignalfd { pid });
+        return Err(Finding::Spins {
+            busy: seen.idle_cpu,
+            cause,
+            after_uploads: false,
+        });
     }
     Ok(())
 }

@@ -1,0 +1,388 @@
+//! What a judgement found, as a value: why a check failed or was not judged, with the
+//! evidence it was decided on as fields. Tests, scripts and kits read a finding's slug
+//! and its TODOs; the words a student reads are rendered from it in one place,
+//! `report::findings`, and nothing reads them back.
+
+use std::time::Duration;
+
+use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, Snapshot, Turns};
+use crate::grade::CheckId;
+use crate::inspect::{CallKind, Signals, Waited, Whereabouts};
+
+/// Why a check did not pass.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    // Not judged.
+    /// The server does not compile.
+    DoesNotCompile,
+    /// The build was stopped before it ended: why.
+    BuildStopped(String),
+    /// What the check builds on: a whole upload received (task 1).
+    NeedsWholeUpload,
+    /// What the check builds on: every client accepted, which "keeps serving" saw fail.
+    NeedsEveryClientAccepted(Cut),
+    /// `check` is judged only on a server that passed `on`.
+    NeedsPassed { check: CheckId, on: CheckId },
+    /// The server refused `--mode async`: it was written before task 3.
+    NoAsyncMode,
+
+    // Any scenario.
+    /// The scenario was cut short, and the cut is the whole story.
+    Cut(Cut),
+    /// The listening socket is in no epoll instance of the server.
+    ListenerNotInEpoll,
+    /// The server uses CPU with nothing to do; `after_uploads` when task 3 saw it.
+    Spins {
+        busy: Duration,
+        cause: Spin,
+        after_uploads: bool,
+    },
+    /// The epoll instance watches descriptors of sockets already closed.
+    StaleRegistrations { pid: i32, fds: Vec<i32> },
+    /// One of the lab's error lines, from the server itself.
+    ServerError { line: String },
+
+    // Task 1.
+    /// The first upload's report is not the size sent.
+    WholeUploadMiscounted { reported: u64, sent: u64 },
+    /// No client got its whole file through, and nothing cut the scenario short.
+    NoWholeUpload,
+    /// A client's count against the server's report.
+    UploadMiscounted {
+        client: usize,
+        sent: u64,
+        reported: u64,
+    },
+    /// Connections against `wants to send a file` lines and reports.
+    HandledNotOnce {
+        connections: usize,
+        handled: usize,
+        reported: usize,
+    },
+    /// The checker found no moment when the server sat idle to pause it.
+    NeverPaused,
+    /// Where a fresh server was, instead of idle in epoll_wait.
+    NeverIdle { after: Duration, at: Whereabouts },
+
+    // Task 2.
+    /// The upload reports against the uploads.
+    UploadsMisreported {
+        uploads: usize,
+        size: u64,
+        reports: Vec<u64>,
+    },
+    /// Threads where there should be children.
+    Threads {
+        pid: i32,
+        uploads: usize,
+        threads: usize,
+    },
+    /// Not one child while the uploads ran.
+    NoChild { uploads: usize },
+    /// Some children, but not one per upload.
+    WrongChildCount { uploads: usize, children: usize },
+    /// A child seen in the server's own loop.
+    ChildInLoop(ChildSeen),
+    /// Children alive well after the last report.
+    ChildrenLeft(Vec<ChildSeen>),
+    /// An error line that only a child running the loop's code could have printed.
+    ChildErrorLine { pid: i32, line: String },
+    /// More `wants to send a file` lines than connections.
+    HandledAgain { handled: usize, connections: usize },
+    /// The descriptors before the clients could not be counted.
+    DescriptorsNotCounted,
+    /// The parent's descriptors grew over the uploads.
+    ParentKeepsCopies { before: usize, after: usize },
+
+    // The bonus.
+    /// A late client waited while the server was `server` (`None`: running).
+    LateClientNotServed {
+        pid: i32,
+        limit: Duration,
+        server: Option<Whereabouts>,
+    },
+    /// Zombies, and no signalfd to reap them by.
+    ZombiesWithoutReaper { zombies: Vec<i32> },
+    /// Zombies, a signalfd, and SIGCHLD not blocked.
+    SigchldNotBlocked {
+        pid: i32,
+        zombies: Vec<i32>,
+        signals: Option<Signals>,
+    },
+    /// Zombies after several children exited at once: one reaped per signal.
+    OneReapedPerSignal {
+        zombies: Vec<i32>,
+        exited_together: usize,
+    },
+    /// Zombies, although the signalfd woke the server.
+    ZombiesLeft { zombies: Vec<i32> },
+
+    // Task 3.
+    /// An EAGAIN read printed as an error.
+    EagainTakenForError { line: String },
+    /// Children or threads in the one loop's place.
+    NotOneLoop {
+        pid: i32,
+        uploads: usize,
+        children: usize,
+        threads: usize,
+    },
+    /// Client sockets without O_NONBLOCK, and what cut the uploads meanwhile.
+    BlockingSockets {
+        pid: i32,
+        fds: Vec<i32>,
+        meanwhile: Option<Cut>,
+    },
+    /// Sockets at their end (CLOSE_WAIT) still held; `busy` when the server spun on them.
+    EndOfUploadMissed {
+        fds: Vec<i32>,
+        busy: Option<Duration>,
+    },
+    /// Every turn of reads a single read.
+    OneReadPerEvent(Turns),
+    /// The scenario cut short, told in task 3's words.
+    LoopCut(Cut),
+    /// Every upload reported, some with fewer bytes than sent: a count that restarts.
+    CountLost {
+        uploads: usize,
+        size: u64,
+        reports: Vec<u64>,
+    },
+    /// Every upload reported, some with more bytes than sent.
+    CountedMore {
+        uploads: usize,
+        size: u64,
+        reports: Vec<u64>,
+    },
+    /// Task 3's reports against its uploads.
+    LoopUploadsMisreported {
+        uploads: usize,
+        size: u64,
+        reports: Vec<u64>,
+    },
+    /// Task 3's `wants to send a file` lines against its uploads.
+    LoopHandledNotOnce { uploads: usize, handled: usize },
+    /// Clients still in the interest list after every report.
+    FinishedClientsWatched { pid: i32, fds: Vec<i32> },
+    /// More descriptors after the uploads than before.
+    DescriptorsKept { before: usize, after: usize },
+}
+
+/// Why a server spins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Spin {
+    /// Its epoll instance still watches finished clients (or closed ones).
+    FinishedClients { pid: i32, fds: Vec<i32> },
+    /// It watches only the listener (and the signalfd): it waits with no timeout.
+    NoWait { signalfd: bool },
+    /// An unread SIGCHLD keeps the signalfd readable.
+    UnreadSignalfd { pid: i32 },
+}
+
+/// What a place where a server sat blocked says to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Advice {
+    /// A read of a blocking signalfd.
+    BlockingSignalfd,
+    /// waitpid for any child, without WNOHANG.
+    BlockingWaitpid,
+    /// waitpid for one child.
+    WaitsForOneChild,
+    /// accept with nobody waiting.
+    AcceptBlocks,
+}
+
+impl Advice {
+    /// What being blocked where `at` says must change, when the place itself is the
+    /// evidence; `None` where it says no more than where the server was.
+    pub fn of(at: &Whereabouts) -> Option<Advice> {
+        match (at.call?, &at.on) {
+            (CallKind::Read, Some(Waited::SignalFd)) => Some(Advice::BlockingSignalfd),
+            (CallKind::Wait, _) if at.first_arg == -1 => Some(Advice::BlockingWaitpid),
+            (CallKind::Wait, _) => Some(Advice::WaitsForOneChild),
+            (CallKind::Accept, Some(Waited::Listener)) => Some(Advice::AcceptBlocks),
+            _ => None,
+        }
+    }
+
+    pub fn todos(self) -> &'static [u8] {
+        match self {
+            Advice::BlockingSignalfd => &[6, 7],
+            Advice::BlockingWaitpid => &[7],
+            Advice::WaitsForOneChild => &[5],
+            Advice::AcceptBlocks => &[3],
+        }
+    }
+}
+
+impl Finding {
+    /// A stable name for the finding, in kebab case, for scripts and kits.
+    pub fn slug(&self) -> &'static str {
+        match self {
+            Finding::DoesNotCompile => "does-not-compile",
+            Finding::BuildStopped(_) => "build-stopped",
+            Finding::NeedsWholeUpload => "needs-whole-upload",
+            Finding::NeedsEveryClientAccepted(_) => "needs-every-client-accepted",
+            Finding::NeedsPassed { .. } => "needs-passed",
+            Finding::NoAsyncMode => "no-async-mode",
+            Finding::Cut(cut) => cut_slug(cut),
+            Finding::ListenerNotInEpoll => "listener-not-in-epoll",
+            Finding::Spins { cause, .. } => match cause {
+                Spin::FinishedClients { .. } => "spins-on-finished-clients",
+                Spin::NoWait { .. } => "spins-without-waiting",
+                Spin::UnreadSignalfd { .. } => "spins-on-unread-signalfd",
+            },
+            Finding::StaleRegistrations { .. } => "stale-registrations",
+            Finding::ServerError { .. } => "server-error",
+            Finding::WholeUploadMiscounted { .. } => "whole-upload-miscounted",
+            Finding::NoWholeUpload => "no-whole-upload",
+            Finding::UploadMiscounted { .. } => "upload-miscounted",
+            Finding::HandledNotOnce { .. } => "handled-not-once",
+            Finding::NeverPaused => "never-paused",
+            Finding::NeverIdle { .. } => "never-idle",
+            Finding::UploadsMisreported { .. } => "uploads-misreported",
+            Finding::Threads { .. } => "threads-not-processes",
+            Finding::NoChild { .. } => "no-child-process",
+            Finding::WrongChildCount { .. } => "wrong-child-count",
+            Finding::ChildInLoop(_) => "child-in-loop",
+            Finding::ChildrenLeft(_) => "children-left",
+            Finding::ChildErrorLine { .. } => "child-error-line",
+            Finding::HandledAgain { .. } => "handled-again",
+            Finding::DescriptorsNotCounted => "descriptors-not-counted",
+            Finding::ParentKeepsCopies { .. } => "parent-keeps-copies",
+            Finding::LateClientNotServed { .. } => "late-client-not-served",
+            Finding::ZombiesWithoutReaper { .. } => "zombies-without-reaper",
+            Finding::SigchldNotBlocked { .. } => "sigchld-not-blocked",
+            Finding::OneReapedPerSignal { .. } => "one-reaped-per-signal",
+            Finding::ZombiesLeft { .. } => "zombies-left",
+            Finding::EagainTakenForError { .. } => "eagain-taken-for-error",
+            Finding::NotOneLoop { .. } => "not-one-loop",
+            Finding::BlockingSockets { .. } => "blocking-sockets",
+            Finding::EndOfUploadMissed { .. } => "end-of-upload-missed",
+            Finding::OneReadPerEvent(_) => "one-read-per-event",
+            Finding::LoopCut(Cut::OneAtATime { .. }) => "loop-serves-one-at-a-time",
+            Finding::LoopCut(cut) => cut_slug(cut),
+            Finding::CountLost { .. } => "count-lost",
+            Finding::CountedMore { .. } => "counted-more",
+            Finding::LoopUploadsMisreported { .. } => "loop-uploads-misreported",
+            Finding::LoopHandledNotOnce { .. } => "loop-handled-not-once",
+            Finding::FinishedClientsWatched { .. } => "finished-clients-watched",
+            Finding::DescriptorsKept { .. } => "descriptors-kept",
+        }
+    }
+
+    /// The TODOs the finding sends a student to, in order: the one place a finding's TODO
+    /// numbers are decided (its words, in `report::findings`, are tested to agree).
+    pub fn todos(&self) -> Vec<u8> {
+        let mut todos: Vec<u8> = match self {
+            Finding::NeedsEveryClientAccepted(cut) | Finding::Cut(cut) => cut_todos(cut),
+            Finding::ListenerNotInEpoll => vec![1],
+            Finding::Spins { cause, .. } => match cause {
+                Spin::FinishedClients { .. } => vec![4],
+                Spin::NoWait { .. } => vec![2],
+                Spin::UnreadSignalfd { .. } => vec![7],
+            },
+            Finding::StaleRegistrations { .. } | Finding::HandledNotOnce { .. } => vec![4],
+            Finding::NeverIdle { at, .. } => match Advice::of(at) {
+                Some(advice) => advice.todos().to_vec(),
+                None if at.activity == crate::inspect::Activity::Running => vec![2],
+                None => vec![],
+            },
+            Finding::Threads { .. }
+            | Finding::NoChild { .. }
+            | Finding::WrongChildCount { .. }
+            | Finding::ChildInLoop(_)
+            | Finding::ChildrenLeft(_)
+            | Finding::ChildErrorLine { .. }
+            | Finding::HandledAgain { .. } => vec![5],
+            Finding::ParentKeepsCopies { .. } => vec![4, 5],
+            Finding::LateClientNotServed { server, .. } => server
+                .as_ref()
+                .and_then(Advice::of)
+                .map_or_else(Vec::new, |advice| advice.todos().to_vec()),
+            Finding::ZombiesWithoutReaper { .. } => vec![6, 7],
+            Finding::SigchldNotBlocked { .. } => vec![6],
+            Finding::OneReapedPerSignal { .. } | Finding::ZombiesLeft { .. } => vec![7],
+            Finding::EagainTakenForError { .. }
+            | Finding::EndOfUploadMissed { .. }
+            | Finding::OneReadPerEvent(_)
+            | Finding::CountLost { .. }
+            | Finding::CountedMore { .. } => vec![9],
+            Finding::NotOneLoop { .. } => vec![8, 9],
+            Finding::BlockingSockets { meanwhile, .. } => {
+                let mut todos = vec![8];
+                todos.extend(meanwhile.iter().flat_map(loop_cut_todos));
+                todos
+            }
+            Finding::LoopCut(cut) => loop_cut_todos(cut),
+            Finding::FinishedClientsWatched { .. } => vec![4],
+            Finding::DoesNotCompile
+            | Finding::BuildStopped(_)
+            | Finding::NeedsWholeUpload
+            | Finding::NeedsPassed { .. }
+            | Finding::NoAsyncMode
+            | Finding::ServerError { .. }
+            | Finding::WholeUploadMiscounted { .. }
+            | Finding::NoWholeUpload
+            | Finding::UploadMiscounted { .. }
+            | Finding::NeverPaused
+            | Finding::UploadsMisreported { .. }
+            | Finding::DescriptorsNotCounted
+            | Finding::LoopUploadsMisreported { .. }
+            | Finding::LoopHandledNotOnce { .. }
+            | Finding::DescriptorsKept { .. } => vec![],
+        };
+        todos.sort_unstable();
+        todos.dedup();
+        todos
+    }
+}
+
+fn cut_slug(cut: &Cut) -> &'static str {
+    match cut {
+        Cut::ServerStopped(_) => "server-stopped",
+        Cut::StoppedAfterPause(_) => "stopped-after-pause",
+        Cut::NoProgress { .. } => "no-progress",
+        Cut::Stalled { .. } => "stalled",
+        Cut::Stuck { .. } => "stuck",
+        Cut::NotAccepted { .. } => "not-accepted",
+        Cut::NotWatched { .. } => "not-watched",
+        Cut::OneAtATime {
+            server_waited_for_child: true,
+            ..
+        } => "waits-for-child",
+        Cut::OneAtATime { .. } => "one-at-a-time",
+        Cut::ClientFailed(ClientFailure {
+            closed_unread: Some(_),
+            ..
+        }) => "closed-unread",
+        Cut::ClientFailed(_) => "client-failed",
+        Cut::ReportsMissing { .. } => "reports-missing",
+    }
+}
+
+fn cut_todos(cut: &Cut) -> Vec<u8> {
+    let at = |seen: &Snapshot| {
+        Advice::of(&seen.server).map_or_else(Vec::new, |advice| advice.todos().to_vec())
+    };
+    match cut {
+        Cut::ServerStopped(_) => vec![],
+        Cut::StoppedAfterPause(_) => vec![2],
+        Cut::NoProgress { seen, .. }
+        | Cut::Stalled { seen, .. }
+        | Cut::Stuck { seen, .. }
+        | Cut::ReportsMissing { seen, .. } => at(seen),
+        Cut::NotAccepted { .. } => vec![1, 3],
+        Cut::NotWatched { .. } => vec![3],
+        Cut::OneAtATime { .. } => vec![5],
+        Cut::ClientFailed(failure) if failure.closed_unread.is_some() => vec![3],
+        Cut::ClientFailed(_) => vec![],
+    }
+}
+
+fn loop_cut_todos(cut: &Cut) -> Vec<u8> {
+    match cut {
+        Cut::OneAtATime { .. } => vec![9],
+        cut => cut_todos(cut),
+    }
+}
