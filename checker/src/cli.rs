@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use gen_testfile::parse_size;
 
 use crate::grade::Selection;
@@ -26,8 +26,12 @@ const SOLUTION_EXAMPLE: &str = "
 /// from byte counts and from what /proc shows (epoll registrations, child processes, open
 /// descriptors, zombies).
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(version, args_conflicts_with_subcommands = true)]
 pub struct Options {
+    /// What to do other than grade one server (the default).
+    #[command(subcommand)]
+    pub verb: Option<Verb>,
+
     /// Grade the reference solution instead of the skeleton.
     #[arg(long, conflicts_with_all = ["server", "submission"])]
     pub solution: bool,
@@ -171,6 +175,68 @@ fn parse_upload_size(text: &str) -> Result<u64, String> {
 
 /// The options, with `--solution` shown in the help only where the lab at `root` has a
 /// solution/ (a student's copy has none).
+/// The checker's verbs besides grading one server.
+#[derive(Debug, Subcommand)]
+pub enum Verb {
+    /// Grade a folder of submissions one at a time (NAME.rs, NAME/server.rs, or a
+    /// student's repository NAME/skeleton/src/bin/server.rs): OUT gets grades.csv, a
+    /// folder per student (report, lab JSON, logs) and the class at a glance
+    /// (summary.md, summary.svg). Students graded before are kept unless --regrade names
+    /// them. Exit status 0 when every submission got a grade, 3 when some could not be
+    /// graded (the grade book says which).
+    Class {
+        /// The folder of submissions.
+        dir: PathBuf,
+        /// Where the results go.
+        out: PathBuf,
+        /// Grade this student again, although their results are in OUT (repeatable).
+        #[arg(long, value_name = "NAME")]
+        regrade: Vec<String>,
+        /// Which checks every submission gets (as for one server).
+        #[arg(long, value_name = "TASK")]
+        task: Option<String>,
+        /// The size of each upload (as for one server).
+        #[arg(long, value_name = "SIZE")]
+        size: Option<String>,
+        /// Each grading's time limit in seconds (as for one server).
+        #[arg(long, value_name = "SECONDS")]
+        timeout: Option<String>,
+        /// Grade where the machine cannot contain submissions (as for one server).
+        #[arg(long)]
+        allow_uncontained: bool,
+    },
+}
+
+impl Verb {
+    /// The `checker class` options.
+    pub fn class_options(&self) -> crate::class::ClassOptions {
+        let Verb::Class {
+            dir,
+            out,
+            regrade,
+            task,
+            size,
+            timeout,
+            allow_uncontained,
+        } = self;
+        let mut passed_on = Vec::new();
+        for (flag, value) in [("--task", task), ("--size", size), ("--timeout", timeout)] {
+            if let Some(value) = value {
+                passed_on.extend([flag.to_owned(), value.clone()]);
+            }
+        }
+        if *allow_uncontained {
+            passed_on.push("--allow-uncontained".into());
+        }
+        crate::class::ClassOptions {
+            dir: dir.clone(),
+            out: out.clone(),
+            regrade: regrade.clone(),
+            passed_on,
+        }
+    }
+}
+
 pub fn parse(root: Option<&Path>) -> Options {
     let with_solution = root.is_some_and(|root| root.join("solution").is_dir());
     let command = Options::command()

@@ -6,6 +6,7 @@
 
 mod build;
 mod checks;
+mod class;
 mod cli;
 mod clients;
 mod contain;
@@ -42,6 +43,37 @@ fn main() -> ExitCode {
     }
     let root = target::workspace_root();
     let options = cli::parse(root.as_deref());
+    if let Some(verb) = &options.verb {
+        let outcome = target::require_root(root).and_then(|_| class::grade(&verb.class_options()));
+        return match outcome {
+            Ok(graded) => {
+                let out = verb.class_options().out;
+                println!(
+                    "class: {} graded; grades in {}, the class at a glance in {}",
+                    graded
+                        .iter()
+                        .filter(|student| student.result.is_ok())
+                        .count(),
+                    out.join("grades.csv").display(),
+                    out.join("summary.md").display()
+                );
+                if graded.iter().all(|student| student.result.is_ok()) {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(3)
+                }
+            }
+            Err(trouble) => {
+                let status = if matches!(trouble, Trouble::Usage(_)) {
+                    2
+                } else {
+                    3
+                };
+                tell(trouble);
+                ExitCode::from(status)
+            }
+        };
+    }
     if options.watch {
         return match target::require_root(root).and_then(|root| regrade::watch(&root, &options)) {
             Ok(()) => ExitCode::SUCCESS,

@@ -73,7 +73,7 @@ fn write(records: &[[String; 6]]) -> String {
 /// `-`, `@`) or its first character could hide that (a tab, a carriage return): the
 /// spreadsheet shows the text instead. No number of the grade book is negative, so no
 /// number is changed.
-fn no_formula(field: &str) -> String {
+pub fn no_formula(field: &str) -> String {
     if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         format!("'{field}")
     } else {
