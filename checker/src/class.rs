@@ -230,10 +230,15 @@ fn row(graded: &Graded) -> [String; 7] {
         .filter(|verdict| verdict["status"] != "passed")
         .map(|verdict| text(&verdict["check"]))
         .collect();
-    let findings: Vec<String> = verdicts
+    let mut findings: Vec<String> = Vec::new();
+    for finding in verdicts
         .iter()
-        .filter_map(|verdict| verdict["finding"].as_str().map(str::to_owned))
-        .collect();
+        .filter_map(|verdict| verdict["finding"].as_str())
+    {
+        if !findings.iter().any(|seen| seen == finding) {
+            findings.push(finding.to_owned());
+        }
+    }
     [
         name,
         result["score"]["points"].to_string(),
