@@ -10,7 +10,7 @@ use crate::grade::Selection;
 const EXAMPLES: &str = "\
 Examples:
   cargo run -p checker                      grade your server (skeleton/)
-  cargo run -p checker -- --watch           grade again on every save of your server.rs
+  cargo run -p checker -- watch             grade again on every save of your server.rs
   cargo run -p checker -- --task 1          only the task 1 checks
   cargo run -p checker -- --server ./my-server --size 8M --clients 4
   cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/
@@ -175,9 +175,30 @@ fn parse_upload_size(text: &str) -> Result<u64, String> {
 
 /// The options, with `--solution` shown in the help only where the lab at `root` has a
 /// solution/ (a student's copy has none).
-/// The checker's verbs besides grading one server.
+/// The checker's verbs. Without one it grades (`grade`); `grade`, `watch` and
+/// `experiment` take the grading options, as the flags they stand for did (`--watch`,
+/// `--experiment WHAT`, which stay as their aliases).
 #[derive(Debug, Subcommand)]
 pub enum Verb {
+    /// Grade one server (what the checker does without a verb), with the options below.
+    Grade,
+    /// Grade again whenever the server's source is saved (the options of grading,
+    /// as --watch).
+    Watch,
+    /// Measure instead of grading: `buf-size` (throughput against the read size) or
+    /// `clients` (a process per client against one loop), as --experiment WHAT.
+    Experiment {
+        /// What to measure.
+        #[arg(value_enum)]
+        what: Experiment,
+    },
+    /// Print the grading table: each check's slug, name, points, the TODOs it concerns
+    /// and what it is judged after (for scripts: --json).
+    Checks {
+        /// As JSON, one object per check.
+        #[arg(long)]
+        json: bool,
+    },
     /// Grade a folder of submissions one at a time (NAME.rs, NAME/server.rs, or a
     /// student's repository NAME/skeleton/src/bin/server.rs): OUT gets grades.csv, a
     /// folder per student (report, lab JSON, logs) and the class at a glance
@@ -208,8 +229,8 @@ pub enum Verb {
 }
 
 impl Verb {
-    /// The `checker class` options.
-    pub fn class_options(&self) -> crate::class::ClassOptions {
+    /// The `checker class` options, if this is `class`.
+    pub fn class_options(&self) -> Option<crate::class::ClassOptions> {
         let Verb::Class {
             dir,
             out,
@@ -218,7 +239,10 @@ impl Verb {
             size,
             timeout,
             allow_uncontained,
-        } = self;
+        } = self
+        else {
+            return None;
+        };
         let mut passed_on = Vec::new();
         for (flag, value) in [("--task", task), ("--size", size), ("--timeout", timeout)] {
             if let Some(value) = value {
@@ -228,16 +252,35 @@ impl Verb {
         if *allow_uncontained {
             passed_on.push("--allow-uncontained".into());
         }
-        crate::class::ClassOptions {
+        Some(crate::class::ClassOptions {
             dir: dir.clone(),
             out: out.clone(),
             regrade: regrade.clone(),
             passed_on,
-        }
+        })
     }
 }
 
+/// The command line with the verbs that stand for flags written as those flags
+/// (`grade`, `watch`, `experiment WHAT`), so that every grading option and every rule
+/// between them holds the same for both spellings.
+fn with_verbs_as_flags(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    match args.get(1).and_then(|verb| verb.to_str()) {
+        Some("grade") => {
+            args.remove(1);
+        }
+        Some("watch") => args[1] = "--watch".into(),
+        Some("experiment") if args.len() > 2 => args[1] = "--experiment".into(),
+        _ => {}
+    }
+    args
+}
+
 pub fn parse(root: Option<&Path>) -> Options {
+    parse_from(root, std::env::args_os().collect())
+}
+
+fn parse_from(root: Option<&Path>, args: Vec<std::ffi::OsString>) -> Options {
     let with_solution = root.is_some_and(|root| root.join("solution").is_dir());
     let command = Options::command()
         .mut_arg("solution", |arg| arg.hide(!with_solution))
@@ -246,5 +289,8 @@ pub fn parse(root: Option<&Path>) -> Options {
         } else {
             EXAMPLES.to_owned()
         });
-    Options::from_arg_matches(&command.get_matches()).unwrap_or_else(|error| error.exit())
+    let matches = command
+        .try_get_matches_from(with_verbs_as_flags(args))
+        .unwrap_or_else(|error| error.exit());
+    Options::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
 }

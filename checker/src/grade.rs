@@ -61,6 +61,58 @@ pub struct Check {
     pub gate: Gate,
 }
 
+/// The grading table as `checker checks` prints it: a line per check, or (`json`) an
+/// array of objects with each check's slug, name, points (none for the bonus and task 3,
+/// which count no points), weight, TODOs and gate.
+pub fn table_listing(json: bool) -> String {
+    let weight = |check: &Check| match check.weight {
+        Weight::Points(points) => ("points", Some(points)),
+        Weight::Bonus => ("bonus", None),
+        Weight::Optional => ("optional", None),
+    };
+    let gate = |check: &Check| match check.gate {
+        Gate::Builds => "builds".to_owned(),
+        Gate::TaskOne => "task-one".to_owned(),
+        Gate::Passed(other) => format!("passed:{}", other.slug()),
+    };
+    if json {
+        let rows: Vec<serde_json::Value> = TABLE
+            .iter()
+            .map(|check| {
+                serde_json::json!({
+                    "slug": check.slug,
+                    "name": check.name,
+                    "weight": weight(check).0,
+                    "points": weight(check).1,
+                    "todos": check.todos,
+                    "gate": gate(check),
+                })
+            })
+            .collect();
+        return serde_json::to_string_pretty(&rows).unwrap_or_default() + "\n";
+    }
+    let mut text = format!(
+        "{:<20} {:<34} {:<8} {:<6} {}\n",
+        "slug", "name", "points", "todos", "judged after"
+    );
+    for check in &TABLE {
+        let points = match weight(check) {
+            (_, Some(points)) => points.to_string(),
+            (kind, None) => kind.to_owned(),
+        };
+        let todos: Vec<String> = check.todos.iter().map(u8::to_string).collect();
+        text.push_str(&format!(
+            "{:<20} {:<34} {:<8} {:<6} {}\n",
+            check.slug,
+            check.name,
+            points,
+            todos.join(","),
+            gate(check)
+        ));
+    }
+    text
+}
+
 /// The grading table, in its order: the one place its facts are written.
 pub const TABLE: [Check; 6] = [
     Check {

@@ -43,36 +43,12 @@ fn main() -> ExitCode {
     }
     let root = target::workspace_root();
     let options = cli::parse(root.as_deref());
-    if let Some(verb) = &options.verb {
-        let outcome = target::require_root(root).and_then(|_| class::grade(&verb.class_options()));
-        return match outcome {
-            Ok(graded) => {
-                let out = verb.class_options().out;
-                println!(
-                    "class: {} graded; grades in {}, the class at a glance in {}",
-                    graded
-                        .iter()
-                        .filter(|student| student.result.is_ok())
-                        .count(),
-                    out.join("grades.csv").display(),
-                    out.join("summary.md").display()
-                );
-                if graded.iter().all(|student| student.result.is_ok()) {
-                    ExitCode::SUCCESS
-                } else {
-                    ExitCode::from(3)
-                }
-            }
-            Err(trouble) => {
-                let status = if matches!(trouble, Trouble::Usage(_)) {
-                    2
-                } else {
-                    3
-                };
-                tell(trouble);
-                ExitCode::from(status)
-            }
-        };
+    if let Some(cli::Verb::Checks { json }) = &options.verb {
+        print!("{}", grade::table_listing(*json));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(class) = options.verb.as_ref().and_then(cli::Verb::class_options) {
+        return grade_class(root, &class);
     }
     if options.watch {
         return match target::require_root(root).and_then(|root| regrade::watch(&root, &options)) {
@@ -100,6 +76,37 @@ fn main() -> ExitCode {
         tell(trouble);
     }
     ExitCode::from(status)
+}
+
+/// `checker class`: the class graded, the exit status 0 when everyone got a grade.
+fn grade_class(root: Option<std::path::PathBuf>, class: &class::ClassOptions) -> ExitCode {
+    match target::require_root(root).and_then(|_| class::grade(class)) {
+        Ok(graded) => {
+            println!(
+                "class: {} graded; grades in {}, the class at a glance in {}",
+                graded
+                    .iter()
+                    .filter(|student| student.result.is_ok())
+                    .count(),
+                class.out.join("grades.csv").display(),
+                class.out.join("summary.md").display()
+            );
+            if graded.iter().all(|student| student.result.is_ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            }
+        }
+        Err(trouble) => {
+            let status = if matches!(trouble, Trouble::Usage(_)) {
+                2
+            } else {
+                3
+            };
+            tell(trouble);
+            ExitCode::from(status)
+        }
+    }
 }
 
 /// Before any grading: no result of an earlier run may pass for this one's, the result

@@ -236,3 +236,60 @@ fn json_makes_its_folder_and_refuses_one_it_cannot_make_before_grading() {
         "it graded before refusing"
     );
 }
+
+/// The verbs: `checks` prints the grading table for scripts; `grade`, `watch` and
+/// `experiment WHAT` are the grading options under other names, with the same rules.
+#[test]
+fn verbs_print_the_table_and_keep_the_rules_of_the_flags_they_stand_for() {
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    let output = Command::new(env!("CARGO_BIN_EXE_checker"))
+        .args(["checks", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let table: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let slugs: Vec<&str> = table
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        slugs,
+        [
+            "whole-upload",
+            "keeps-serving",
+            "concurrent-uploads",
+            "process-per-client",
+            "no-zombies",
+            "async-uploads"
+        ]
+    );
+    assert_eq!(table[4]["gate"], "passed:process-per-client");
+    assert_eq!(table[0]["points"], 25);
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .arg("checks")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "no-zombies           bonus: no zombies                  bonus    6,7    passed:process-per-client",
+        ));
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .args(["watch", "--server", "x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "the argument '--watch' cannot be used with '--server <PATH>'",
+        ));
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .args(["experiment", "bogus"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'bogus'"));
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .args(["grade", "--task", "4"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value '4' for '--task"));
+}
