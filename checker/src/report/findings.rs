@@ -1018,6 +1018,16 @@ mod tests {
         assert!(missing.is_empty(), "kinds without a sample: {missing:?}");
     }
 
+    /// The words of every sample finding, one snapshot each, named by its place among the
+    /// samples and its slug: a changed word shows as a changed snapshot in review.
+    #[test]
+    fn every_finding_reads_as_its_snapshot() {
+        for (at, finding) in every_finding().iter().enumerate() {
+            let name = format!("{at:02}-{}", finding.slug());
+            insta::assert_snapshot!(name, finding.to_string());
+        }
+    }
+
     #[test]
     fn findings_of_different_kinds_have_different_slugs() {
         let mut by_slug = std::collections::HashMap::new();
