@@ -7,6 +7,12 @@
 #   scripts/check-handout.sh
 set -euo pipefail
 
+if [[ $# -gt 0 ]]; then
+    [[ $1 == -h || $1 == --help ]] || { echo "check-handout: takes no arguments" >&2; exit 2; }
+    sed -n '2,7s/^# \{0,1\}//p' "$0"
+    exit 0
+fi
+
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -25,7 +31,7 @@ for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout
     checker/tests/environment.rs checker/tests/hostile.rs checker/tests/watch.rs checker/tests/inert.rs \
     scripts/fill-todos.awk scripts/stage.sh scripts/grade-class.sh scripts/check-grade-class.sh \
     scripts/gradescope.sh scripts/gradescope scripts/ci scripts/merge-grades.sh \
-    scripts/grade-book.sh scripts/json-fields.awk scripts/check-kits.sh; do
+    scripts/grade-book.sh scripts/json-fields.awk scripts/check-kits.sh scripts/verdicts-stable.sh; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
 [[ -f $dir/.github/workflows/classroom.yml ]] || fail "the handout has no Classroom workflow"

@@ -8,6 +8,12 @@
 #   scripts/check-kits.sh
 set -euo pipefail
 
+if [[ $# -gt 0 ]]; then
+    [[ $1 == -h || $1 == --help ]] || { echo "check-kits: takes no arguments" >&2; exit 2; }
+    sed -n '2,8s/^# \{0,1\}//p' "$0"
+    exit 0
+fi
+
 root=$(cd "$(dirname "$0")/.." && pwd)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

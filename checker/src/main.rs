@@ -127,6 +127,19 @@ fn prepare(options: &Options) -> Result<(), Trouble> {
         fs::write(path, "").with_context(|| format!("writing {}", path.display()))?;
         fs::remove_file(path).with_context(|| format!("removing {}", path.display()))?;
     }
+    if let Some(dir) = options
+        .log_dir
+        .as_ref()
+        .filter(|dir| dir.exists() && !dir.is_dir())
+    {
+        return Err(Trouble::Usage(
+            lab::Failure::new(
+                format!("--log-dir {}", dir.display()),
+                "is a file, not a folder",
+            )
+            .hint("give a folder for the logs (it is made if need be)"),
+        ));
+    }
     server::guard::stop_on_interrupt().context("setting up Ctrl-C handling")?;
     server::close_inherited_descriptors().context("closing inherited descriptors")?;
     Ok(())

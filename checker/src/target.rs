@@ -66,6 +66,25 @@ pub enum Choice {
 impl Choice {
     /// Checks the options' choice against what is there.
     pub fn of(options: &Options, root: &Path) -> Result<Self, Trouble> {
+        for (flag, path) in [
+            ("--server", &options.server),
+            ("--submission", &options.submission),
+        ] {
+            if let Some(path) = path.as_ref().filter(|path| path.is_dir()) {
+                return Err(Trouble::Usage(
+                    Failure::new(
+                        format!("{flag} {}", path.display()),
+                        "is a folder, not a file",
+                    )
+                    .hint(if flag == "--server" {
+                        "give the path of a server binary, for example target/debug/server"
+                    } else {
+                        "give the path of a student's server.rs (a folder of submissions is \
+                             graded with `checker class DIR OUT`)"
+                    }),
+                ));
+            }
+        }
         if let Some(path) = &options.server {
             if !path.is_file() {
                 return Err(Trouble::Usage(

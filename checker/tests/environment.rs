@@ -237,3 +237,31 @@ fn a_script_named_with_server_is_graded_like_any_server() {
     assert!(stdout.contains("Total: 50/50"), "{stdout}");
     assert!(processes_marked(dir.path()).is_empty());
 }
+
+/// The lab's own checking scripts answer --help with what they do, and start nothing.
+#[test]
+fn the_checking_scripts_say_what_they_do_for_help_and_run_nothing() {
+    for (script, first_words) in [
+        (
+            "check-handout.sh",
+            "Makes a handout in a temporary directory",
+        ),
+        ("check-kits.sh", "Proves the grading kits on real gradings"),
+    ] {
+        let path = workspace().join("scripts").join(script);
+        let started = Instant::now();
+        let output = std::process::Command::new(&path)
+            .arg("--help")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{script}");
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(stdout.starts_with(first_words), "{script}: {stdout}");
+        assert!(started.elapsed() < Duration::from_secs(5), "{script} ran");
+        let refused = std::process::Command::new(&path)
+            .arg("now")
+            .output()
+            .unwrap();
+        assert_eq!(refused.status.code(), Some(2), "{script}");
+    }
+}

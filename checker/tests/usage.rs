@@ -106,6 +106,26 @@ fn bad_usage_is_refused() {
         2,
         "checker: --submission /no/such/server.rs: no such file",
     );
+    let folder = dir.path().to_str().unwrap();
+    refuse(
+        &["--submission", folder],
+        2,
+        &format!("checker: --submission {folder}: is a folder, not a file"),
+    );
+    refuse(
+        &["--server", folder],
+        2,
+        &format!("checker: --server {folder}: is a folder, not a file"),
+    );
+    let elsewhere = TempDir::new().unwrap();
+    let file = elsewhere.path().join("a-file");
+    fs::write(&file, "").unwrap();
+    let file = file.to_str().unwrap();
+    refuse(
+        &["--log-dir", file],
+        2,
+        &format!("checker: --log-dir {file}: is a file, not a folder"),
+    );
     refuse(
         &["--submission", "a.rs", "--server", "x"],
         2,
