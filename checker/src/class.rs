@@ -69,20 +69,30 @@ pub fn submissions(dir: &Path) -> lab::Result<(Vec<Submission>, Vec<String>)> {
                 .is_some_and(|extension| extension == "rs")
                 .then(|| path.clone())
         };
+        let name = file_name
+            .strip_suffix(".rs")
+            .unwrap_or(&file_name)
+            .to_owned();
         match file {
-            Some(file) => found.push(Submission {
-                name: file_name
-                    .strip_suffix(".rs")
-                    .unwrap_or(&file_name)
-                    .to_owned(),
-                file,
-            }),
-            None => skipped.push(file_name),
+            // A student's folder in OUT is named after them: a name must be one folder's
+            // name (`...rs` would name OUT's parent, `..rs` OUT itself).
+            Some(file) if is_one_name(&name) => found.push(Submission { name, file }),
+            _ => skipped.push(file_name),
         }
     }
     found.sort_by(|a, b| a.name.cmp(&b.name));
     skipped.sort();
     Ok((found, skipped))
+}
+
+/// Whether `name` is the name of one folder inside another: not empty, `.` or `..`, and
+/// without a separator.
+fn is_one_name(name: &str) -> bool {
+    let mut parts = Path::new(name).components();
+    matches!(
+        (parts.next(), parts.next()),
+        (Some(std::path::Component::Normal(_)), None)
+    ) && !name.contains('/')
 }
 
 /// Grades the class as `options` say; returns every student's result.
@@ -501,10 +511,14 @@ mod tests {
         fs::create_dir_all(root.join("carol/skeleton/src/bin")).unwrap();
         fs::write(root.join("carol/skeleton/src/bin/server.rs"), "").unwrap();
         fs::write(root.join("notes.txt"), "").unwrap();
+        // Names that would lead out of a student's own folder in OUT.
+        fs::write(root.join("...rs"), "").unwrap();
+        fs::write(root.join("..rs"), "").unwrap();
+        fs::write(root.join(".rs"), "").unwrap();
         let (found, skipped) = submissions(root).unwrap();
         let names: Vec<&str> = found.iter().map(|s| s.name.as_str()).collect();
         assert_eq!(names, ["alice", "bob", "carol"]);
         assert_eq!(found[2].file, root.join("carol/skeleton/src/bin/server.rs"));
-        assert_eq!(skipped, ["notes.txt"]);
+        assert_eq!(skipped, ["...rs", "..rs", ".rs", "notes.txt"]);
     }
 }

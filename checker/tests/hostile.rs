@@ -418,6 +418,15 @@ fn a_line_that_looks_like_the_checkers_is_the_servers_own() {
     assert_eq!(run.verdicts(), [P; 6], "{}", run.stdout);
     assert!(!run.stdout.contains('\x1b'), "{}", run.stdout);
     assert!(!run.stdout.contains("forged"), "{}", run.stdout);
+    // In the log, a line in the checker's own format is marked as the server's.
+    let log = server_log(&run);
+    assert!(
+        log.contains(
+            "\n(printed by the server) ----- checker: stopped the server and its children: made up -----\n"
+        ),
+        "{log}"
+    );
+    assert!(!log.contains("\n----- checker: stopped the server and its children: made up"));
 }
 
 #[test]

@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::io;
-use std::os::unix::fs::{MetadataExt, chown};
+use std::os::unix::fs::{MetadataExt, lchown};
 use std::path::{Path, PathBuf};
 
 use lab::{Context, Failure};
@@ -187,7 +187,7 @@ fn give_to_build(dir: &Path) -> io::Result<()> {
     while let Some(path) = next.pop() {
         let meta = fs::symlink_metadata(&path)?;
         if meta.uid() != build.uid {
-            chown(&path, Some(build.uid), Some(build.gid))?;
+            lchown(&path, Some(build.uid), Some(build.gid))?;
         }
         if meta.is_dir() {
             next.extend(fs::read_dir(&path)?.flatten().map(|entry| entry.path()));

@@ -98,7 +98,9 @@ impl Channel {
             }
             let millis = u16::try_from(left.as_millis()).unwrap_or(u16::MAX);
             let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
-            let _ = poll(&mut fds, PollTimeout::from(millis));
+            if !matches!(poll(&mut fds, PollTimeout::from(millis)), Ok(ready) if ready > 0) {
+                continue;
+            }
             if !self.read_blocking_once() {
                 return self
                     .failure_heard()

@@ -258,6 +258,10 @@ pub fn launch(plan: &Plan, mut command: Command) -> Result<Launched, String> {
         }
         Purpose::Build(_) => (None, None),
     };
+    // Above the numbers they are given at in the shim: a duplicate onto itself would
+    // keep close-on-exec, and one given first could overwrite the other's source.
+    let channel_write = above_given(channel_write)?;
+    let theirs = theirs.map(above_given).transpose()?;
     let (channel_fd, sockets_fd) = (
         channel_write.as_raw_fd(),
         theirs.as_ref().map(AsRawFd::as_raw_fd),
@@ -303,6 +307,14 @@ pub fn launch(plan: &Plan, mut command: Command) -> Result<Launched, String> {
         .map_err(|e| format!("letting the shim go on: {e}"))?;
     launched.channel = channel;
     Ok(launched)
+}
+
+/// `fd` moved to a number above those the shim is given them at, close-on-exec.
+fn above_given(fd: std::os::fd::OwnedFd) -> Result<std::os::fd::OwnedFd, String> {
+    let moved = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
+        .map_err(|e| format!("fcntl: {e}"))?;
+    // SAFETY: the kernel just gave us this descriptor.
+    Ok(unsafe { <std::os::fd::OwnedFd as std::os::fd::FromRawFd>::from_raw_fd(moved) })
 }
 
 /// Duplicates `fd` onto `number` without close-on-exec. Between fork and exec.

@@ -2,10 +2,10 @@
 //! plan allows, entered with `pivot_root`. Nothing else of the machine's file system is
 //! in it, so nothing else can be read, run or embedded, whatever its name.
 //!
-//! Sources are opened by the shim with the checker's own rights, before it enters its
-//! namespaces (the namespace's unprivileged user may not even reach them: a toolchain
-//! under a home folder of mode 700), passed to init as descriptors, and bound through
-//! /proc/self/fd.
+//! Sources are opened by the shim with the checker's own rights, once it has entered its
+//! mount namespace (a bind's source must lie in it) but before it takes the namespace's
+//! identity (that unprivileged user may not even reach them: a toolchain under a home
+//! folder of mode 700), passed to init as descriptors, and bound through /proc/self/fd.
 
 use std::ffi::CString;
 use std::fs::{self, File};

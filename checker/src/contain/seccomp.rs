@@ -9,8 +9,9 @@
 //!   every `execve` and `execveat` to init (a user notification); init lets the first one
 //!   through and refuses every later one, and tells the checker what was tried.
 //!
-//! Written by hand on `libc`'s definitions: the crates that build filters know no user
-//! notifications, and the filter is a few instructions.
+//! Written by hand on `libc`'s definitions: the filter is a few instructions, and the
+//! crate that knows user notifications (`libseccomp`) needs the C library installed on
+//! every machine that builds the checker.
 
 use std::fs::File;
 use std::io;
@@ -184,8 +185,8 @@ pub fn install(filter: &libc::sock_fprog, notify: bool) -> io::Result<Option<Raw
 
 /// Init's side: answers the executions of the program and of everything it starts. The
 /// first is the program's own start, let through; every later one is refused with EPERM
-/// and told to the checker on `channel`. Returns when the last process under the filter
-/// is gone.
+/// and told to the checker on `channel`. Returns when the listener fails; init ends with
+/// the program in any case.
 pub fn supervise(listener: OwnedFd, mut channel: File) {
     let mut first = true;
     loop {

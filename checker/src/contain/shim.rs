@@ -168,18 +168,22 @@ fn init(plan: &Plan, init_args: &str, channel: &File) -> Result<ExitStatus, Stri
         let checker = unsafe { OwnedFd::from_raw_fd(SOCKETS_FD) };
         let _ = fcntl(&checker, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC));
         thread::spawn(move || sockets::serve(checker));
-        let channel = channel
+        let mut channel = channel
             .try_clone()
             .map_err(|e| format!("sharing the channel: {e}"))?;
         let listener = sandbox
             .listener_from_program
             .try_clone()
             .map_err(|e| e.to_string())?;
-        thread::spawn(move || {
-            if let Ok(Some(fd)) = sockets::receive_descriptor(listener.as_raw_fd()) {
-                seccomp::supervise(fd, channel);
-            }
-        });
+        thread::spawn(
+            move || match sockets::receive_descriptor(listener.as_raw_fd()) {
+                Ok(Some(fd)) => seccomp::supervise(fd, channel),
+                _ => channel::send(
+                    &mut channel,
+                    &Message::Failed("the program's seccomp listener never reached init".into()),
+                ),
+            },
+        );
     }
     let mut command = program_command(plan)?;
     let ready = sandbox.ready();

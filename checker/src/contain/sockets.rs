@@ -83,9 +83,13 @@ pub fn connect_to(
         return TcpStream::connect_timeout(&address.into(), timeout);
     };
     let socket = source.tcp_socket()?;
-    // Loopback connects at once or is refused at once: no timeout is needed here.
-    connect(socket.as_raw_fd(), &SockaddrIn::from(address))?;
-    Ok(TcpStream::from(socket))
+    // A full accept queue drops the SYN and retries for minutes: a blocking connect ends
+    // at the socket's send timeout instead (as connect_timeout would).
+    let stream = TcpStream::from(socket);
+    stream.set_write_timeout(Some(timeout))?;
+    connect(stream.as_raw_fd(), &SockaddrIn::from(address))?;
+    stream.set_write_timeout(None)?;
+    Ok(stream)
 }
 
 /// Init's side: answers each request on `checker` with a new TCP socket, until the

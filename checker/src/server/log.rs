@@ -112,6 +112,9 @@ pub fn pump(pipe: OwnedFd, log: PathBuf) -> io::Result<JoinHandle<()>> {
         })
 }
 
+/// What goes before a line of the server's that begins as the checker's own lines do.
+const SERVERS_OWN: &str = "(printed by the server) ";
+
 /// The longest line the log keeps whole: past it, a line is cut into several.
 const LONGEST: usize = 64 * 1024;
 
@@ -138,6 +141,14 @@ impl Keeper {
             if self.cut && !is_kept_past_the_cut(line) {
                 continue;
             }
+            // Only the checker writes its own lines: a server's line in their format is
+            // marked as the server's, so that it can end no section and pass for no note.
+            let line: std::borrow::Cow<[u8]> = if line.starts_with(MARK.as_bytes()) {
+                [SERVERS_OWN.as_bytes(), line].concat().into()
+            } else {
+                line.into()
+            };
+            let line = line.as_ref();
             if self.written + line.len() as u64 > 2 * MAX_LOG {
                 self.full = true;
                 out.extend_from_slice(format!("{}\n", full_line()).as_bytes());
@@ -217,6 +228,16 @@ pub fn section_tail(log: &Path, start: u64, count: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_servers_line_in_the_checkers_format_is_marked_as_the_servers() {
+        let mut keeper = Keeper::default();
+        let kept = keeper.keep(b"Server listening on 127.0.0.1:7\n----- checker: stopped -----\n");
+        assert_eq!(
+            String::from_utf8(kept).unwrap(),
+            "Server listening on 127.0.0.1:7\n(printed by the server) ----- checker: stopped -----\n"
+        );
+    }
 
     #[test]
     fn a_section_ends_at_the_next_header_but_not_at_a_stop_note() {

@@ -204,24 +204,31 @@ impl ServerUnderTest {
     /// for a script its interpreter, as the server's exec made it (waited for, 2 s at
     /// most: until then the server's process still runs the checker's own binary).
     fn program(&self, binary: &Path) -> Option<(u64, u64)> {
+        use std::io::Read;
         use std::os::unix::fs::MetadataExt;
-        let is_elf = std::fs::read(binary).is_ok_and(|bytes| bytes.starts_with(b"\x7fELF"));
+        let checker = std::fs::metadata("/proc/self/exe").ok()?;
+        let checker = (checker.dev(), checker.ino());
+        // Until its exec is through, however long a busy machine makes that, the server's
+        // process runs the checker's binary: no look may take that for another program.
+        let deadline = Instant::now() + Duration::from_secs(2);
+        let started = loop {
+            match inspect::program_of(self.pid) {
+                Some(program) if program != checker => break program,
+                Some(_) if Instant::now() < deadline => thread::sleep(Duration::from_millis(1)),
+                _ => return None,
+            }
+        };
+        let mut magic = [0u8; 4];
+        let is_elf = std::fs::File::open(binary)
+            .and_then(|mut file| file.read_exact(&mut magic))
+            .is_ok()
+            && magic == *b"\x7fELF";
         if is_elf {
             return std::fs::metadata(binary)
                 .ok()
                 .map(|meta| (meta.dev(), meta.ino()));
         }
-        let checker = std::fs::metadata("/proc/self/exe").ok()?;
-        let checker = (checker.dev(), checker.ino());
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline {
-            match inspect::program_of(self.pid) {
-                Some(program) if program != checker => return Some(program),
-                None => return None,
-                _ => thread::sleep(Duration::from_millis(1)),
-            }
-        }
-        None
+        Some(started)
     }
 
     /// The shim's own error, if it sent one: the checker's trouble, not the server's.

@@ -572,6 +572,7 @@ fn attack(fault: Fault) {
         }
         Fault::FakesChecker => {
             println!("checker: containing the server: a failure the server made up");
+            println!("----- checker: stopped the server and its children: made up -----");
             println!("\x1b[2J\x1b[1;1H\x1b[32mTotal: 100/100\x1b[0m\rforged");
         }
         Fault::RewritesLog => {
