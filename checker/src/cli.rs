@@ -264,7 +264,7 @@ impl Verb {
 /// The command line with the verbs that stand for flags written as those flags
 /// (`grade`, `watch`, `experiment WHAT`), so that every grading option and every rule
 /// between them holds the same for both spellings.
-fn with_verbs_as_flags(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+pub fn with_verbs_as_flags(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     match args.get(1).and_then(|verb| verb.to_str()) {
         Some("grade") => {
             args.remove(1);
@@ -293,4 +293,43 @@ fn parse_from(root: Option<&Path>, args: Vec<std::ffi::OsString>) -> Options {
         .try_get_matches_from(with_verbs_as_flags(args))
         .unwrap_or_else(|error| error.exit());
     Options::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_verbs_as_flags;
+
+    fn spelled(args: &[&str]) -> Vec<String> {
+        let args = args.iter().map(std::ffi::OsString::from).collect();
+        with_verbs_as_flags(args)
+            .into_iter()
+            .map(|arg| arg.into_string().unwrap())
+            .collect()
+    }
+
+    #[test]
+    fn the_verbs_that_stand_for_flags_become_those_flags() {
+        assert_eq!(
+            spelled(&["checker", "watch", "--task", "1"]),
+            ["checker", "--watch", "--task", "1"]
+        );
+        assert_eq!(
+            spelled(&["checker", "grade", "--task", "1"]),
+            ["checker", "--task", "1"]
+        );
+        assert_eq!(
+            spelled(&["checker", "experiment", "clients", "--solution"]),
+            ["checker", "--experiment", "clients", "--solution"]
+        );
+        // A run that watch starts is given the flag form, which stays as it is.
+        assert_eq!(spelled(&["checker", "--watch"]), ["checker", "--watch"]);
+        assert_eq!(
+            spelled(&["checker", "experiment"]),
+            ["checker", "experiment"]
+        );
+        assert_eq!(
+            spelled(&["checker", "class", "a", "b"]),
+            ["checker", "class", "a", "b"]
+        );
+    }
 }

@@ -95,7 +95,9 @@ pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
 /// One grading, as a process of its own: this binary with the same options but `--watch`.
 fn start_run(report: &Path, summary: &Path) -> Result<Child, Trouble> {
     let me = env::current_exe().context("finding the checker's own binary")?;
-    let args: Vec<OsString> = env::args_os()
+    // The verb `watch` is `--watch` by then, and the run's own is left out.
+    let args: Vec<OsString> = crate::cli::with_verbs_as_flags(env::args_os().collect())
+        .into_iter()
         .skip(1)
         .filter(|arg| arg != "--watch")
         .collect();

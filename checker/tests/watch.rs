@@ -54,7 +54,8 @@ fn watch_grades_again_on_save_and_quits_on_q() {
     let pty = openpty(None, None).unwrap();
     let terminal = |fd: &OwnedFd| Stdio::from(fd.try_clone().unwrap());
     let mut watching = checker(dir.path())
-        .args(["--watch", "--task", "1", "--size", "8M", "--submission"])
+        // The verb, as the README writes it (each run is the checker again, without it).
+        .args(["watch", "--task", "1", "--size", "8M", "--submission"])
         .arg(&server)
         .arg("--log-dir")
         .arg(dir.path())
