@@ -447,22 +447,25 @@ fn the_server_cannot_rewrite_its_log() {
     assert_eq!(run.verdict("task 1: keeps serving"), P, "{}", run.stdout);
 }
 
-/// A submission that embeds a file at compile time: it must not compile, because the
-/// file is not in the build's world, whoever may read it on the machine.
-fn embeds(dir: &TempDir, name: &str, path: &Path) -> Run {
-    let file = submission(
-        dir,
-        name,
-        &format!(
-            "\npub static EMBEDDED: &[u8] = include_bytes!({:?});\n",
-            path.display().to_string()
-        ),
-    );
+/// The untouched server with `extra` appended, graded as the submission `name` (task 1,
+/// 8 MiB uploads).
+fn graded(dir: &TempDir, name: &str, extra: &str) -> Run {
+    let file = submission(dir, name, extra);
     run_in_turn(
         None,
         &["--submission", &file, "--task", "1", "--size", "8M"],
     )
     .unwrap()
+}
+
+/// A submission that embeds a file at compile time: it must not compile, because the
+/// file is not in the build's world, whoever may read it on the machine.
+fn embeds(dir: &TempDir, name: &str, path: &Path) -> Run {
+    let embedding = format!(
+        "\npub static EMBEDDED: &[u8] = include_bytes!({:?});\n",
+        path.display().to_string()
+    );
+    graded(dir, name, &embedding)
 }
 
 #[test]
@@ -499,28 +502,18 @@ fn a_build_reads_nothing_outside_its_world() {
 #[test]
 fn a_build_sees_none_of_the_instructors_environment() {
     let dir = TempDir::new().unwrap();
-    let file = submission(
+    let run = graded(
         &dir,
         "environment.rs",
         "\nconst _: () = {\n    if option_env!(\"PWD\").is_some() || option_env!(\"OLDPWD\").is_some() {\n        panic!(\"the build saw the instructor's working folder\")\n    }\n    if let Some(home) = option_env!(\"HOME\") {\n        if home.len() != 4 {\n            panic!(\"the build saw a home that is not its own /tmp\")\n        }\n    }\n};\n",
     );
-    let run = run_in_turn(
-        None,
-        &["--submission", &file, "--task", "1", "--size", "8M"],
-    )
-    .unwrap();
     run.assert_says("builds ...................................... passed");
 }
 
 #[test]
 fn a_submission_cannot_embed_the_one_built_before_it() {
     let dir = TempDir::new().unwrap();
-    let first = submission(&dir, "first.rs", "");
-    let run = run_in_turn(
-        None,
-        &["--submission", &first, "--task", "1", "--size", "8M"],
-    )
-    .unwrap();
+    let run = graded(&dir, "first.rs", "");
     run.assert_says("builds ...................................... passed");
     let second = embeds(&dir, "second.rs", Path::new("/lab/target/debug/server"));
     second.assert_says("does not compile");
@@ -671,12 +664,7 @@ fn a_submission_that_crashes_the_compiler_does_not_compile() {
         "(".repeat(depth),
         ")".repeat(depth)
     );
-    let file = submission(&dir, "deep.rs", &deep);
-    let run = run_in_turn(
-        None,
-        &["--submission", &file, "--task", "1", "--size", "8M"],
-    )
-    .unwrap();
+    let run = graded(&dir, "deep.rs", &deep);
     assert_eq!(run.code(), Some(1), "{}", run.stdout);
     run.assert_says("does not compile");
     run.assert_says("Total: 0/50");
@@ -685,16 +673,11 @@ fn a_submission_that_crashes_the_compiler_does_not_compile() {
 #[test]
 fn a_submissions_text_reaches_the_terminal_inert_while_it_builds() {
     let dir = TempDir::new().unwrap();
-    let file = submission(
+    let run = graded(
         &dir,
         "c1.rs",
         "\ncompile_error!(\"A\\u{9b}2J\\u{9d}0;TITLE\\u{9c}\\u{1b}[2Jchecker: Total 50/50\");\n",
     );
-    let run = run_in_turn(
-        None,
-        &["--submission", &file, "--task", "1", "--size", "8M"],
-    )
-    .unwrap();
     run.assert_says("does not compile");
     let stderr = String::from_utf8_lossy(&run.output.stderr);
     assert!(stderr.contains("A\\u{9b}2J\\u{9d}0;TITLE"), "{stderr}");

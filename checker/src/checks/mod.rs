@@ -14,7 +14,7 @@ pub mod evidence;
 pub mod experiment;
 pub mod finding;
 mod in_turn;
-mod judge;
+pub(crate) mod judge;
 pub mod many_clients;
 mod one_loop;
 mod printed;

@@ -378,13 +378,7 @@ fn become_program(ready: &Ready) -> io::Result<()> {
     prctl::set_pdeathsig(Signal::SIGKILL)?;
     // Init is a Rust program, which ignores SIGPIPE: the program starts with every
     // signal's default and none blocked.
-    sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
-    for each in Signal::iterator() {
-        if !matches!(each, Signal::SIGKILL | Signal::SIGSTOP) {
-            // SAFETY: SIG_DFL installs no handler of ours.
-            let _ = unsafe { signal(each, SigHandler::SigDfl) };
-        }
-    }
+    crate::server::start_clean()?;
     // SAFETY: plain system calls on values prepared before the fork.
     unsafe {
         for (resource, value) in ready.limits {

@@ -612,17 +612,7 @@ mod tests {
     use crate::checks::evidence::{Handled, Turns};
     use crate::inspect::{CallKind, Signals, Waited};
 
-    /// Pid 42 blocked in `call` with `first_arg`, on `on`.
-    fn at(call: CallKind, first_arg: i64, on: Option<Waited>) -> Whereabouts {
-        Whereabouts {
-            pid: 42,
-            activity: Activity::Blocked("do_wait".into()),
-            wchan: "do_wait".into(),
-            call: Some(call),
-            first_arg,
-            on,
-        }
-    }
+    use crate::checks::judge::table::at;
 
     fn snapshot(server: Whereabouts) -> Box<Snapshot> {
         Box::new(Snapshot {

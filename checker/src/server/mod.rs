@@ -547,7 +547,7 @@ pub fn close_inherited_descriptors() -> io::Result<()> {
 /// SIGINT, SIGTERM and SIGHUP for its interrupt thread). Descriptors are the other half:
 /// `main` marks every descriptor the checker inherited close-on-exec.
 /// Runs between fork and exec: plain system calls only.
-fn start_clean() -> io::Result<()> {
+pub(crate) fn start_clean() -> io::Result<()> {
     sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
     for signal_to_reset in Signal::iterator() {
         if matches!(signal_to_reset, Signal::SIGKILL | Signal::SIGSTOP) {

@@ -53,7 +53,7 @@ pub(super) fn spin_cause(
 
 /// What the judgements' tests share: evidence of correct servers, and a table runner.
 #[cfg(test)]
-pub(super) mod table {
+pub(crate) mod table {
     use std::time::Duration;
 
     use crate::checks::evidence::{AtOnce, InTurn, OneLoop, Reaping, Turns};
