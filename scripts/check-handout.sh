@@ -29,9 +29,8 @@ step "no solution, no instructor material, in the tree or its history"
 for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout.sh \
     checker/tests/verdicts.rs checker/tests/grading.rs checker/tests/pictures.rs \
     checker/tests/environment.rs checker/tests/hostile.rs checker/tests/watch.rs checker/tests/inert.rs \
-    scripts/fill-todos.awk scripts/stage.sh scripts/grade-class.sh scripts/check-grade-class.sh \
-    scripts/gradescope.sh scripts/gradescope scripts/ci scripts/merge-grades.sh \
-    scripts/grade-book.sh scripts/json-fields.awk scripts/check-kits.sh scripts/verdicts-stable.sh; do
+    scripts/fill-todos.awk scripts/stage.sh scripts/check-grade-class.sh \
+    scripts/gradescope.sh scripts/gradescope scripts/ci scripts/check-kits.sh scripts/verdicts-stable.sh; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
 [[ -f $dir/.github/workflows/classroom.yml ]] || fail "the handout has no Classroom workflow"

@@ -32,6 +32,9 @@ pub struct ClassOptions {
     pub regrade: Vec<String>,
     /// Options every grading gets (`--task`, `--size`, `--timeout`).
     pub passed_on: Vec<String>,
+    /// Grade nobody: write the grade book and the summary from the results already in
+    /// OUT (each student's `NAME/results.json`, graded elsewhere, one job each).
+    pub merge: bool,
 }
 
 /// One student's submission.
@@ -123,6 +126,18 @@ pub fn grade(options: &ClassOptions) -> Result<Vec<Graded>, Trouble> {
         let dir = options.out.join(&submission.name);
         let results = dir.join("results.json");
         let again = options.regrade.contains(&submission.name);
+        if options.merge {
+            graded.push(Graded {
+                name: submission.name.clone(),
+                result: if results.is_file() {
+                    read_result(&results)
+                } else {
+                    Err(no_result(&dir))
+                },
+                graded_now: false,
+            });
+            continue;
+        }
         if results.is_file() && !again {
             graded.push(Graded {
                 name: submission.name.clone(),
@@ -198,87 +213,30 @@ fn grade_one(
     )))
 }
 
+/// Why a student merged from elsewhere has no result: the first line of their
+/// `ungraded.txt` (what their grading job said), or that nothing came back.
+fn no_result(dir: &Path) -> String {
+    fs::read_to_string(dir.join("ungraded.txt"))
+        .ok()
+        .and_then(|said| said.lines().next().map(|line| quote(line).into_owned()))
+        .filter(|line| !line.is_empty())
+        .unwrap_or_else(|| "not graded: no result came back".to_owned())
+}
+
 fn read_result(path: &Path) -> Result<Value, String> {
     fs::read_to_string(path)
         .map_err(|e| format!("reading {}: {e}", path.display()))
         .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("{e}")))
 }
 
-/// The grade book's columns.
-const COLUMNS: [&str; 7] = [
-    "submission",
-    "score",
-    "bonus",
-    "task3",
-    "failed_checks",
-    "findings",
-    "seconds",
-];
-
-/// A student's row: the points, the bonus and task 3 (empty when not asked for), the
-/// checks that did not pass, the findings by slug, and the seconds the grading took.
-fn row(graded: &Graded) -> [String; 7] {
-    let name = quote(&graded.name).into_owned();
-    let result = match &graded.result {
-        Ok(result) => result,
-        Err(why) => {
-            return [
-                name,
-                String::new(),
-                String::new(),
-                String::new(),
-                why.clone(),
-                String::new(),
-                String::new(),
-            ];
-        }
-    };
-    let text = |value: &Value| value.as_str().map(str::to_owned).unwrap_or_default();
-    let verdicts = result["verdicts"].as_array().cloned().unwrap_or_default();
-    let failed: Vec<String> = verdicts
-        .iter()
-        .filter(|verdict| verdict["status"] != "passed")
-        .map(|verdict| text(&verdict["check"]))
-        .collect();
-    let mut findings: Vec<String> = Vec::new();
-    for finding in verdicts
-        .iter()
-        .filter_map(|verdict| verdict["finding"].as_str())
-    {
-        if !findings.iter().any(|seen| seen == finding) {
-            findings.push(finding.to_owned());
-        }
-    }
-    [
-        name,
-        result["score"]["points"].to_string(),
-        text(&result["score"]["bonus"]),
-        text(&result["score"]["task_three"]),
-        failed.join(";"),
-        findings.join(";"),
-        result["seconds"]
-            .as_f64()
-            .map_or_else(String::new, |seconds| format!("{seconds:.1}")),
-    ]
-}
-
-/// Writes the grade book: RFC 4180 quoting, and no field a spreadsheet would run.
+/// Writes the grade book: a row per student (`report::csv`).
 fn write_book(path: &Path, graded: &[Graded]) -> lab::Result<()> {
-    let mut writer = ::csv::Writer::from_path(path)
-        .map_err(|e| Failure::new(format!("writing {}", path.display()), e))?;
-    let records = std::iter::once(COLUMNS.map(str::to_owned)).chain(graded.iter().map(row));
-    for record in records {
-        writer
-            .write_record(
-                record
-                    .iter()
-                    .map(|field| crate::report::csv::no_formula(field)),
-            )
-            .map_err(|e| Failure::new(format!("writing {}", path.display()), e))?;
-    }
-    writer
-        .flush()
-        .with_context(|| format!("writing {}", path.display()))
+    crate::report::csv::write_book(
+        path,
+        graded
+            .iter()
+            .map(|student| crate::report::csv::row(&student.name, &student.result)),
+    )
 }
 
 /// The class at a glance.

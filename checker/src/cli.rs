@@ -56,7 +56,7 @@ pub struct Options {
     pub json_format: JsonFormat,
 
     /// Also write the result as a CSV file: a header and one row, in the columns of
-    /// scripts/grade-class.sh.
+    /// `checker class`'s grades.csv.
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
 
@@ -199,6 +199,23 @@ pub enum Verb {
         #[arg(long)]
         json: bool,
     },
+    /// Grade one Gradescope submission, as the kit's run_autograder does: the upload in
+    /// ROOT/submission (a server.rs alone, or the student's repository) into
+    /// ROOT/results/results.json. An upload with nothing to grade gets a result saying
+    /// so; when the checker cannot grade, no result is written (exit status 3), which
+    /// Gradescope shows as a failed autograder that the student can submit to again.
+    Gradescope {
+        /// The autograder's folder.
+        #[arg(long, value_name = "DIR", default_value = "/autograder")]
+        root: PathBuf,
+        /// Grading options for the submission (for example --size 8M --timeout 500).
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "OPTIONS"
+        )]
+        options: Vec<std::ffi::OsString>,
+    },
     /// Grade a folder of submissions one at a time (NAME.rs, NAME/server.rs, or a
     /// student's repository NAME/skeleton/src/bin/server.rs): OUT gets grades.csv, a
     /// folder per student (report, lab JSON, logs) and the class at a glance
@@ -225,6 +242,12 @@ pub enum Verb {
         /// Grade where the machine cannot contain submissions (as for one server).
         #[arg(long)]
         allow_uncontained: bool,
+        /// Grade nobody: write grades.csv and the summary from the results already in
+        /// OUT/NAME/results.json (each graded elsewhere with --json-format lab, one job
+        /// per student); a student without one gets a row saying why, from
+        /// OUT/NAME/ungraded.txt if there is one.
+        #[arg(long, conflicts_with_all = ["regrade", "task", "size", "timeout", "allow_uncontained"])]
+        merge: bool,
     },
 }
 
@@ -239,6 +262,7 @@ impl Verb {
             size,
             timeout,
             allow_uncontained,
+            merge,
         } = self
         else {
             return None;
@@ -257,6 +281,7 @@ impl Verb {
             out: out.clone(),
             regrade: regrade.clone(),
             passed_on,
+            merge: *merge,
         })
     }
 }
@@ -280,7 +305,7 @@ pub fn parse(root: Option<&Path>) -> Options {
     parse_from(root, std::env::args_os().collect())
 }
 
-fn parse_from(root: Option<&Path>, args: Vec<std::ffi::OsString>) -> Options {
+pub fn parse_from(root: Option<&Path>, args: Vec<std::ffi::OsString>) -> Options {
     let with_solution = root.is_some_and(|root| root.join("solution").is_dir());
     let command = Options::command()
         .mut_arg("solution", |arg| arg.hide(!with_solution))

@@ -339,6 +339,19 @@ impl Verdict {
         self.outcome == Outcome::Passed
     }
 
+    /// Whether the student started the work the check judges: false when it did not
+    /// pass and its finding shows the given code of one of the check's TODOs untouched
+    /// (`Finding::untouched_todo`), or when it was not checked at all.
+    pub fn attempted(&self) -> bool {
+        match &self.outcome {
+            Outcome::Passed => true,
+            Outcome::NotChecked(_) => false,
+            Outcome::Failed(finding) => finding
+                .untouched_todo()
+                .is_none_or(|todo| !self.check.todos().contains(&todo)),
+        }
+    }
+
     /// The points it earned, out of the check's [`CheckId::max_points`].
     pub fn points(&self) -> u32 {
         if self.passed() {
@@ -432,6 +445,27 @@ mod tests {
 
     fn verdict(check: CheckId, outcome: Outcome) -> Verdict {
         Verdict { check, outcome }
+    }
+
+    #[test]
+    fn optional_work_is_attempted_unless_its_given_code_ran() {
+        use crate::checks::evidence::Cut;
+        let stopped =
+            |said: &str| Outcome::Failed(Finding::Cut(Cut::ServerStopped(said.to_owned())));
+        let untouched = stopped(
+            "it panicked at skeleton/src/bin/server.rs:274:5: not yet implemented: TODO 8: make the socket 5 non-blocking",
+        );
+        assert!(!verdict(CheckId::AsyncUploads, untouched.clone()).attempted());
+        // The same given code met by another check names a TODO that is not its own.
+        assert!(verdict(CheckId::WholeUpload, untouched).attempted());
+        // A student's own panic that merely mentions a TODO is work begun.
+        let own = stopped("it panicked at server.rs:9:1: TODO 8 is hard");
+        assert!(verdict(CheckId::AsyncUploads, own).attempted());
+        let no_signalfd = Outcome::Failed(Finding::ZombiesWithoutReaper { zombies: vec![7] });
+        assert!(!verdict(CheckId::NoZombies, no_signalfd).attempted());
+        let not_checked = Outcome::NotChecked(Finding::NeedsWholeUpload);
+        assert!(!verdict(CheckId::NoZombies, not_checked).attempted());
+        assert!(verdict(CheckId::NoZombies, Outcome::Passed).attempted());
     }
 
     #[test]

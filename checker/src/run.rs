@@ -157,6 +157,8 @@ impl Measurement {
 ///     { "check": "concurrent-uploads",        // grade::TABLE's slug
 ///       "name": "task 2: concurrent uploads",
 ///       "status": "failed",                   // "passed", "failed", "not-checked"
+///       "attempted": true,                    // false: not checked, or the given code of
+///                                             // its TODOs found untouched (a todo!() ran)
 ///       "points": 0, "max_points": 25,
 ///       "concerns": [5],                      // the TODOs the check judges (TABLE)
 ///       "finding": "one-at-a-time",           // Finding::slug(); null when passed
@@ -497,6 +499,7 @@ struct VerdictSchema {
     check: &'static str,
     name: &'static str,
     status: &'static str,
+    attempted: bool,
     points: u32,
     max_points: u32,
     concerns: &'static [u8],
@@ -512,6 +515,7 @@ impl VerdictSchema {
             check: verdict.check.slug(),
             name: verdict.check.name(),
             status: status_slug(verdict.outcome.status()),
+            attempted: verdict.attempted(),
             points: verdict.points(),
             max_points: verdict.check.max_points(),
             concerns: verdict.check.todos(),

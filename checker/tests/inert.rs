@@ -69,7 +69,20 @@ fn escape_sequences_from_a_submission_are_written_out_in_the_report_json_and_csv
     assert!(run.stdout.len() < 20_000, "{}", run.stdout);
 
     let result: serde_json::Value = serde_json::from_slice(&fs::read(&json).unwrap()).unwrap();
-    assert_eq!(result["output"].as_str().unwrap(), run.stdout);
+    // The report as the terminal showed it, but for the lines that name files of the
+    // grading machine, which a platform's student can never open.
+    let on_the_machine = [
+        "Test file: ",
+        "Server log: ",
+        "Client log: ",
+        "Uploads picture: ",
+    ];
+    let without_paths: String = run
+        .stdout
+        .split_inclusive('\n')
+        .filter(|line| !on_the_machine.iter().any(|start| line.starts_with(start)))
+        .collect();
+    assert_eq!(result["output"].as_str().unwrap(), without_paths);
     let said = result["tests"][0]["output"].as_str().unwrap();
     assert!(said.contains(": \\x1b]0;pwned\\x07boom\\rAAAA"), "{said}");
     assert!(!said.contains(['\x1b', '\x07', '\r']), "{said:?}");
@@ -77,8 +90,8 @@ fn escape_sequences_from_a_submission_are_written_out_in_the_report_json_and_csv
     let row = fs::read_to_string(&csv).unwrap();
     assert!(
         row.starts_with(
-            "submission,score,bonus,task3,failed_checks,seconds\n\
-             \"smith, john\",0,,,task 1: receives a whole upload;task 1: keeps serving,"
+            "submission,score,bonus,task3,failed_checks,findings,seconds\n\
+             \"smith, john\",0,,,whole-upload;keeps-serving,"
         ),
         "{row}"
     );

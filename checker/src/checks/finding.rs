@@ -271,6 +271,28 @@ impl Finding {
         }
     }
 
+    /// The TODO whose given code the run found untouched, if the finding shows one: the
+    /// server stopped on the skeleton's own `todo!("TODO n: ...")` (Rust prints its
+    /// message as `not yet implemented: TODO n: ...`), or the bonus's given code ran
+    /// (no signalfd: TODO 6 as handed out returns none). Platforms use it to show optional
+    /// work that was never started without a failure.
+    pub fn untouched_todo(&self) -> Option<u8> {
+        match self {
+            Finding::Cut(Cut::ServerStopped(said) | Cut::StoppedAfterPause(said))
+            | Finding::LoopCut(Cut::ServerStopped(said) | Cut::StoppedAfterPause(said))
+            | Finding::NeedsEveryClientAccepted(Cut::ServerStopped(said)) => {
+                let (_, after) = said.split_once("not yet implemented: TODO ")?;
+                let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
+                after[digits.len()..]
+                    .starts_with(':')
+                    .then(|| digits.parse().ok())
+                    .flatten()
+            }
+            Finding::ZombiesWithoutReaper { .. } => Some(6),
+            _ => None,
+        }
+    }
+
     /// The TODOs the finding sends a student to, in order: the one place a finding's TODO
     /// numbers are decided (its words, in `report::findings`, are tested to agree).
     pub fn todos(&self) -> Vec<u8> {
