@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Proves the grading kits on real gradings: the Gradescope zip (setup.sh, then
-# run_autograder in a scratch autograder root for seven uploads), the GitHub Classroom
-# workflow (every command of it run as the runner would, against a handout of this tree),
-# and merge-grades.sh on the checker's own JSON. Nothing of the runs may be left running
-# and this tree must be unchanged. Uploads are 8 MiB (--size 8M) to keep it short.
+# run_autograder in a scratch autograder root for every kind of upload, and a grader that
+# fails), the GitHub Classroom workflow (every command of it run as the runner would,
+# against a handout of this tree), and the CI class workflow's jobs down to its merge by
+# `checker class --merge`. Nothing of the runs may be left running and this tree must be
+# unchanged. Uploads are 8 MiB (--size 8M) to keep it short.
 #
 #   scripts/check-kits.sh
 set -euo pipefail
@@ -27,9 +28,10 @@ before=$(git status --porcelain --untracked-files=no)
 # Every process of the runs carries this marker, so that leftovers can be found.
 export CHECK_KITS_MARKER="check-kits-$$"
 
-# Asserts a results.json: its score, each test's status in order (p passed, f failed), a
-# text its top-level output must hold, and Gradescope's rules (numbers, visibility, text
-# formats, max_score adding up to 100, the bonus and task 3 worth 0).
+# Asserts a results.json: its score, each test's status in order (p passed, f failed; the
+# bonus and task 3 are tests only once begun), a text its top-level output must hold, and
+# Gradescope's rules (numbers, visibility, text formats, max_score adding up to 100, the
+# bonus and task 3 worth 0, no path of the grading machine in what students read).
 check_results() {
     python3 - "$@" <<'PY'
 import json, sys
@@ -42,19 +44,22 @@ if result.get("score") != score:
     fail(f"score {result.get('score')}, not {score:g}")
 if needle not in result.get("output", ""):
     fail(f"the output does not say {needle!r}: {result.get('output', '')[:400]!r}")
-for key, want in [("visibility", "visible"), ("output_format", "text"), ("test_output_format", "text")]:
+for key, want in [("visibility", "visible"), ("output_format", "text")]:
     if result.get(key) != want:
         fail(f"{key} is {result.get(key)!r}, not {want!r}")
+if "/autograder" in result.get("output", "") or "/tmp/" in result.get("output", ""):
+    fail(f"the output names a path of the grading machine: {result['output']!r}")
 tests = result.get("tests", [])
-if [t.get("number") for t in tests] != [str(i + 1) for i in range(len(tests))]:
-    fail(f"the tests are not numbered 1 to {len(tests)}: {[t.get('number') for t in tests]}")
-if sum(t["max_score"] for t in tests) != 100:
+numbers = [int(t.get("number")) for t in tests]
+if numbers != sorted(numbers) or len(set(numbers)) != len(numbers):
+    fail(f"the tests are not numbered in order: {numbers}")
+if tests and sum(t["max_score"] for t in tests) != 100:
     fail(f"max_score adds up to {sum(t['max_score'] for t in tests)}, not 100")
 if sum(t["score"] for t in tests) != score:
     fail(f"the tests' scores add up to {sum(t['score'] for t in tests)}, not {score:g}")
-names = [t["name"] for t in tests]
-if names[-2:] != ["bonus: no zombies", "task 3: async uploads"] or any(t["max_score"] for t in tests[-2:]):
-    fail(f"the last tests are not the bonus and task 3, worth 0: {tests[-2:]}")
+for t in tests:
+    if t["name"].startswith(("bonus:", "task 3:")) and t["max_score"]:
+        fail(f"{t['name']} is worth {t['max_score']}, not 0")
 got = ["p" if t["status"] == "passed" else "f" for t in tests]
 if got != statuses:
     fail(f"statuses {' '.join(got)}, not {' '.join(statuses)}")
@@ -101,7 +106,7 @@ PY
 for file in setup.sh run_autograder; do
     [[ -x $ag/source/$file ]] || fail "the zip's $file is not executable"
 done
-for gone in solution INSTRUCTORS.md .ci scripts/grade-class.sh scripts/gradescope.sh; do
+for gone in solution INSTRUCTORS.md .ci scripts/check-kits.sh scripts/gradescope.sh; do
     [[ ! -e $ag/source/lab/$gone ]] || fail "the zip's lab has $gone"
 done
 grep -qE '^toolchain=1\.[0-9]+\.[0-9]+$' "$ag/source/setup.sh" || fail "setup.sh names no toolchain version"
@@ -123,9 +128,21 @@ autograde() {
     status=0
     env AUTOGRADER_ROOT="$ag" AUTOGRADER_CHECKER_OPTIONS="--size 8M" "$@" \
         "$ag/source/run_autograder" >"$work/$name.log" 2>&1 || status=$?
-    [[ -f $ag/results/results.json ]] || { cat "$work/$name.log"; fail "$name: no results.json"; }
-    cp "$ag/results/results.json" "$work/$name.json"
+    if [[ -f $ag/results/results.json ]]; then
+        cp "$ag/results/results.json" "$work/$name.json"
+    else
+        rm -f "$work/$name.json"
+    fi
     leftovers "$name"
+}
+# A grading that failed: no results.json (Gradescope then shows that the autograder
+# failed, records no score, and the student may submit again), exit status 1, and the
+# output that staff see saying why.
+expect_grader_failed() {
+    local name=$1 said=$2
+    [[ $status -eq 1 ]] || { cat "$work/$name.log"; fail "$name: run_autograder exited $status, not 1"; }
+    [[ ! -e $work/$name.json && ! -e $ag/results/results.json ]] || fail "$name: a results.json was written"
+    grep -qF "$said" "$work/$name.log" || { cat "$work/$name.log"; fail "$name: the output does not say: $said"; }
 }
 expect_status() {
     [[ $status -eq $2 ]] || { cat "$work/$1.log"; fail "$1: run_autograder exited $status, not $2"; }
@@ -137,6 +154,7 @@ new_upload
 cp solution/src/bin/server.rs "$sub/server.rs"
 autograde reference
 expect_status reference 0
+[[ -f $work/reference.json ]] || { cat "$work/reference.log"; fail "reference: no results.json"; }
 check_results "$work/reference.json" 100 "p p p p p p" "Total: 100/100, bonus passed, task 3 passed"
 
 step "run_autograder: task 1 done, uploaded alone under another name"
@@ -144,8 +162,10 @@ new_upload
 scripts/stage.sh 1 "$sub/my_server.rs"
 autograde task1
 expect_status task1 0
-check_results "$work/task1.json" 50 "p p f f f f" "Total: 50/100, bonus not checked, task 3 failed"
+# The bonus was not checked and task 3 not begun: neither shows as a failed test.
+check_results "$work/task1.json" 50 "p p f f" "Total: 50/100, bonus not checked, task 3 failed"
 grep -q "Next: task 2, TODO 5 in server.rs" "$work/task1.json" || fail "task1: the report does not point at server.rs"
+grep -q 'Last lines of the server log:' "$work/task1.json" || fail "task1: the output holds no tail of the server log"
 
 step "run_autograder: a whole repository uploaded, task 2 done"
 new_upload
@@ -154,7 +174,7 @@ scripts/stage.sh 2 "$sub/skeleton/src/bin/server.rs"
 echo "notes" >"$sub/NOTES.txt"
 autograde repository
 expect_status repository 0
-check_results "$work/repository.json" 100 "p p p p f f" "Total: 100/100, bonus failed, task 3 failed"
+check_results "$work/repository.json" 100 "p p p p" "Total: 100/100, bonus failed, task 3 failed"
 
 step "run_autograder: a repository uploaded inside a folder of its own, task 1 done"
 new_upload
@@ -163,7 +183,7 @@ scripts/stage.sh 1 "$sub/lab-main/skeleton/src/bin/server.rs"
 echo "notes" >"$sub/lab-main/README.md"
 autograde nested
 expect_status nested 0
-check_results "$work/nested.json" 50 "p p f f f f" "Total: 50/100, bonus not checked, task 3 failed"
+check_results "$work/nested.json" 50 "p p f f" "Total: 50/100, bonus not checked, task 3 failed"
 
 step "run_autograder: a server.rs that is a link, or inside a linked folder, is refused"
 new_upload
@@ -171,22 +191,22 @@ mkdir -p "$sub/skeleton/src/bin"
 ln -s "$root/solution/src/bin/server.rs" "$sub/skeleton/src/bin/server.rs"
 autograde link
 expect_status link 0
-check_results "$work/link.json" 0 "f f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
+check_results "$work/link.json" 0 "" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
 new_upload
 ln -s "$root/solution" "$sub/skeleton"
 autograde linked-folder
 expect_status linked-folder 0
-check_results "$work/linked-folder.json" 0 "f f f f f f" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
+check_results "$work/linked-folder.json" 0 "" "Your upload was not graded: skeleton/src/bin/server.rs is a link or no regular file."
 
 step "run_autograder: a server that does not compile"
 new_upload
 { cat skeleton/src/bin/server.rs; echo 'fn broken() -> u32 { "text" }'; } >"$sub/server.rs"
 autograde broken
 expect_status broken 0
-check_results "$work/broken.json" 0 "f f f f f f" "server.rs does not compile"
+check_results "$work/broken.json" 0 "f f f f" "server.rs does not compile"
 grep -q 'expected `u32`, found `&str`' "$work/broken.json" || fail "broken: the compiler's error is not in the result"
 
-step "run_autograder: a build that never ends, under a time limit of 10 s"
+step "run_autograder: a build that never ends, under a time limit of 40 s (the checker's own: 10 s)"
 new_upload
 {
     echo '#![allow(long_running_const_eval)]'
@@ -194,10 +214,11 @@ new_upload
     echo 'const _: u64 = { let mut i = 0u64; loop { i = i.wrapping_add(1); if i == 0 { break i; } } };'
 } >"$sub/server.rs"
 started=$(date +%s)
-autograde endless AUTOGRADER_TIME_LIMIT=10
-expect_status endless 3
-[[ $(($(date +%s) - started)) -lt 40 ]] || fail "endless: the time limit of 10 s took $(($(date +%s) - started)) s"
-check_results "$work/endless.json" 0 "f f f f f f" "The autograder failed, not your server: the grading did not finish within 10 s"
+autograde endless AUTOGRADER_TIME_LIMIT=40
+expect_status endless 0
+[[ $(($(date +%s) - started)) -lt 40 ]] || fail "endless: the checker's limit of 10 s took $(($(date +%s) - started)) s"
+[[ -f $work/endless.json ]] || { cat "$work/endless.log"; fail "endless: no results.json"; }
+check_results "$work/endless.json" 0 "f f f f" "The server was not graded: "
 
 step "run_autograder: uploads it refuses"
 new_upload
@@ -205,22 +226,24 @@ echo 'fn main() {}' >"$sub/a.rs"
 echo 'fn main() {}' >"$sub/b.rs"
 autograde two-files
 expect_status two-files 0
-check_results "$work/two-files.json" 0 "f f f f f f" "Your upload was not graded: it holds 2 files and no skeleton/src/bin/server.rs:"
+check_results "$work/two-files.json" 0 "" "Your upload was not graded: it holds 2 files and no skeleton/src/bin/server.rs:"
 grep -q '  a.rs\\n  b.rs' "$work/two-files.json" || fail "two-files: the refusal does not list the files"
 new_upload
 autograde empty
 expect_status empty 0
-check_results "$work/empty.json" 0 "f f f f f f" "Your upload was not graded: the upload is empty."
+check_results "$work/empty.json" 0 "" "Your upload was not graded: the upload is empty."
 
-step "run_autograder: the checker misused (exit 2) and a bad time limit: the grader's failure"
+step "run_autograder: the checker misused (exit 2), a port it cannot have, a bad time limit: no result, no score"
 new_upload
 cp solution/src/bin/server.rs "$sub/server.rs"
 autograde misused AUTOGRADER_CHECKER_OPTIONS="--size nonsense"
-expect_status misused 3
-check_results "$work/misused.json" 0 "f f f f f f" "The autograder failed, not your server: the checker exited with status 2"
+expect_grader_failed misused "the checker exited with status 2"
+# The checker's own trouble (exit status 3), here no scratch folder to grade in: no score
+# may be recorded from a run that could not grade.
+autograde no-scratch TMPDIR="$work/no-such-folder"
+expect_grader_failed no-scratch "the checker exited with status 3"
 autograde bad-limit AUTOGRADER_TIME_LIMIT=soon
-expect_status bad-limit 3
-check_results "$work/bad-limit.json" 0 "f f f f f f" 'AUTOGRADER_TIME_LIMIT is "soon", not a number of seconds'
+expect_grader_failed bad-limit 'AUTOGRADER_TIME_LIMIT is "soon", not a number of seconds'
 
 # ---------------------------------------------------------------------------------------
 step "Classroom: the handout's workflow, run as the runner would (template = a handout of this tree)"
@@ -344,32 +367,37 @@ leftovers "the grade job"
 [[ ! -e $work/runner-task1/lab/solution && ! -e $work/runner-task1/lab/submissions ]] || fail "the graded tree holds solution/ or submissions/"
 grep -qx "Total: 50/100, bonus not checked, task 3 failed" "$work/runner-task1/out/task1/report.txt" || fail "the grade job did not grade task1 50/100"
 
-step "CI: merge-grades.sh gives grade-class.sh's rows for the same class"
-scripts/grade-class.sh "$repo/submissions" "$work/class-out" --size 8M >"$work/grade-class.log" 2>&1 ||
-    { cat "$work/grade-class.log"; fail "grade-class.sh failed"; }
-leftovers "grade-class.sh"
-scripts/merge-grades.sh "$work/class-out" "$work/merged.csv" >/dev/null
-[[ $(cut -d, -f1-5 "$work/merged.csv") == $(cut -d, -f1-5 "$work/class-out/grades.csv") ]] ||
-    fail "merge-grades.sh and grade-class.sh differ:"$'\n'"$(diff <(cut -d, -f1-5 "$work/merged.csv") <(cut -d, -f1-5 "$work/class-out/grades.csv"))"
-grep -qE '^bonus,100,passed,passed,,[0-9]+\.[0-9]$' "$work/merged.csv" || fail "merged: no row for bonus with its seconds: $(cat "$work/merged.csv")"
-
-step "CI: the merge job's step, with one result from the grade job and one that never came back"
+step "CI: the merge job's step, with two results from \`checker class\`, one from the grade job, one lost, one not graded"
+cargo build --quiet -p checker
+target/debug/checker class "$repo/submissions" "$work/class-out" --size 8M >"$work/class.log" 2>&1 ||
+    { cat "$work/class.log"; fail "checker class failed"; }
+leftovers "checker class"
 cp -a "$repo" "$work/ci-merge"
-mkdir -p "$work/ci-merge/results"
+scripts/stage.sh untouched "$work/ci-merge/submissions/lost.rs"
+scripts/stage.sh untouched "$work/ci-merge/submissions/trouble.rs"
+mkdir -p "$work/ci-merge/results/trouble"
 cp -a "$work/class-out/bonus" "$work/class-out/broken" "$work/ci-merge/results/"
 cp -a "$work/runner-task1/out/task1" "$work/ci-merge/results/"
-mkdir -p "$work/ci-merge/results/trouble"
 echo "not graded (exit 3): checker: cannot run cargo" >"$work/ci-merge/results/trouble/ungraded.txt"
-ci_step merge-2.sh "$work/ci-merge" NAMES='["bonus","broken","lost","task1","trouble"]' >"$work/merge.log" 2>&1 ||
-    { cat "$work/merge.log"; fail "the merge step failed"; }
+# The grade job's build, so that the merge step builds only the lab's own crates again.
+cp -a "$work/runner-task1/lab/target" "$work/ci-merge/target"
+status=0
+ci_step merge-2.sh "$work/ci-merge" >"$work/merge.log" 2>&1 || status=$?
+[[ $status -eq 0 ]] || { cat "$work/merge.log"; fail "the merge step failed ($status)"; }
 expected="submission,score,bonus,task3,failed_checks
 bonus,100,passed,passed,
-broken,0,not checked,not checked,does not compile
+broken,0,not-checked,not-checked,whole-upload;keeps-serving;concurrent-uploads;process-per-client;no-zombies;async-uploads
 lost,,,,not graded: no result came back
-task1,50,not checked,failed,task 2: concurrent uploads;task 2: a process per client;bonus: no zombies;task 3: async uploads
+task1,50,not-checked,not-attempted,concurrent-uploads;process-per-client;no-zombies;async-uploads
 trouble,,,,not graded (exit 3): checker: cannot run cargo"
-[[ $(cut -d, -f1-5 "$work/ci-merge/grades.csv") == "$expected" ]] ||
-    fail "the merged grades.csv is:"$'\n'"$(cat "$work/ci-merge/grades.csv")"
+[[ $(cut -d, -f1-5 "$work/ci-merge/results/grades.csv") == "$expected" ]] ||
+    fail "the merged grades.csv is:"$'\n'"$(cat "$work/ci-merge/results/grades.csv")"
+# What the merge wrote of the results it was given is what grading the class wrote.
+[[ $(grep -E '^(bonus|broken),' "$work/ci-merge/results/grades.csv" | cut -d, -f1-6) == \
+    $(grep -E '^(bonus|broken),' "$work/class-out/grades.csv" | cut -d, -f1-6) ]] ||
+    fail "the merge and checker class differ for the same results"
+grep -q '| task 1: receives a whole upload | 2 | 0 | 1 |' "$work/ci-merge/results/summary.md" ||
+    fail "the merge's summary.md does not count two passed and one not checked: $(cat "$work/ci-merge/results/summary.md")"
 
 # ---------------------------------------------------------------------------------------
 [[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "the kits changed this tree"

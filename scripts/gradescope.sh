@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Writes a Gradescope autograder zip: setup.sh and run_autograder (from scripts/gradescope/),
-# the JSON reader they use, and the students' copy of the lab (scripts/handout.sh: no
-# solution/, no instructor material) in lab/:
+# Writes a Gradescope autograder zip: setup.sh and run_autograder (from scripts/gradescope/)
+# and the students' copy of the lab (scripts/handout.sh: no solution/, no instructor
+# material) in lab/, whose checker does the grading:
 #
 #   scripts/gradescope.sh OUT.zip
 #
@@ -30,12 +30,12 @@ trap 'rm -rf "$work"' EXIT
 "$root/scripts/handout.sh" "$work/kit/lab" >/dev/null
 rm -rf "$work/kit/lab/.git"
 sed "s/@RUST_TOOLCHAIN@/$toolchain/" "$root/scripts/gradescope/setup.sh" >"$work/kit/setup.sh"
-cp "$root/scripts/gradescope/run_autograder" "$root/scripts/json-fields.awk" "$work/kit/"
+cp "$root/scripts/gradescope/run_autograder" "$work/kit/"
 chmod 755 "$work/kit/setup.sh" "$work/kit/run_autograder"
 [[ ! -e $work/kit/lab/solution ]] || fail "the handout holds solution/"
 
 # Python's zipfile keeps the files' modes, so run_autograder stays executable.
-(cd "$work/kit" && python3 -m zipfile -c "$work/autograder.zip" setup.sh run_autograder json-fields.awk lab) ||
+(cd "$work/kit" && python3 -m zipfile -c "$work/autograder.zip" setup.sh run_autograder lab) ||
     fail "could not write the zip (python3 -m zipfile)"
 mv "$work/autograder.zip" "$out"
 echo "gradescope: wrote $out (Rust $toolchain; $(cd "$work/kit" && find lab -type f | wc -l) files of the lab)"

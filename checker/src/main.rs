@@ -11,6 +11,7 @@ mod cli;
 mod clients;
 mod contain;
 mod grade;
+mod gradescope;
 mod inspect;
 mod observe;
 mod picture;
@@ -64,18 +65,89 @@ fn main() -> ExitCode {
             }
         };
     }
-    let outcome = prepare(&options).and_then(|()| {
-        let root = target::require_root(root)?;
-        let result = run::run(&options, &root, &Terminal::new())?;
-        terminal::print(&text::after_notes(&result));
-        write_results(&options, &result)?;
-        Ok(result)
-    });
+    if let Some(cli::Verb::Gradescope {
+        root: autograder,
+        options: passed,
+    }) = &options.verb
+    {
+        return autograde(root, autograder, passed);
+    }
+    let outcome = grade(&options, root);
     let status = exit_status(&outcome);
     if let Err(trouble) = outcome {
         tell(trouble);
     }
     ExitCode::from(status)
+}
+
+/// One grading as the options say: the report on the terminal, the result files written.
+fn grade(options: &Options, root: Option<std::path::PathBuf>) -> Result<RunResult, Trouble> {
+    prepare(options)?;
+    let root = target::require_root(root)?;
+    let result = run::run(options, &root, &Terminal::new())?;
+    terminal::print(&text::after_notes(&result));
+    write_results(options, &result)?;
+    Ok(result)
+}
+
+/// `checker gradescope`: the upload in `autograder`/submission graded into
+/// `autograder`/results/results.json (see `gradescope`). Exit status 0 with a result for
+/// the student (a grade, or a refused upload), 3 with no result when the checker could
+/// not grade.
+fn autograde(
+    root: Option<std::path::PathBuf>,
+    autograder: &Path,
+    passed: &[std::ffi::OsString],
+) -> ExitCode {
+    let results = autograder.join("results").join("results.json");
+    let _ = fs::remove_file(&results);
+    let outcome = (|| -> Result<(), Trouble> {
+        match gradescope::find(&autograder.join("submission"))? {
+            gradescope::Upload::Refused(why) => {
+                println!(
+                    "gradescope: the upload was refused: {}",
+                    report::inert(&why)
+                );
+                gradescope::write_whole(&results, &gradescope::refusal(&why))?;
+            }
+            gradescope::Upload::Server(file) => {
+                let work = tempfile::TempDir::new().context("making a scratch folder")?;
+                let server = work.path().join("server.rs");
+                fs::copy(&file, &server).with_context(|| format!("copying {}", file.display()))?;
+                let json = work.path().join("results.json");
+                let mut args: Vec<std::ffi::OsString> = vec![
+                    "checker".into(),
+                    "--submission".into(),
+                    server.into(),
+                    "--json".into(),
+                    json.clone().into(),
+                    "--json-format".into(),
+                    "gradescope".into(),
+                    "--log-dir".into(),
+                    work.path().join("logs").into(),
+                ];
+                args.extend(passed.iter().cloned());
+                let options = cli::parse_from(root.as_deref(), args);
+                grade(&options, root)?;
+                let text = fs::read_to_string(&json).context("reading the checker's result")?;
+                let value: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| lab::Failure::new("reading the checker's result", e))?;
+                gradescope::write_whole(&results, &value)?;
+            }
+        }
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(trouble) => {
+            let _ = fs::remove_file(&results);
+            tell(trouble);
+            println!(
+                "gradescope: no result written, so Gradescope shows that the autograder failed; this is no grade of the student's work: run the autograder again"
+            );
+            ExitCode::from(3)
+        }
+    }
 }
 
 /// `checker class`: the class graded, the exit status 0 when everyone got a grade.

@@ -13,7 +13,9 @@ use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
 use crate::report::{quote, reason, strip_ansi, styled};
 use crate::run::{Logs, Measurement, Note, Picture, RunOutcome, RunResult, TestFileNote};
 
-/// The whole report, as the terminal shows it.
+/// The whole report, as the terminal shows it (the notes as they came, then
+/// [`after_notes`]).
+#[cfg(test)]
 pub fn render(result: &RunResult) -> String {
     let mut text: String = result
         .notes
@@ -26,8 +28,23 @@ pub fn render(result: &RunResult) -> String {
 
 /// The whole report without colour escapes: what the JSON and the class's report files
 /// hold.
+#[cfg(test)]
 pub fn plain(result: &RunResult) -> String {
     strip_ansi(&render(result))
+}
+
+/// The report as a grading platform shows it to a student: plain, and without the
+/// grading machine's paths (the test file, the logs, the picture), which live in a
+/// container that is gone when the student reads it. The server log's last lines stay:
+/// they are in the report itself wherever a check failed.
+pub fn for_platform(result: &RunResult) -> String {
+    let notes: String = result
+        .notes
+        .iter()
+        .filter(|note| !matches!(note, Note::TestFile(_)))
+        .map(|note| format!("{}\n", note_line(note)))
+        .collect();
+    strip_ansi(&(notes + &after_notes_with(result, false)))
 }
 
 /// One note of the run.
@@ -104,6 +121,11 @@ pub fn note_line(note: &Note) -> String {
 
 /// Everything after the notes: what the run found.
 pub fn after_notes(result: &RunResult) -> String {
+    after_notes_with(result, true)
+}
+
+/// What the run found; with `paths`, where its logs and pictures are.
+fn after_notes_with(result: &RunResult, paths: bool) -> String {
     let mut lines: Vec<String> = Vec::new();
     match &result.outcome {
         RunOutcome::DoesNotCompile { .. } => {
@@ -133,11 +155,13 @@ pub fn after_notes(result: &RunResult) -> String {
                         .to_owned(),
                 );
             }
-            lines.extend(log_lines(logs));
-            lines.push(match picture {
-                Ok(path) => format!("Uploads picture: {}", path.display()),
-                Err(why) => format!("Uploads picture: none ({why})"),
-            });
+            if paths {
+                lines.extend(log_lines(logs));
+                lines.push(match picture {
+                    Ok(path) => format!("Uploads picture: {}", path.display()),
+                    Err(why) => format!("Uploads picture: none ({why})"),
+                });
+            }
         }
         RunOutcome::Measured { rows, picture, .. } => match rows {
             Measurement::ReadSizes(Ok(rows)) => {
@@ -211,7 +235,7 @@ pub fn check_line(verdict: &Verdict) -> String {
     let score = match verdict.check.weight() {
         Weight::Bonus => "bonus".to_owned(),
         Weight::Optional => "optional".to_owned(),
-        Weight::Points(points) => format!("{}/{points}", verdict.points()),
+        Weight::Points(_) => format!("{}/{}", verdict.points(), verdict.check.max_points()),
     };
     format!(
         "{} {} ... {score}",
