@@ -8,6 +8,8 @@ use clap::ValueEnum;
 
 use crate::checks::finding::Finding;
 
+pub mod points;
+
 /// One line of the grading table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum CheckId {
@@ -66,7 +68,7 @@ pub struct Check {
 /// which count no points), weight, TODOs and gate.
 pub fn table_listing(json: bool) -> String {
     let weight = |check: &Check| match check.weight {
-        Weight::Points(points) => ("points", Some(points)),
+        Weight::Points(_) => ("points", Some(check.id.max_points())),
         Weight::Bonus => ("bonus", None),
         Weight::Optional => ("optional", None),
     };
@@ -217,10 +219,10 @@ impl CheckId {
         self.row().gate
     }
 
-    /// The most points it can earn.
+    /// The most points it can earn: the table's, or what the lab's points.toml sets.
     pub fn max_points(self) -> u32 {
         match self.weight() {
-            Weight::Points(points) => points,
+            Weight::Points(points) => points::of(self, points),
             Weight::Bonus | Weight::Optional => 0,
         }
     }

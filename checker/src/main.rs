@@ -44,6 +44,10 @@ fn main() -> ExitCode {
     }
     let root = target::workspace_root();
     let options = cli::parse(root.as_deref());
+    if let Some(Err(failure)) = root.as_deref().map(grade::points::load) {
+        tell(Trouble::Usage(failure));
+        return ExitCode::from(2);
+    }
     if let Some(cli::Verb::Checks { json }) = &options.verb {
         print!("{}", grade::table_listing(*json));
         return ExitCode::SUCCESS;

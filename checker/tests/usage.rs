@@ -313,3 +313,52 @@ fn verbs_print_the_table_and_keep_the_rules_of_the_flags_they_stand_for() {
         .code(2)
         .stderr(predicate::str::contains("invalid value '4' for '--task"));
 }
+
+/// The lab's points.toml sets what each counted check is worth, for every run of the
+/// lab's checker; a wrong line is refused before anything runs.
+#[test]
+fn the_labs_points_file_sets_the_points_and_a_wrong_one_is_refused() {
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    // The smallest tree the checker takes for a lab: its manifests, and the points file.
+    let dir = TempDir::new().unwrap();
+    fs::write(dir.path().join("Cargo.toml"), "[workspace]\n").unwrap();
+    fs::create_dir_all(dir.path().join("checker")).unwrap();
+    fs::write(
+        dir.path().join("checker/Cargo.toml"),
+        "[package]\nname = \"checker\"\n",
+    )
+    .unwrap();
+    fs::write(
+        dir.path().join("points.toml"),
+        "whole-upload = 40 # the course's weights\nprocess-per-client = 10\n",
+    )
+    .unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_checker"))
+        .current_dir(dir.path())
+        .args(["checks", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let table: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let points: Vec<Option<u64>> = table
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|check| check["points"].as_u64())
+        .collect();
+    assert_eq!(points, [Some(40), Some(25), Some(25), Some(10), None, None]);
+    fs::write(
+        dir.path().join("points.toml"),
+        "whole-upload = 40\nno-zombies = 5\n",
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .current_dir(dir.path())
+        .arg("checks")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "points.toml: line 2: no-zombies counts no points (the bonus and task 3 are never counted)",
+        ));
+}
