@@ -103,6 +103,7 @@ fn autograde(
     autograder: &Path,
     passed: &[std::ffi::OsString],
 ) -> ExitCode {
+    let autograder = std::path::absolute(autograder).unwrap_or_else(|_| autograder.to_owned());
     let results = autograder.join("results").join("results.json");
     let _ = fs::remove_file(&results);
     let outcome = (|| -> Result<(), Trouble> {
@@ -119,10 +120,14 @@ fn autograde(
                 let server = work.path().join("server.rs");
                 fs::copy(&file, &server).with_context(|| format!("copying {}", file.display()))?;
                 let json = work.path().join("results.json");
+                // Graded from the scratch folder, so that the report names the file the
+                // student knows, `server.rs`, and no path of the grading machine.
+                std::env::set_current_dir(work.path())
+                    .with_context(|| format!("entering {}", work.path().display()))?;
                 let mut args: Vec<std::ffi::OsString> = vec![
                     "checker".into(),
                     "--submission".into(),
-                    server.into(),
+                    "server.rs".into(),
                     "--json".into(),
                     json.clone().into(),
                     "--json-format".into(),
