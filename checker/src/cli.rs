@@ -165,6 +165,17 @@ fn parse_client_count(text: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_todo(text: &str) -> Result<u8, String> {
+    let todos = crate::report::hints::TODOS;
+    let (first, last) = (todos.start(), todos.end());
+    match text.trim_start_matches("TODO").trim().parse::<u8>() {
+        Ok(todo) if todos.contains(&todo) => Ok(todo),
+        _ => Err(format!(
+            "there is no TODO {text} in server.rs: give a number from {first} to {last}"
+        )),
+    }
+}
+
 fn parse_upload_size(text: &str) -> Result<u64, String> {
     match parse_size(text) {
         Ok(size) if size >= lab::MIB => Ok(size),
@@ -198,6 +209,13 @@ pub enum Verb {
         /// As JSON, one object per check.
         #[arg(long)]
         json: bool,
+    },
+    /// Print a longer hint for one TODO of server.rs: what it is for, what to watch out
+    /// for, and what the checker looks at (never the code itself).
+    Hint {
+        /// The TODO's number, 1 to 9.
+        #[arg(value_name = "TODO", value_parser = parse_todo)]
+        todo: u8,
     },
     /// Grade a folder of submissions one at a time (NAME.rs, NAME/server.rs, or a
     /// student's repository NAME/skeleton/src/bin/server.rs): OUT gets grades.csv, a

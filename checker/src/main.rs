@@ -47,6 +47,21 @@ fn main() -> ExitCode {
         print!("{}", grade::table_listing(*json));
         return ExitCode::SUCCESS;
     }
+    if let Some(cli::Verb::Hint { todo }) = &options.verb {
+        return match report::hints::long(*todo) {
+            Some(hint) => {
+                println!("{hint}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                tell(Trouble::Usage(lab::Failure::new(
+                    format!("hint {todo}"),
+                    "there is no such TODO",
+                )));
+                ExitCode::from(2)
+            }
+        };
+    }
     if let Some(class) = options.verb.as_ref().and_then(cli::Verb::class_options) {
         return grade_class(root, &class);
     }

@@ -605,7 +605,7 @@ fn list(fds: &[i32]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
@@ -700,7 +700,7 @@ mod tests {
     }
 
     /// A finding of every kind (and every cut inside the kinds that hold one).
-    fn every_finding() -> Vec<Finding> {
+    pub(crate) fn every_finding() -> Vec<Finding> {
         let busy = Duration::from_millis(290);
         let child = ChildSeen {
             pid: 77,
