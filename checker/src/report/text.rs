@@ -293,11 +293,11 @@ fn failures(verdicts: &[Verdict], server_tail: &[String]) -> Vec<String> {
         ));
         lines.push(format!("  {}", reason(&said(verdict))));
         // A hint said once is enough: checks that fail for one cause share it.
-        if let Some(hint) = verdict.outcome.finding().map(hints::short) {
-            if !hinted.contains(&hint) {
-                hinted.push(hint);
-                lines.push(format!("  hint: {hint}"));
-            }
+        if let Some(hint) = verdict.outcome.finding().map(hints::short)
+            && !hinted.contains(&hint)
+        {
+            hinted.push(hint);
+            lines.push(format!("  hint: {hint}"));
         }
     }
     lines.extend(more_help(&failed));
