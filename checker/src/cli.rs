@@ -12,11 +12,16 @@ Examples:
   cargo run -p checker                      grade your server (skeleton/)
   cargo run -p checker -- watch             grade again on every save of your server.rs
   cargo run -p checker -- --task 1          only the task 1 checks
+  cargo run -p checker -- hint 4            a longer hint for TODO 4
   cargo run -p checker -- --server ./my-server --size 8M --clients 4
-  cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/
+  cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/";
+
+/// What follows the examples: the exit statuses and where the rest is written.
+const EXIT_STATUS: &str = "
 
 Exit status: 0 every graded check passed, 1 some check failed (or the server does not
-compile), 2 bad usage, 3 the checker itself could not grade (no verdict on the server).";
+compile), 2 bad usage, 3 the checker itself could not grade (no verdict on the server).
+Each verb has its own help (checker help class); the manual is docs/checker.md.";
 
 /// The example that only a copy of the lab with solution/ can run.
 const SOLUTION_EXAMPLE: &str = "
@@ -51,12 +56,12 @@ pub struct Options {
 
     /// The shape of the --json file: Gradescope's results.json, PrairieLearn's
     /// external grader results, or the lab's own (every check's slug, status, finding
-    /// and TODOs; INSTRUCTORS.md describes it).
+    /// and TODOs; the doc comment on `RunResult` describes it).
     #[arg(long, value_enum, value_name = "SHAPE", default_value_t = JsonFormat::Gradescope, requires = "json")]
     pub json_format: JsonFormat,
 
-    /// Also write the result as a CSV file: a header and one row, in the columns of
-    /// scripts/grade-class.sh.
+    /// Also write the result as a CSV file: a header and one row, with the columns
+    /// submission, score, bonus, task3, failed_checks and seconds.
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
 
@@ -303,9 +308,9 @@ fn parse_from(root: Option<&Path>, args: Vec<std::ffi::OsString>) -> Options {
     let command = Options::command()
         .mut_arg("solution", |arg| arg.hide(!with_solution))
         .after_help(if with_solution {
-            format!("{EXAMPLES}{SOLUTION_EXAMPLE}")
+            format!("{EXAMPLES}{SOLUTION_EXAMPLE}{EXIT_STATUS}")
         } else {
-            EXAMPLES.to_owned()
+            format!("{EXAMPLES}{EXIT_STATUS}")
         });
     let matches = command
         .try_get_matches_from(with_verbs_as_flags(args))

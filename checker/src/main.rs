@@ -1,5 +1,5 @@
 //! The checker of the async-server lab: builds a server, runs it against real clients and
-//! grades it from what the operating system shows. See the README's checker section.
+//! grades it from what the operating system shows. Its manual is docs/checker.md.
 //!
 //! This file only dispatches: `cli` reads the command line, `run` makes the run's value
 //! (gathering through `checks`, `server`, `clients` and `inspect`), `report` renders it.
