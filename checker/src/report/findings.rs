@@ -949,7 +949,7 @@ pub(crate) mod tests {
     const KINDS: usize = 44;
 
     /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
-    fn todos_named(text: &str) -> Vec<u8> {
+    pub(crate) fn todos_named(text: &str) -> Vec<u8> {
         let mut todos = Vec::new();
         for (at, _) in text.match_indices("TODO") {
             let mut rest = text[at + "TODO".len()..].trim_start_matches('s');
