@@ -28,8 +28,8 @@ const ROOTS: [&str; 10] = [
     ".devcontainer/",
 ];
 
-/// Paths the documents name that the kits of other platforms bring, checked once they
-/// are in the tree.
+/// Folders the documents name that come with the dev container and a platform's kit:
+/// the paths in them are checked once the folder is in the tree.
 const BROUGHT_BY_KITS: [&str; 2] = [".devcontainer/", "scripts/prairielearn/"];
 
 /// The flags of cargo and of the lab's other programs that the documents may name.
