@@ -207,7 +207,8 @@ fn every_path_a_document_names_is_in_the_tree() {
             }
         }
     }
-    assert!(named > 30, "only {named} paths found: the reader is broken");
+    // The handout has the README and the manual alone: some fifteen paths.
+    assert!(named > 10, "only {named} paths found: the reader is broken");
     assert!(
         missing.is_empty(),
         "paths not in the tree:\n{}",
@@ -318,7 +319,7 @@ fn every_checker_command_and_flag_a_document_names_is_in_the_help() {
             }
         }
     }
-    assert!(commands > 15, "only {commands} checker commands found");
+    assert!(commands > 10, "only {commands} checker commands found");
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
