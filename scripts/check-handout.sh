@@ -2,7 +2,7 @@
 # Makes a handout in a temporary directory and checks it as a student would meet it: no
 # answers in it or in its history, a README that names only what is there, a lock file
 # that builds --locked, and `cargo test --workspace --locked` green at every stage of the
-# work, with the checker grading each stage as it should. INSTRUCTORS.md says more.
+# work, with the checker grading each stage as it should. CONTRIBUTING.md says more.
 #
 #   scripts/check-handout.sh
 set -euo pipefail
@@ -26,7 +26,7 @@ step() { echo "check-handout: $*"; }
 "$root/scripts/handout.sh" "$dir"
 
 step "no solution, no instructor material, in the tree or its history"
-for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout.sh \
+for gone in solution INSTRUCTORS.md CONTRIBUTING.md .ci scripts/handout.sh scripts/check-handout.sh \
     checker/tests/verdicts.rs checker/tests/grading.rs checker/tests/pictures.rs \
     checker/tests/environment.rs checker/tests/hostile.rs checker/tests/watch.rs checker/tests/inert.rs \
     scripts/fill-todos.awk scripts/stage.sh scripts/check-grade-class.sh \

@@ -28,12 +28,13 @@ fi
 mkdir -p "$dir"
 
 # What students never get: the reference and the fixture (solution/), a grading
-# repository's submissions/ (see scripts/ci/grade-class.yml), this guide, the
-# lab's CI and the instructors' scripts (handouts, grading a class, the grading kits).
+# repository's submissions/ (see scripts/ci/grade-class.yml), the guides for instructors
+# and for the lab's developers, the lab's CI and the instructors' scripts (handouts,
+# grading a class, the grading kits).
 # The Classroom workflow (.github/) does go out: it grades the students' pushes. The
 # checker's tests of the reference and the fixture stay too: they need solution/.
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|submissions/|checker/tests/(verdicts|grading|pictures|environment|hostile|watch|inert)\.rs$|INSTRUCTORS\.md$|\.ci/|scripts/(gradescope|ci)/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|check-grade-class\.sh|gradescope\.sh|check-kits\.sh|verdicts-stable\.sh)$)' |
+    grep -zvE '^(solution/|submissions/|checker/tests/(verdicts|grading|pictures|environment|hostile|watch|inert)\.rs$|(INSTRUCTORS|CONTRIBUTING)\.md$|\.ci/|scripts/(gradescope|ci)/|scripts/(handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|check-grade-class\.sh|gradescope\.sh|check-kits\.sh|verdicts-stable\.sh)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 

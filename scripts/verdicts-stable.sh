@@ -7,7 +7,7 @@
 #
 #   scripts/verdicts-stable.sh 5                      five runs each, 8 MiB uploads
 #   taskset -c 0 scripts/verdicts-stable.sh 5         the same on one core
-#   scripts/verdicts-stable.sh 1 --size 100M          the speed table of INSTRUCTORS.md
+#   scripts/verdicts-stable.sh 1 --size 100M          once each, at the full upload size
 #
 # Options after N go to the checker (default: --size 8M --timeout 30). The fault
 # slow-reads is made to run into the time limit; its time is shown but not compared.

@@ -12,11 +12,16 @@ Examples:
   cargo run -p checker                      grade your server (skeleton/)
   cargo run -p checker -- watch             grade again on every save of your server.rs
   cargo run -p checker -- --task 1          only the task 1 checks
+  cargo run -p checker -- hint 4            a longer hint for TODO 4
   cargo run -p checker -- --server ./my-server --size 8M --clients 4
-  cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/
+  cargo run -p checker -- --submission alice.rs --json alice.json --log-dir alice/";
+
+/// What follows the examples: the exit statuses and where the rest is written.
+const EXIT_STATUS: &str = "
 
 Exit status: 0 every graded check passed, 1 some check failed (or the server does not
-compile), 2 bad usage, 3 the checker itself could not grade (no verdict on the server).";
+compile), 2 bad usage, 3 the checker itself could not grade (no verdict on the server).
+Each verb has its own help (checker help class); the manual is docs/checker.md.";
 
 /// The example that only a copy of the lab with solution/ can run.
 const SOLUTION_EXAMPLE: &str = "
@@ -51,12 +56,13 @@ pub struct Options {
 
     /// The shape of the --json file: Gradescope's results.json, PrairieLearn's
     /// external grader results, or the lab's own (every check's slug, status, finding
-    /// and TODOs; INSTRUCTORS.md describes it).
+    /// and TODOs; the doc comment on `RunResult` describes it).
     #[arg(long, value_enum, value_name = "SHAPE", default_value_t = JsonFormat::Gradescope, requires = "json")]
     pub json_format: JsonFormat,
 
-    /// Also write the result as a CSV file: a header and one row, in the columns of
-    /// `checker class`'s grades.csv.
+    /// Also write the result as a CSV file: a header and one row, with the columns of
+    /// `checker class`'s grades.csv: submission, score, bonus, task3, failed_checks,
+    /// findings and seconds.
     #[arg(long, value_name = "PATH")]
     pub csv: Option<PathBuf>,
 
@@ -165,6 +171,17 @@ fn parse_client_count(text: &str) -> Result<usize, String> {
     }
 }
 
+fn parse_todo(text: &str) -> Result<u8, String> {
+    let todos = crate::report::hints::TODOS;
+    let (first, last) = (todos.start(), todos.end());
+    match text.trim_start_matches("TODO").trim().parse::<u8>() {
+        Ok(todo) if todos.contains(&todo) => Ok(todo),
+        _ => Err(format!(
+            "there is no TODO {text} in server.rs: give a number from {first} to {last}"
+        )),
+    }
+}
+
 fn parse_upload_size(text: &str) -> Result<u64, String> {
     match parse_size(text) {
         Ok(size) if size >= lab::MIB => Ok(size),
@@ -215,6 +232,13 @@ pub enum Verb {
             value_name = "OPTIONS"
         )]
         options: Vec<std::ffi::OsString>,
+    },
+    /// Print a longer hint for one TODO of server.rs: what it is for, what to watch out
+    /// for, and what the checker looks at (never the code itself).
+    Hint {
+        /// The TODO's number, 1 to 9.
+        #[arg(value_name = "TODO", value_parser = parse_todo)]
+        todo: u8,
     },
     /// Grade a folder of submissions one at a time (NAME.rs, NAME/server.rs, or a
     /// student's repository NAME/skeleton/src/bin/server.rs): OUT gets grades.csv, a
@@ -310,9 +334,9 @@ pub fn parse_from(root: Option<&Path>, args: Vec<std::ffi::OsString>) -> Options
     let command = Options::command()
         .mut_arg("solution", |arg| arg.hide(!with_solution))
         .after_help(if with_solution {
-            format!("{EXAMPLES}{SOLUTION_EXAMPLE}")
+            format!("{EXAMPLES}{SOLUTION_EXAMPLE}{EXIT_STATUS}")
         } else {
-            EXAMPLES.to_owned()
+            format!("{EXAMPLES}{EXIT_STATUS}")
         });
     let matches = command
         .try_get_matches_from(with_verbs_as_flags(args))

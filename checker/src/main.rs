@@ -1,5 +1,5 @@
 //! The checker of the async-server lab: builds a server, runs it against real clients and
-//! grades it from what the operating system shows. See the README's checker section.
+//! grades it from what the operating system shows. Its manual is docs/checker.md.
 //!
 //! This file only dispatches: `cli` reads the command line, `run` makes the run's value
 //! (gathering through `checks`, `server`, `clients` and `inspect`), `report` renders it.
@@ -51,6 +51,21 @@ fn main() -> ExitCode {
     if let Some(cli::Verb::Checks { json }) = &options.verb {
         print!("{}", grade::table_listing(*json));
         return ExitCode::SUCCESS;
+    }
+    if let Some(cli::Verb::Hint { todo }) = &options.verb {
+        return match report::hints::long(*todo) {
+            Some(hint) => {
+                println!("{hint}");
+                ExitCode::SUCCESS
+            }
+            None => {
+                tell(Trouble::Usage(lab::Failure::new(
+                    format!("hint {todo}"),
+                    "there is no such TODO",
+                )));
+                ExitCode::from(2)
+            }
+        };
     }
     if let Some(class) = options.verb.as_ref().and_then(cli::Verb::class_options) {
         return grade_class(root, &class);

@@ -362,3 +362,55 @@ fn the_labs_points_file_sets_the_points_and_a_wrong_one_is_refused() {
             "points.toml: line 2: no-zombies counts no points (the bonus and task 3 are never counted)",
         ));
 }
+
+/// `checker hint N`: a longer hint for every TODO that the grading table names, in words
+/// (no path into the code, no call); anything else is refused with exit status 2.
+#[test]
+fn hint_explains_every_todo_of_the_table_and_refuses_any_other() {
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    let output = Command::new(env!("CARGO_BIN_EXE_checker"))
+        .args(["checks", "--json"])
+        .output()
+        .unwrap();
+    let table: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let mut todos: Vec<u64> = table
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|check| check["todos"].as_array().unwrap().clone())
+        .map(|todo| todo.as_u64().unwrap())
+        .collect();
+    todos.sort_unstable();
+    todos.dedup();
+    assert_eq!(todos, (1..=9).collect::<Vec<u64>>());
+    for todo in todos {
+        let output = Command::new(env!("CARGO_BIN_EXE_checker"))
+            .args(["hint", &todo.to_string()])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(0), "hint {todo}");
+        let hint = String::from_utf8(output.stdout).unwrap();
+        assert!(hint.starts_with(&format!("TODO {todo} (")), "{hint}");
+        assert!(
+            hint.lines().count() >= 5,
+            "hint {todo} is no longer hint: {hint}"
+        );
+        assert!(!hint.contains("::") && !hint.contains("lab::"), "{hint}");
+    }
+    for bad in ["0", "10", "five", "-1"] {
+        Command::new(env!("CARGO_BIN_EXE_checker"))
+            .args(["hint", "--", bad])
+            .assert()
+            .code(2)
+            .stdout("")
+            .stderr(predicate::str::contains(format!(
+                "there is no TODO {bad} in server.rs: give a number from 1 to 9"
+            )));
+    }
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .arg("hint")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("<TODO>"));
+}

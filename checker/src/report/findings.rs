@@ -605,7 +605,7 @@ fn list(fds: &[i32]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
@@ -700,7 +700,7 @@ mod tests {
     }
 
     /// A finding of every kind (and every cut inside the kinds that hold one).
-    fn every_finding() -> Vec<Finding> {
+    pub(crate) fn every_finding() -> Vec<Finding> {
         let busy = Duration::from_millis(290);
         let child = ChildSeen {
             pid: 77,
@@ -949,7 +949,7 @@ mod tests {
     const KINDS: usize = 44;
 
     /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
-    fn todos_named(text: &str) -> Vec<u8> {
+    pub(crate) fn todos_named(text: &str) -> Vec<u8> {
         let mut todos = Vec::new();
         for (at, _) in text.match_indices("TODO") {
             let mut rest = text[at + "TODO".len()..].trim_start_matches('s');

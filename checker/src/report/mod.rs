@@ -6,6 +6,7 @@
 
 pub mod csv;
 mod findings;
+pub mod hints;
 mod inert;
 pub mod json;
 pub mod terminal;

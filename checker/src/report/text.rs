@@ -9,8 +9,8 @@ use gen_testfile::human_size;
 
 use crate::checks::experiment::Row;
 use crate::checks::many_clients::{self, Design, LoadRow};
-use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
-use crate::report::{quote, reason, strip_ansi, styled};
+use crate::grade::{CheckId, Outcome, Status, Verdict, Weight, status_of};
+use crate::report::{hints, quote, reason, strip_ansi, styled};
 use crate::run::{Logs, Measurement, Note, Picture, RunOutcome, RunResult, TestFileNote};
 
 /// The whole report, as the terminal shows it (the notes as they came, then
@@ -214,11 +214,32 @@ pub fn short(result: &RunResult) -> String {
                     first.outcome.status(),
                     reason(&said(first))
                 ));
+                lines.extend(
+                    first
+                        .outcome
+                        .finding()
+                        .map(|finding| format!("  hint: {}", hints::short(finding))),
+                );
+                lines.extend(more_help(&[first]));
             }
         }
         RunOutcome::Measured { .. } => lines.push(after_notes(result)),
     }
     lines.iter().map(|line| format!("{line}\n")).collect()
+}
+
+/// Where the longer hint is, for the first TODO that a failed check's finding names.
+fn more_help(verdicts: &[&Verdict]) -> Option<String> {
+    let todo = verdicts
+        .iter()
+        .filter_map(|verdict| match &verdict.outcome {
+            Outcome::Failed(finding) => finding.todos().first().copied(),
+            _ => None,
+        })
+        .next()?;
+    Some(format!(
+        "\nMore on TODO {todo}: cargo run -p checker -- hint {todo}"
+    ))
 }
 
 /// What the verdict's finding says, if it did not pass.
@@ -287,14 +308,23 @@ fn failures(verdicts: &[Verdict], server_tail: &[String]) -> Vec<String> {
         return Vec::new();
     }
     let mut lines = vec![String::new()];
-    for verdict in failed {
+    let mut hinted = Vec::new();
+    for verdict in &failed {
         lines.push(format!(
             "{} {}:",
             verdict.check.name(),
             verdict.outcome.status()
         ));
         lines.push(format!("  {}", reason(&said(verdict))));
+        // A hint said once is enough: checks that fail for one cause share it.
+        if let Some(hint) = verdict.outcome.finding().map(hints::short)
+            && !hinted.contains(&hint)
+        {
+            hinted.push(hint);
+            lines.push(format!("  hint: {hint}"));
+        }
     }
+    lines.extend(more_help(&failed));
     if !server_tail.is_empty() {
         lines.push("\nLast lines of the server log:".to_owned());
         lines.extend(
@@ -473,6 +503,18 @@ Uploads picture: /lab/skeleton/uploads.svg
             ),
             "{text}"
         );
+        // Each cause's hint once, under the check it first failed, and where to read more.
+        assert_eq!(text.matches("\n  hint: ").count(), 3, "{text}");
+        assert!(
+            text.contains(
+                "own (TODO 5)\n  hint: The loop stays inside one upload until it ends: task 2 hands each upload to a process of its own.\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("\nMore on TODO 5: cargo run -p checker -- hint 5\n"),
+            "{text}"
+        );
         assert!(
             text.contains(
                 "\nLast lines of the server log:\n  | Client 5 wants to send a file\n\nServer log: "
@@ -493,7 +535,9 @@ Uploads picture: /lab/skeleton/uploads.svg
                 "Total: 50/100, bonus not checked, task 3 failed\n\
                  Task 1 is done. Next: task 2, TODO 5 in skeleton/src/bin/server.rs.\n\n\
                  task 2: concurrent uploads failed:\n  upload E (socket 6 in the server) finished while upload D had sent only 196608 bytes \
-                 (not yet 10 MiB): the server serves one client at a time. Receive each upload in a child process of its own (TODO 5)\n"
+                 (not yet 10 MiB): the server serves one client at a time. Receive each upload in a child process of its own (TODO 5)\n  \
+                 hint: The loop stays inside one upload until it ends: task 2 hands each upload to a process of its own.\n\n\
+                 More on TODO 5: cargo run -p checker -- hint 5\n"
             ),
             "{screen}"
         );
