@@ -85,8 +85,23 @@ pub struct Run {
 }
 
 impl Run {
-    /// The status (`passed`, `failed` or `not checked`) of the check named `check`.
+    /// The status (`passed`, `failed` or `not checked`) of the check named `check`: from
+    /// the lab's JSON where the run wrote it (every run that grades and was given no
+    /// `--json` of its own), else from the report's line for the check.
     pub fn verdict(&self, check: &str) -> &str {
+        if let Some(value) = self.lab_json() {
+            let verdicts = value["verdicts"].as_array().unwrap();
+            let verdict = verdicts
+                .iter()
+                .find(|verdict| verdict["name"] == check)
+                .unwrap_or_else(|| panic!("no verdict on `{check}` in {value}\n{}", self.stdout));
+            return match verdict["status"].as_str() {
+                Some("passed") => P,
+                Some("failed") => F,
+                Some("not-checked") => N,
+                other => panic!("`{check}` has the status {other:?}"),
+            };
+        }
         let line = self
             .stdout
             .lines()
@@ -129,14 +144,20 @@ impl Run {
         self.output.status.code()
     }
 
-    /// The finding slug of each check in the lab's JSON, by the check's slug (`None` for
-    /// a check that passed). The run must have been asked for it ([`run_faulty_lab`]).
-    pub fn findings(&self) -> Vec<(String, Option<String>)> {
-        let path = self.log_dir.path().join(LAB_JSON);
-        let text = fs::read_to_string(&path)
-            .unwrap_or_else(|error| panic!("{}: {error}\n{}", path.display(), self.stdout));
+    /// The lab's JSON of the run, if it wrote one to the log folder.
+    fn lab_json(&self) -> Option<serde_json::Value> {
+        let text = fs::read_to_string(self.log_dir.path().join(LAB_JSON)).ok()?;
         let value: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(value["version"], 1, "{text}");
+        Some(value)
+    }
+
+    /// The finding slug of each check in the lab's JSON, by the check's slug (`None` for
+    /// a check that passed). The run must have written it (see [`run_checker_in`]).
+    pub fn findings(&self) -> Vec<(String, Option<String>)> {
+        let value = self
+            .lab_json()
+            .unwrap_or_else(|| panic!("the run wrote no {LAB_JSON}:\n{}", self.stdout));
         value["verdicts"]
             .as_array()
             .unwrap()
@@ -206,6 +227,22 @@ pub fn run_checker(fault: Option<(&Path, &str)>, args: &[&str]) -> Run {
 pub fn run_checker_in(log_dir: TempDir, fault: Option<(&Path, &str)>, args: &[&str]) -> Run {
     let mut command = checker(log_dir.path());
     command.args(args).arg("--log-dir").arg(log_dir.path());
+    // Every run that grades also writes the lab's JSON, which the verdicts are read from;
+    // not a run given a --json of its own, nor one that measures, watches or helps.
+    let grades = !args.iter().any(|arg| {
+        matches!(
+            *arg,
+            "--json" | "--watch" | "--experiment" | "--help" | "-h" | "--version"
+        )
+    }) && !args
+        .first()
+        .is_some_and(|verb| !verb.starts_with('-') && *verb != "grade");
+    if grades {
+        command
+            .arg("--json")
+            .arg(log_dir.path().join(LAB_JSON))
+            .args(["--json-format", "lab"]);
+    }
     if let Some((fixture, fault)) = fault {
         command
             .arg("--server")
@@ -237,16 +274,10 @@ pub fn run_faulty(fault: &str) -> Option<Run> {
     run_in_turn(Some(fault), &["--size", "8M"])
 }
 
-/// Grades the fixture with `fault` as [`run_faulty`] does, also writing the lab's JSON
-/// for [`Run::findings`].
+/// Grades the fixture with `fault` as [`run_faulty`] does: every such run writes the lab's
+/// JSON, which [`Run::findings`] reads.
 pub fn run_faulty_lab(fault: &str) -> Option<Run> {
-    let fixture = fixture()?;
-    let log_dir = TempDir::new().unwrap();
-    let json = log_dir.path().join(LAB_JSON);
-    let json = json.to_str().unwrap().to_owned();
-    let args = ["--size", "8M", "--json", &json, "--json-format", "lab"];
-    let _turn = take_turn();
-    Some(run_checker_in(log_dir, Some((fixture, fault)), &args))
+    run_faulty(fault)
 }
 
 /// Waits for this test binary's turn to run the checker.
