@@ -68,18 +68,44 @@ pub struct Graded {
 /// A server the checker started: listening, or the cut that says why not.
 type Started = Result<ServerUnderTest, Cut>;
 
+/// What task 3's scenario uploads: `clients` uploads of `size` bytes at once, to a server
+/// started with `--mode async`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsyncUploads {
+    pub size: u64,
+    pub clients: usize,
+}
+
+/// The uploads of the scenarios a selection runs: `clients` whole uploads at once (one
+/// where task 2 is not graded: task 1 and task 3 need one whole upload), then task 3's.
+pub fn uploads_of(
+    selection: Selection,
+    size: u64,
+    clients: usize,
+) -> (usize, Option<AsyncUploads>) {
+    let whole = match selection {
+        Selection::TaskOne | Selection::TaskThree => 1,
+        _ => clients,
+    };
+    let then_async = selection
+        .includes(CheckId::AsyncUploads)
+        .then(|| one_loop::uploads(size, clients));
+    (whole, then_async)
+}
+
 /// Runs the scenarios that `selection` needs and returns the verdicts on its checks.
 /// "Keeps serving" runs first in every selection: it is quick, and it is where the checker
 /// learns whether the server accepts every client. Fails only with the checker's own
 /// trouble.
 pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Graded, Trouble> {
+    let (whole, then_async) = uploads_of(selection, session.size, clients);
     let in_turn = in_turn::gather(session, 1)?;
     let mut judged = Outcomes::default();
     judged.set(
         CheckId::KeepsServing,
         Outcome::of(judge::keeps_serving(&in_turn)),
     );
-    let at_once = at_once::gather(session, clients, 4)?;
+    let at_once = at_once::gather(session, whole, 4)?;
     judged.set(
         CheckId::WholeUpload,
         Outcome::of(judge::whole_upload(&at_once)),
@@ -118,7 +144,8 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
             Err(why) => Outcome::NotChecked(why),
             Ok(()) => {
                 let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
-                let seen = one_loop::gather(session, clients.max(3), 12 + clients, survives_pause)?;
+                let planned = then_async.unwrap_or(one_loop::uploads(session.size, clients));
+                let seen = one_loop::gather(session, planned, 12 + clients, survives_pause)?;
                 let outcome = judge::async_uploads(&seen);
                 if outcome == Outcome::Passed {
                     not_observed.extend(judge::unobserved_turns(&seen));

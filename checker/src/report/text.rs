@@ -7,6 +7,7 @@
 
 use gen_testfile::human_size;
 
+use crate::checks::AsyncUploads;
 use crate::checks::experiment::Row;
 use crate::checks::many_clients::{self, Design, LoadRow};
 use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
@@ -35,6 +36,7 @@ pub fn note_line(note: &Note) -> String {
     match note {
         // `submission: <its path>`: the file's name is the submission's.
         Note::Grading(what) => format!("Grading {}", quote(what)),
+        Note::Measuring(what) => format!("Measuring {}", quote(what)),
         Note::Built { passed } => format!(
             "{} {}",
             dotted("builds"),
@@ -62,14 +64,25 @@ pub fn note_line(note: &Note) -> String {
             "Test file: a temporary one of {} (removed at the end)",
             human_size(*size)
         ),
-        Note::Uploading { size, clients: 1 } => {
-            format!("Uploading {} from one client...", human_size(*size))
-        }
-        Note::Uploading { size, clients } => {
-            format!(
-                "Uploading {} from {clients} clients at once...",
-                human_size(*size)
-            )
+        Note::Uploading {
+            size,
+            clients,
+            then_async,
+        } => {
+            let whole = match clients {
+                1 => format!("Uploading {} from one client", human_size(*size)),
+                _ => format!(
+                    "Uploading {} from {clients} clients at once",
+                    human_size(*size)
+                ),
+            };
+            match then_async {
+                Some(AsyncUploads { size, clients }) => format!(
+                    "{whole}, then {} from each of {clients} clients at once (--mode async)...",
+                    human_size(*size)
+                ),
+                None => format!("{whole}..."),
+            }
         }
         Note::NotContained(why) => format!(
             "Isolation: none ({why}): each server runs as the checker's child in a process group of its own, and can reach what the checker can"
@@ -90,7 +103,7 @@ pub fn note_line(note: &Note) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Note::Measuring { size, read_sizes } => format!(
+        Note::MeasuringReadSizes { size, read_sizes } => format!(
             "Uploading {} once per read size: {}",
             human_size(*size),
             read_sizes
@@ -412,7 +425,7 @@ mod tests {
 Grading skeleton: skeleton/src/bin/server.rs
 builds ...................................... passed
 Test file: /lab/test-file.txt (100 MiB)
-Uploading 100 MiB from 2 clients at once...
+Uploading 100 MiB from 2 clients at once, then 8 MiB from each of 3 clients at once (--mode async)...
 task 1: receives a whole upload ............. passed ... 25/25
 task 1: keeps serving ....................... passed ... 25/25
 task 2: concurrent uploads .................. passed ... 25/25
@@ -425,6 +438,43 @@ Server log: /lab/skeleton/server_output.log
 Client log: /lab/skeleton/client_output.log
 Uploads picture: /lab/skeleton/uploads.svg
 "
+        );
+    }
+
+    /// The first lines say what the run does: an experiment grades nothing, and the
+    /// uploads named are the ones the selected checks make.
+    #[test]
+    fn the_notes_say_what_is_measured_and_uploaded() {
+        assert_eq!(
+            note_line(&Note::Measuring(
+                "skeleton: skeleton/src/bin/server.rs".into()
+            )),
+            "Measuring skeleton: skeleton/src/bin/server.rs"
+        );
+        let uploading = |selection, clients| {
+            let (clients, then_async) =
+                crate::checks::uploads_of(selection, 100 * lab::MIB, clients);
+            note_line(&Note::Uploading {
+                size: 100 * lab::MIB,
+                clients,
+                then_async,
+            })
+        };
+        assert_eq!(
+            uploading(Selection::TaskThree, 2),
+            "Uploading 100 MiB from one client, then 8 MiB from each of 3 clients at once (--mode async)..."
+        );
+        assert_eq!(
+            uploading(Selection::TaskOne, 2),
+            "Uploading 100 MiB from one client..."
+        );
+        assert_eq!(
+            uploading(Selection::TaskTwo, 4),
+            "Uploading 100 MiB from 4 clients at once..."
+        );
+        assert_eq!(
+            uploading(Selection::All, 5),
+            "Uploading 100 MiB from 5 clients at once, then 8 MiB from each of 5 clients at once (--mode async)..."
         );
     }
 
