@@ -27,6 +27,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::checks::evidence::{Cut, Snapshot};
+use crate::checks::finding::{Finding, Limit};
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
 use crate::grade::{CheckId, Gate, Outcome, Selection, Verdict};
@@ -156,6 +157,7 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
         };
         judged.set(CheckId::AsyncUploads, outcome);
     }
+    judged.not_decided_past_the_time_limit();
     let verdicts: Vec<Verdict> = selection
         .checks()
         .iter()
@@ -184,25 +186,25 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     })
 }
 
-/// The outcomes judged so far in a run, by check.
+/// The outcomes judged so far in a run, by check, with when each was decided.
 #[derive(Default)]
-struct Outcomes(Vec<(CheckId, Outcome)>);
+struct Outcomes(Vec<(CheckId, Outcome, Instant)>);
 
 impl Outcomes {
     fn set(&mut self, check: CheckId, outcome: Outcome) {
-        self.0.retain(|(judged, _)| *judged != check);
-        self.0.push((check, outcome));
+        self.0.retain(|(judged, _, _)| *judged != check);
+        self.0.push((check, outcome, Instant::now()));
     }
 
     fn take(&mut self, check: CheckId) -> Option<Outcome> {
-        let at = self.0.iter().position(|(judged, _)| *judged == check)?;
+        let at = self.0.iter().position(|(judged, _, _)| *judged == check)?;
         Some(self.0.remove(at).1)
     }
 
     fn passed(&self, check: CheckId) -> bool {
         self.0
             .iter()
-            .any(|(judged, outcome)| *judged == check && *outcome == Outcome::Passed)
+            .any(|(judged, outcome, _)| *judged == check && *outcome == Outcome::Passed)
     }
 
     /// Whether `check` can be judged, by its gate in the grading table; if not, why.
@@ -212,6 +214,24 @@ impl Outcomes {
             Gate::TaskOne => judge::task_two_judged(self.passed(CheckId::WholeUpload), in_turn),
             Gate::Passed(other) if self.passed(other) => Ok(()),
             Gate::Passed(other) => Err(judge::needs_passed(check, other)),
+        }
+    }
+
+    /// The run's time limit decides no verdict: a check that did not pass, decided once
+    /// the limit had been reached (its scenario was cut by it, or never ran), says that it
+    /// was not decided within the limit, whatever the cut looked like. So a longer
+    /// `--timeout` can only turn "not decided" into a verdict, never change one.
+    fn not_decided_past_the_time_limit(&mut self) {
+        for (_, outcome, decided) in &mut self.0 {
+            let Some(limit) = guard::limit_reached_before(*decided) else {
+                continue;
+            };
+            let finding = Finding::Limit(Limit::Time { limit });
+            *outcome = match outcome {
+                Outcome::Passed => continue,
+                Outcome::Failed(_) => Outcome::Failed(finding),
+                Outcome::NotChecked(_) => Outcome::NotChecked(finding),
+            };
         }
     }
 }
@@ -290,6 +310,7 @@ impl Session<'_> {
             server.port,
             server.sockets.clone(),
             &server.stopped_by_checker,
+            server.pid,
             plan,
             first,
             count,

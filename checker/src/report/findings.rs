@@ -11,7 +11,7 @@ use std::time::Duration;
 use gen_testfile::human_size;
 
 use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, Snapshot};
-use crate::checks::finding::{Advice, Finding, Spin};
+use crate::checks::finding::{Advice, Finding, Limit, Spin};
 use crate::clients::{upload_name, upload_with_socket};
 use crate::grade::CheckId;
 use crate::inspect::{Activity, Whereabouts};
@@ -330,6 +330,19 @@ fn render(finding: &Finding) -> String {
         Finding::DescriptorsKept { before, after } => format!(
             "the server had {before} descriptors open before the uploads and {after} after them, every upload reported: \
              something of the finished clients stays open (`ls -l /proc/<pid>/fd` of a server started by hand shows what)"
+        ),
+        Finding::Limit(limit) => limit_reached(limit),
+    }
+}
+
+/// A limit of the checker's that the server reached, with its number and what to change.
+fn limit_reached(limit: &Limit) -> String {
+    match limit {
+        Limit::Time { limit } => format!(
+            "not decided: the run reached its time limit of {} s (the checker's limit) before this check was \
+             decided, so the checker stopped the server. A server that is right but slow needs more time: \
+             --timeout SECONDS (the default grows with --size and --clients)",
+            limit.as_secs()
         ),
     }
 }
@@ -893,6 +906,10 @@ mod tests {
             findings.push(Finding::LoopCut(cut.clone()));
             findings.push(Finding::NeedsEveryClientAccepted(cut));
         }
+        // The checker's limits.
+        findings.push(Finding::Limit(Limit::Time {
+            limit: Duration::from_secs(30),
+        }));
         findings
     }
 
@@ -944,9 +961,10 @@ mod tests {
             Finding::LoopHandledNotOnce { .. } => 41,
             Finding::FinishedClientsWatched { .. } => 42,
             Finding::DescriptorsKept { .. } => 43,
+            Finding::Limit(_) => 44,
         }
     }
-    const KINDS: usize = 44;
+    const KINDS: usize = 45;
 
     /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
     fn todos_named(text: &str) -> Vec<u8> {

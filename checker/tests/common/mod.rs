@@ -240,11 +240,18 @@ pub fn run_faulty(fault: &str) -> Option<Run> {
 /// Grades the fixture with `fault` as [`run_faulty`] does, also writing the lab's JSON
 /// for [`Run::findings`].
 pub fn run_faulty_lab(fault: &str) -> Option<Run> {
+    run_faulty_lab_with(fault, &["--size", "8M"])
+}
+
+/// Grades the fixture with `fault` and the checker's options `args`, also writing the
+/// lab's JSON for [`Run::findings`].
+pub fn run_faulty_lab_with(fault: &str, args: &[&str]) -> Option<Run> {
     let fixture = fixture()?;
     let log_dir = TempDir::new().unwrap();
     let json = log_dir.path().join(LAB_JSON);
     let json = json.to_str().unwrap().to_owned();
-    let args = ["--size", "8M", "--json", &json, "--json-format", "lab"];
+    let mut args = args.to_vec();
+    args.extend(["--json", &json, "--json-format", "lab"]);
     let _turn = take_turn();
     Some(run_checker_in(log_dir, Some((fixture, fault)), &args))
 }
