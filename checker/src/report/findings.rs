@@ -22,6 +22,10 @@ const NOT_EPOLL: &str = "the listening socket is not registered in any epoll ins
 
 const CHILD_MUST_EXIT: &str = "After its upload a child must end with std::process::exit and never return into the server's loop (TODO 5)";
 
+/// The most a client can send that nobody reads: its send buffer and the server's
+/// receive window, which grows only when the server reads. More sent means it read.
+const UNREAD_MOST: u64 = lab::MIB;
+
 /// What the task asks of a server that serves from its loop alone.
 const ONE_LOOP: &str =
     "In task 3 the loop itself serves every upload: no fork, no thread (TODOs 8 and 9)";
@@ -404,9 +408,14 @@ fn cut_reason(cut: &Cut) -> String {
             most_sent,
             seen,
         } => format!(
-            "after {} no client had sent {} (the most any had sent: {most_sent} bytes): the server does not read the uploads. {}",
+            "after {} no client had sent {} (the most any had sent: {most_sent} bytes): {}. {}",
             seconds(*after),
             human_size(*milestone),
+            if *most_sent > UNREAD_MOST {
+                "the server reads the uploads, but far too slowly"
+            } else {
+                "the server does not read the uploads"
+            },
             where_they_were(seen)
         ),
         Cut::Stalled {
@@ -1034,6 +1043,26 @@ mod tests {
             let name = format!("{at:02}-{}", finding.slug());
             insta::assert_snapshot!(name, finding.to_string());
         }
+    }
+
+    /// A server that read more than the kernel's buffers hold is not said to read nothing.
+    #[test]
+    fn no_progress_tells_a_slow_reader_from_one_that_does_not_read() {
+        let cut = |most_sent| {
+            Finding::Cut(Cut::NoProgress {
+                after: Duration::from_secs(10),
+                milestone: 10 * lab::MIB,
+                most_sent,
+                seen: snapshot(at(CallKind::EpollWait, 4, None)),
+            })
+            .to_string()
+        };
+        assert!(
+            cut(1_900_544).contains("(the most any had sent: 1900544 bytes): the server reads the uploads, but far too slowly."),
+            "{}",
+            cut(1_900_544)
+        );
+        assert!(cut(60).contains("the server does not read the uploads."));
     }
 
     #[test]
