@@ -343,6 +343,13 @@ fn load_table(rows: &[LoadRow]) -> Vec<String> {
                          receives the uploads itself, one after the other",
                         row.clients
                     ));
+                } else if !load.all_seen() {
+                    findings.push(format!(
+                        "{} clients, {design}: with every client paused halfway through its upload, the checker saw at \
+                         most {} of the {} processes it expected at once, so the peaks of this row are those of fewer \
+                         clients",
+                        row.clients, load.processes, load.expected_processes
+                    ));
                 }
             }
             Err(why) => {
@@ -365,8 +372,10 @@ fn load_table(rows: &[LoadRow]) -> Vec<String> {
     lines.push(
         "\nPeak PSS and RSS: the most memory of the server and its live children at one look, as the sum of their \
          proportional set sizes (a page shared by n processes counts 1/n in each) and of their resident sets (a shared \
-         page counts in every process). Context switches: the last count seen of every process (a child's last moments \
-         after the last look are missed, so for a process per client this is a lower bound)."
+         page counts in every process), taken while every client is paused halfway through its upload, so that every \
+         process is there at once (the seconds leave that pause out). Context switches: the last count seen of every \
+         process (a child's last moments after the last look are missed, so for a process per client this is a lower \
+         bound)."
             .to_owned(),
     );
     lines.extend(many_clients::summary(rows));
