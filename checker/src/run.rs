@@ -67,6 +67,9 @@ pub enum Note {
     /// Something a check looks at that this run could not observe: what, and why. The
     /// check was judged without it.
     NotObserved(String),
+    /// A server printed more than the server log keeps (the checker's limit): how much was
+    /// left out.
+    LogCut(crate::server::log::LogCut),
 }
 
 /// Which test file the clients upload.
@@ -378,6 +381,9 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
         let graded = checks::run(&session, options.task, clients)?;
         for what in &graded.not_observed {
             said.say(Note::NotObserved(what.clone()));
+        }
+        if let Some(cut) = log::cut_in(&logs.server) {
+            said.say(Note::LogCut(cut));
         }
         let failed_server_tail = graded
             .failed_log_start

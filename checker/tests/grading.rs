@@ -235,6 +235,12 @@ fn flooded_log_is_cut_at_16_mib_and_marked_and_the_server_goes_on() {
         "{}",
         run.stdout
     );
+    // The report names the checker's limit and what to change.
+    run.assert_says(
+        "Server log: cut where a server printed more than 16 MiB, the most the log keeps whole (the checker's \
+         limit); from there on it kept only the lab's own lines and errors (up to 32 MiB), as the log says where. \
+         A debug line per read is millions of lines for one upload: print less",
+    );
     let log = fs::read(run.log_dir.path().join("server_output.log")).unwrap();
     let log = String::from_utf8_lossy(&log);
     let cut = "----- checker: the log is cut here: the server printed more than 16 MiB, the most \

@@ -13,6 +13,7 @@ use crate::checks::many_clients::{self, Design, LoadRow};
 use crate::grade::{CheckId, Status, Verdict, Weight, status_of};
 use crate::report::{quote, reason, strip_ansi, styled};
 use crate::run::{Logs, Measurement, Note, Picture, RunOutcome, RunResult, TestFileNote};
+use crate::server::log::{self, LogCut};
 
 /// The whole report, as the terminal shows it.
 pub fn render(result: &RunResult) -> String {
@@ -94,6 +95,22 @@ pub fn note_line(note: &Note) -> String {
             format!("Removed {count} scratch copies left by checkers that were killed")
         }
         Note::NotObserved(what) => format!("Not observed: {what}"),
+        Note::LogCut(cut) => {
+            let (whole, most) = (log::MAX_LOG / lab::MIB, 2 * log::MAX_LOG / lab::MIB);
+            let kept = match cut {
+                LogCut::KeptTheLabsLines => format!(
+                    "from there on it kept only the lab's own lines and errors (up to {most} MiB)"
+                ),
+                LogCut::KeptNothingMore => format!(
+                    "from there on it kept only the lab's own lines and errors, and past {most} MiB nothing at all"
+                ),
+            };
+            format!(
+                "Server log: cut where a server printed more than {whole} MiB, the most the log keeps whole (the \
+                 checker's limit); {kept}, as the log says where. A debug line per read is millions of lines for one \
+                 upload: print less, and the log keeps everything"
+            )
+        }
         Note::MeasuringClients { upload, counts } => format!(
             "Uploading {} from each of {} clients at once, with a process per client (--mode blocking) and with one loop (--mode async)",
             human_size(*upload),
@@ -484,6 +501,22 @@ Uploads picture: /lab/skeleton/uploads.svg
         assert_eq!(
             uploading(Selection::All, 5),
             "Uploading 100 MiB from 5 clients at once, then 8 MiB from each of 5 clients at once (--mode async)..."
+        );
+    }
+
+    /// A server that outgrew the log is told so, with the checker's limit and what to
+    /// change.
+    #[test]
+    fn a_cut_log_is_named_as_the_checkers_limit() {
+        assert_eq!(
+            note_line(&Note::LogCut(LogCut::KeptTheLabsLines)),
+            "Server log: cut where a server printed more than 16 MiB, the most the log keeps whole (the checker's \
+             limit); from there on it kept only the lab's own lines and errors (up to 32 MiB), as the log says where. \
+             A debug line per read is millions of lines for one upload: print less, and the log keeps everything"
+        );
+        assert!(
+            note_line(&Note::LogCut(LogCut::KeptNothingMore))
+                .contains("(the checker's limit); from there on it kept only the lab's own lines and errors, and past 32 MiB nothing at all")
         );
     }
 
