@@ -179,6 +179,9 @@ pub enum Limit {
     /// The run's time limit (`--timeout`, or its default) passed before the check was
     /// decided.
     Time { limit: Duration },
+    /// A process of the server asked for `asked` bytes more than the `cap` each process
+    /// may map, and was refused (Rust's runtime said so, then aborted it).
+    Memory { asked: u64, cap: u64 },
 }
 
 /// Why a server spins.
@@ -282,6 +285,7 @@ impl Finding {
             Finding::FinishedClientsWatched { .. } => "finished-clients-watched",
             Finding::DescriptorsKept { .. } => "descriptors-kept",
             Finding::Limit(Limit::Time { .. }) => "time-limit",
+            Finding::Limit(Limit::Memory { .. }) => "memory-limit",
         }
     }
 

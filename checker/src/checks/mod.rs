@@ -33,7 +33,7 @@ use crate::clients::{ClientLog, Plan, Uploads};
 use crate::grade::{CheckId, Gate, Outcome, Selection, Verdict};
 use crate::inspect;
 use crate::observe::Observer;
-use crate::server::{ServerUnderTest, free_port, guard};
+use crate::server::{ServerUnderTest, free_port, guard, log};
 use crate::trouble::Trouble;
 
 /// Where every client waits once for the server to read all it has sent.
@@ -158,6 +158,16 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
         judged.set(CheckId::AsyncUploads, outcome);
     }
     judged.not_decided_past_the_time_limit();
+    // Where in the server log each check's server is.
+    let section_of = |check: CheckId| match check {
+        CheckId::KeepsServing => in_turn.log_start,
+        CheckId::NoZombies => bonus_log,
+        CheckId::AsyncUploads => task_three_log,
+        CheckId::WholeUpload | CheckId::Concurrent | CheckId::ProcessPerClient => at_once.log_start,
+    };
+    judged.name_the_memory_cap(|check| {
+        section_of(check).map(|start| log::section(session.server_log, start))
+    });
     let verdicts: Vec<Verdict> = selection
         .checks()
         .iter()
@@ -171,14 +181,7 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     let failed_log_start = verdicts
         .iter()
         .find(|verdict| matches!(verdict.outcome, Outcome::Failed(_)))
-        .and_then(|verdict| match verdict.check {
-            CheckId::KeepsServing => in_turn.log_start,
-            CheckId::NoZombies => bonus_log,
-            CheckId::AsyncUploads => task_three_log,
-            CheckId::WholeUpload | CheckId::Concurrent | CheckId::ProcessPerClient => {
-                at_once.log_start
-            }
-        });
+        .and_then(|verdict| section_of(verdict.check));
     Ok(Graded {
         verdicts,
         failed_log_start,
@@ -232,6 +235,29 @@ impl Outcomes {
                 Outcome::Failed(_) => Outcome::Failed(finding),
                 Outcome::NotChecked(_) => Outcome::NotChecked(finding),
             };
+        }
+    }
+
+    /// A check that failed on a server one of whose processes reached the memory cap
+    /// (its section of the log, `section` of the check, holds Rust's word of the refused
+    /// allocation) names that cap, whatever the cut looked like (a reset connection, a
+    /// server that stopped).
+    fn name_the_memory_cap(&mut self, section: impl Fn(CheckId) -> Option<Vec<String>>) {
+        for (check, outcome, _) in &mut self.0 {
+            if !matches!(outcome, Outcome::Failed(_)) {
+                continue;
+            }
+            let refused = section(*check).and_then(|lines| {
+                lines
+                    .iter()
+                    .find_map(|line| crate::server::allocation_failed(line))
+            });
+            if let Some(asked) = refused {
+                *outcome = Outcome::Failed(Finding::Limit(Limit::Memory {
+                    asked,
+                    cap: crate::contain::limits::SERVER_MEMORY,
+                }));
+            }
         }
     }
 }

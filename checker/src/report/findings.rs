@@ -348,6 +348,12 @@ fn limit_reached(limit: &Limit) -> String {
              --timeout SECONDS (the default grows with --size and --clients)",
             limit.as_secs()
         ),
+        Limit::Memory { asked, cap } => format!(
+            "a process of the server asked for {asked} bytes of memory more and was refused, so it ended: a process \
+             of a server may map {} MiB at most (the checker's limit), and a server of this lab needs a few MiB. \
+             Look for memory that grows as the upload goes on (a buffer made per read and kept, the whole upload kept)",
+            cap / lab::MIB
+        ),
     }
 }
 
@@ -918,6 +924,10 @@ mod tests {
         // The checker's limits.
         findings.push(Finding::Limit(Limit::Time {
             limit: Duration::from_secs(30),
+        }));
+        findings.push(Finding::Limit(Limit::Memory {
+            asked: 1 << 30,
+            cap: 512 * lab::MIB,
         }));
         findings
     }
