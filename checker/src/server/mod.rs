@@ -472,25 +472,6 @@ pub fn allocation_failed(line: &str) -> Option<u64> {
         })
 }
 
-#[cfg(test)]
-mod allocation_tests {
-    use super::allocation_failed;
-
-    #[test]
-    fn a_refused_allocation_is_read_even_when_two_processes_interleave() {
-        assert_eq!(
-            allocation_failed("memory allocation of 1073741824 bytes failed"),
-            Some(1 << 30)
-        );
-        assert_eq!(
-            allocation_failed("memory allocation of memory allocation of 1073741824 bytes failed"),
-            Some(1 << 30)
-        );
-        assert_eq!(allocation_failed("memory allocation of 12 bytes"), None);
-        assert_eq!(allocation_failed("Received 7 bytes from [Client 5]"), None);
-    }
-}
-
 /// Where and why the server panicked, from `thread '...' panicked at <place>:` and the
 /// line after it.
 pub fn panic_message(output: &[String]) -> Option<String> {
@@ -580,4 +561,23 @@ pub(crate) fn start_clean() -> io::Result<()> {
         unsafe { signal(signal_to_reset, SigHandler::SigDfl) }?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod allocation_tests {
+    use super::allocation_failed;
+
+    #[test]
+    fn a_refused_allocation_is_read_even_when_two_processes_interleave() {
+        assert_eq!(
+            allocation_failed("memory allocation of 1073741824 bytes failed"),
+            Some(1 << 30)
+        );
+        assert_eq!(
+            allocation_failed("memory allocation of memory allocation of 1073741824 bytes failed"),
+            Some(1 << 30)
+        );
+        assert_eq!(allocation_failed("memory allocation of 12 bytes"), None);
+        assert_eq!(allocation_failed("Received 7 bytes from [Client 5]"), None);
+    }
 }
