@@ -199,11 +199,15 @@ impl Uploads {
     /// Starts `count` clients at once, numbered from `first_number`, each uploading to
     /// 127.0.0.1:`port` as `plan` says. `stopped` is set once the checker stops the
     /// server itself: a client that fails from then on says so rather than blaming it.
+    /// One that fails once the server (`server_pid`) has exited says that the server's
+    /// end took its processes with it: the checker ends them all.
+    #[allow(clippy::too_many_arguments)]
     pub fn start(
         log: &Arc<ClientLog>,
         port: u16,
         sockets: Option<Arc<SocketSource>>,
         stopped: &Arc<AtomicBool>,
+        server_pid: i32,
         plan: &Plan,
         first_number: usize,
         count: usize,
@@ -233,6 +237,15 @@ impl Uploads {
                         &format!(
                             "ended after {} bytes: the checker stopped the server \
                              (the server log says why)",
+                            upload.sent()
+                        ),
+                    ),
+                    Err(_) if crate::inspect::has_exited(server_pid) => log.line(
+                        upload.number,
+                        &format!(
+                            "ended after {} bytes: the server had exited, and the checker \
+                             ends the processes of a server that exited (the server log \
+                             says how it exited)",
                             upload.sent()
                         ),
                     ),

@@ -4,11 +4,12 @@
 //! stops that run (SIGTERM, which the run answers by stopping its servers and its build)
 //! and starts a new one. After each run comes a short screen; the full report is kept in
 //! `checker_report.txt` beside the logs. `q` or Ctrl-C ends it, with nothing left running.
+//! On a terminal keys count as they are typed (`q` needs no Enter).
 
 use std::env;
 use std::ffi::OsString;
 use std::fs;
-use std::io::{self, BufRead, IsTerminal, Write};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
@@ -17,6 +18,9 @@ use std::time::Duration;
 
 use lab::{Context, Failure};
 use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::termios::{
+    LocalFlags, SetArg, SpecialCharacterIndices, Termios, tcgetattr, tcsetattr,
+};
 use nix::unistd::Pid;
 use notify_debouncer_mini::new_debouncer;
 use notify_debouncer_mini::notify::RecursiveMode;
@@ -57,6 +61,7 @@ pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
     fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
     let (events, arrived) = mpsc::channel();
     catch_signals(events.clone())?;
+    let keys = KeysAsTyped::on_terminal();
     read_keys(events.clone());
     let _watcher = watch_file(&source, events)?;
     let report = log_dir.join("checker_report.txt");
@@ -73,21 +78,56 @@ pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
         let run = start_run(&report, &summary)?;
         match wait_for(run, &arrived, &saved)? {
             Some(Event::Quit) => return Ok(()),
-            Some(Event::Interrupted(signal)) => {
-                print(&format!("\nchecker: stopped by {signal}\n"));
-                std::process::exit(130);
-            }
+            Some(Event::Interrupted(signal)) => stopped_by(signal, keys),
             Some(Event::Saved | Event::Now) => continue,
             None => {}
         }
         show(&summary, &report, &source);
         match next_event(&arrived, &saved) {
             Event::Quit => return Ok(()),
-            Event::Interrupted(signal) => {
-                print(&format!("\nchecker: stopped by {signal}\n"));
-                std::process::exit(130);
-            }
+            Event::Interrupted(signal) => stopped_by(signal, keys),
             Event::Saved | Event::Now => {}
+        }
+    }
+}
+
+/// Ends the checker after Ctrl-C (or SIGTERM, SIGHUP), the terminal as it was.
+fn stopped_by(signal: Signal, keys: KeysAsTyped) -> ! {
+    drop(keys);
+    print(&format!("\nchecker: stopped by {signal}\n"));
+    std::process::exit(130);
+}
+
+/// The terminal set so that each key reaches the checker as it is typed, unechoed (no
+/// line editing: `q` quits without Enter); Ctrl-C still interrupts. Put back as it was
+/// when dropped. Nothing changes where the input is no terminal.
+struct KeysAsTyped {
+    saved: Option<Termios>,
+}
+
+impl KeysAsTyped {
+    fn on_terminal() -> Self {
+        let stdin = io::stdin();
+        let saved = stdin
+            .is_terminal()
+            .then(|| tcgetattr(&stdin).ok())
+            .flatten();
+        if let Some(saved) = &saved {
+            let mut keys = saved.clone();
+            keys.local_flags
+                .remove(LocalFlags::ICANON | LocalFlags::ECHO);
+            keys.control_chars[SpecialCharacterIndices::VMIN as usize] = 1;
+            keys.control_chars[SpecialCharacterIndices::VTIME as usize] = 0;
+            let _ = tcsetattr(&stdin, SetArg::TCSANOW, &keys);
+        }
+        KeysAsTyped { saved }
+    }
+}
+
+impl Drop for KeysAsTyped {
+    fn drop(&mut self) {
+        if let Some(saved) = &self.saved {
+            let _ = tcsetattr(io::stdin(), SetArg::TCSANOW, saved);
         }
     }
 }
@@ -190,8 +230,9 @@ fn next_event(arrived: &Receiver<Event>, saved: &Saved) -> Event {
 
 /// The short screen of the run that just ended.
 fn show(summary: &Path, report: &Path, source: &Path) {
-    if io::stdout().is_terminal() {
-        print("\x1b[2J\x1b[H");
+    let screen = console::Term::stdout();
+    if screen.is_term() {
+        let _ = screen.clear_screen();
     }
     let text = fs::read_to_string(summary).unwrap_or_else(|_| {
         let full = fs::read_to_string(report).unwrap_or_default();
@@ -210,7 +251,7 @@ fn show(summary: &Path, report: &Path, source: &Path) {
     });
     print(&text);
     print(&format!(
-        "\nFull report: {}\nWatching {}: save it to grade again, Enter to grade now, q and Enter to quit.\n",
+        "\nFull report: {}\nWatching {}: save it to grade again, Enter to grade now, q to quit.\n",
         report.display(),
         source.display()
     ));
@@ -239,15 +280,16 @@ fn catch_signals(events: Sender<Event>) -> Result<(), Trouble> {
     Ok(())
 }
 
-/// Lines typed: Enter grades now, `q` quits. Where there is no input (a closed stdin),
-/// only saves count.
+/// Keys typed: Enter grades now, `q` quits, others are ignored. Where there is no input
+/// (a closed stdin), only saves count.
 fn read_keys(events: Sender<Event>) {
     let _ = thread::Builder::new().name("keys".into()).spawn(move || {
-        for line in io::stdin().lock().lines() {
-            let Ok(line) = line else { return };
-            let event = match line.trim() {
-                "q" | "quit" => Event::Quit,
-                _ => Event::Now,
+        for key in io::stdin().lock().bytes() {
+            let event = match key {
+                Ok(b'q' | b'Q') => Event::Quit,
+                Ok(b'\n' | b'\r') => Event::Now,
+                Ok(_) => continue,
+                Err(_) => return,
             };
             let quit = matches!(event, Event::Quit);
             if events.send(event).is_err() || quit {

@@ -36,18 +36,22 @@ const TAIL_LINES: usize = 12;
 pub enum Note {
     /// What is graded: `skeleton: skeleton/src/bin/server.rs`, `submission: alice.rs`.
     Grading(String),
+    /// What an experiment measures (it grades nothing), named as [`Note::Grading`] names it.
+    Measuring(String),
     /// Whether the server compiled.
     Built {
         passed: bool,
     },
     TestFile(TestFileNote),
-    /// The uploads of the grading scenarios begin.
+    /// The uploads of the grading scenarios begin: `clients` of `size` at once, then, when
+    /// task 3 is graded, `async_clients` of `async_size` at once with `--mode async`.
     Uploading {
         size: u64,
         clients: usize,
+        then_async: Option<crate::checks::AsyncUploads>,
     },
     /// The experiment begins.
-    Measuring {
+    MeasuringReadSizes {
         size: u64,
         read_sizes: Vec<u64>,
     },
@@ -63,6 +67,9 @@ pub enum Note {
     /// Something a check looks at that this run could not observe: what, and why. The
     /// check was judged without it.
     NotObserved(String),
+    /// A server printed more than the server log keeps (the checker's limit): how much was
+    /// left out.
+    LogCut(crate::server::log::LogCut),
 }
 
 /// Which test file the clients upload.
@@ -236,7 +243,10 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
         observer,
     };
     if let Some(what) = choice.describe() {
-        said.say(Note::Grading(what));
+        said.say(match options.experiment {
+            Some(_) => Note::Measuring(what),
+            None => Note::Grading(what),
+        });
     }
     if matches!(choice, Choice::Submission(_)) {
         let removed = crate::build::scratch::remove_abandoned();
@@ -328,7 +338,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
         } else {
             options.buf_sizes.clone()
         };
-        said.say(Note::Measuring {
+        said.say(Note::MeasuringReadSizes {
             size: options.size,
             read_sizes: read_sizes.clone(),
         });
@@ -363,17 +373,19 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
             picture,
         }
     } else {
-        let clients = match options.task {
-            Selection::TaskOne => 1,
-            _ => usize::from(options.clients),
-        };
+        let clients = usize::from(options.clients);
+        let (whole, then_async) = checks::uploads_of(options.task, options.size, clients);
         said.say(Note::Uploading {
             size: options.size,
-            clients,
+            clients: whole,
+            then_async,
         });
         let graded = checks::run(&session, options.task, clients)?;
         for what in &graded.not_observed {
             said.say(Note::NotObserved(what.clone()));
+        }
+        if let Some(cut) = log::cut_in(&logs.server) {
+            said.say(Note::LogCut(cut));
         }
         let failed_server_tail = graded
             .failed_log_start

@@ -252,6 +252,12 @@ fn flooded_log_is_cut_at_16_mib_and_marked_and_the_server_goes_on() {
         "{}",
         run.stdout
     );
+    // The report names the checker's limit and what to change.
+    run.assert_says(
+        "Server log: cut where a server printed more than 16 MiB, the most the log keeps whole (the checker's \
+         limit); from there on it kept only the lab's own lines and errors (up to 32 MiB), as the log says where. \
+         A debug line per read is millions of lines for one upload: print less",
+    );
     let log = fs::read(run.log_dir.path().join("server_output.log")).unwrap();
     let log = String::from_utf8_lossy(&log);
     let cut = "----- checker: the log is cut here: the server printed more than 16 MiB, the most \
@@ -269,10 +275,13 @@ fn flooded_log_is_cut_at_16_mib_and_marked_and_the_server_goes_on() {
     );
 }
 
+/// The time limit decides no verdict: a server still at work when the limit comes is
+/// stopped, and every check it kept from being decided says so, with the limit and the
+/// option that sets it, instead of a cause the run did not see.
 #[test]
-fn slow_server_is_stopped_at_the_time_limit() {
+fn slow_server_stopped_at_the_time_limit_is_not_decided_rather_than_failed() {
     let started = Instant::now();
-    let Some(run) = run_in_turn(Some("slow-reads"), &["--size", "8M", "--timeout", "6"]) else {
+    let Some(run) = run_faulty_lab_with("slow-reads", &["--size", "8M", "--timeout", "6"]) else {
         return;
     };
     assert!(
@@ -281,8 +290,39 @@ fn slow_server_is_stopped_at_the_time_limit() {
         started.elapsed()
     );
     assert_eq!(run.code(), Some(1), "{}", run.stdout);
-    run.assert_says("the run reached its time limit of 6 s (--timeout)");
     assert_eq!(run.verdicts(), [F, F, N, N, N, N], "{}", run.stdout);
+    for (check, finding) in run.findings() {
+        assert_eq!(
+            finding.as_deref(),
+            Some("time-limit"),
+            "{check}\n{}",
+            run.stdout
+        );
+    }
+    run.assert_says(
+        "task 1: keeps serving failed:\n  not decided: the run reached its time limit of 6 s \
+         (the checker's limit) before this check was decided, so the checker stopped the server. \
+         A server that is right but slow needs more time: --timeout SECONDS",
+    );
+    run.assert_does_not_say("does not read");
+}
+
+/// A client cut off because the server exited (the checker ends what is left of a server
+/// that exited) says so in the client log, instead of asking whether the server crashed.
+#[test]
+fn clients_cut_off_by_the_servers_exit_say_so_in_the_client_log() {
+    let Some(run) = run_in_turn(Some("exits-after-first"), &["--size", "8M", "--task", "1"]) else {
+        return;
+    };
+    let clients = fs::read_to_string(run.log_dir.path().join("client_output.log")).unwrap();
+    assert!(
+        clients.contains(
+            " bytes: the server had exited, and the checker ends the processes of a server that exited \
+             (the server log says how it exited)"
+        ),
+        "{clients}"
+    );
+    assert!(!clients.contains("did it stop or crash"), "{clients}");
 }
 
 /// Nothing outlives the checker, even when it is killed with SIGKILL and can clean up

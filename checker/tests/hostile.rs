@@ -392,6 +392,23 @@ fn notes_left_in_ipc_and_keyrings_do_not_outlive_grading() {
     );
 }
 
+/// A child that reaches the memory cap ends, and its client's connection with it: the
+/// checks it cut name the checker's limit, not the reset connection.
+#[test]
+fn a_child_at_the_memory_cap_is_named_as_the_checkers_limit() {
+    let Some(run) = attack("child-hoards-memory", &[], &[]) else {
+        return;
+    };
+    assert_eq!(run.verdicts(), [F, F, N, N, N, N], "{}", run.stdout);
+    for check in ["receives a whole upload", "keeps serving"] {
+        run.assert_says(&format!(
+            "task 1: {check} failed:\n  a process of the server asked for 1073741824 bytes of memory more and \
+             was refused, so it ended: a process of a server may map 512 MiB at most (the checker's limit)"
+        ));
+    }
+    run.assert_does_not_say("Connection reset by peer");
+}
+
 #[test]
 fn a_memory_flood_is_stopped_at_the_cap_and_named() {
     let Some(run) = attack("floods-memory", &[], &["--task", "1"]) else {

@@ -268,9 +268,12 @@ fn clients_experiment_compares_both_designs_at_each_count() {
         "{}",
         run.stdout
     );
-    // Processes at once: the server and a child per client at most; the loop alone.
+    // Processes at once: with every client paused halfway, the server and a child per
+    // client, every one seen; the loop alone.
     let processes = |row: &[&str]| row[row.len() - 2].parse::<usize>().unwrap();
-    assert!((2..=5).contains(&processes(&rows[2])), "{}", run.stdout);
+    assert_eq!(processes(&rows[2]), 5, "{}", run.stdout);
+    run.assert_does_not_say("memory not compared");
+    run.assert_does_not_say("processes it expected at once");
     assert_eq!(processes(&rows[1]), 1, "{}", run.stdout);
     assert_eq!(processes(&rows[3]), 1, "{}", run.stdout);
     run.assert_says("At 4 clients one loop took ");

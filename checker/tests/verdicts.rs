@@ -228,6 +228,13 @@ fault_verdicts! {
         says ["the loop served one client at a time", "lab::FAIR_SHARE", "(TODO 9)"],
         never ["TODO 5"],
         finds ["async-uploads": "loop-serves-one-at-a-time"];
+    // A child that prints a line per read outgrows the server log: the report names the
+    // checker's limit, its number and what to change, and the server loses nothing for it.
+    flooded_log_is_named_as_the_checkers_limit_and_costs_nothing: "prints-every-read"
+        => [P, P, P, P, P, P], exit 0,
+        says ["Server log: cut where a server printed more than 16 MiB, the most the log keeps whole (the checker's limit)",
+              "print less", "Total: 100/100, bonus passed"],
+        never ["Connection reset by peer"];
 }
 
 #[test]

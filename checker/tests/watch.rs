@@ -1,6 +1,6 @@
 //! `--watch` as a student meets it, through a pseudo-terminal: it grades at once, grades
 //! again when the file is saved (here: the untouched server, then task 1 done), and `q`
-//! ends it with nothing left running.
+//! (no Enter) ends it with nothing left running and the terminal as it was.
 #![cfg(lab_has_solution)]
 
 mod common;
@@ -37,7 +37,7 @@ fn wait_for_screen(screen: &Mutex<String>, text: &str, from: usize, limit: Durat
 }
 
 #[test]
-fn watch_grades_again_on_save_and_quits_on_q() {
+fn watch_grades_again_on_save_and_quits_on_q_alone() {
     let _turn = take_turn();
     let dir = TempDir::new().unwrap();
     let server = dir.path().join("server.rs");
@@ -64,6 +64,9 @@ fn watch_grades_again_on_save_and_quits_on_q() {
         .stderr(terminal(&pty.slave))
         .spawn()
         .unwrap();
+    // Kept to read the terminal's settings at the end.
+    let settings = pty.slave.try_clone().unwrap();
+    let before = nix::sys::termios::tcgetattr(&settings).unwrap();
     drop(pty.slave);
     let screen = Arc::new(Mutex::new(String::new()));
     let mut master = File::from(pty.master);
@@ -92,8 +95,9 @@ fn watch_grades_again_on_save_and_quits_on_q() {
     fs::rename(&saved, &server).unwrap();
     let at = wait_for_screen(&screen, "checking ", at, Duration::from_secs(10));
     let at = wait_for_screen(&screen, "Total: 50/50", at, minutes);
-    wait_for_screen(&screen, "Watching ", at, Duration::from_secs(10));
-    keys.write_all(b"q\n").unwrap();
+    wait_for_screen(&screen, "q to quit.", at, Duration::from_secs(10));
+    // A key, as typed: no Enter after it.
+    keys.write_all(b"q").unwrap();
 
     let deadline = Instant::now() + Duration::from_secs(10);
     let status = loop {
@@ -104,6 +108,11 @@ fn watch_grades_again_on_save_and_quits_on_q() {
         thread::sleep(Duration::from_millis(20));
     };
     assert!(status.success(), "{status}");
+    let after = nix::sys::termios::tcgetattr(&settings).unwrap();
+    assert_eq!(
+        after.local_flags, before.local_flags,
+        "the terminal was not put back"
+    );
     let report = fs::read_to_string(dir.path().join("checker_report.txt")).unwrap();
     assert!(report.contains("Total: 50/50"), "{report}");
     assert_eq!(processes_marked(dir.path()), Vec::<i32>::new());

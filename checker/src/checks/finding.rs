@@ -166,6 +166,22 @@ pub enum Finding {
     FinishedClientsWatched { pid: i32, fds: Vec<i32> },
     /// More descriptors after the uploads than before.
     DescriptorsKept { before: usize, after: usize },
+
+    // The checker's own limits.
+    /// The server reached one of the checker's limits before the check was decided.
+    Limit(Limit),
+}
+
+/// A limit of the checker's that a server reached: the check says so instead of a
+/// verdict it could not reach.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Limit {
+    /// The run's time limit (`--timeout`, or its default) passed before the check was
+    /// decided.
+    Time { limit: Duration },
+    /// A process of the server asked for `asked` bytes more than the `cap` each process
+    /// may map, and was refused (Rust's runtime said so, then aborted it).
+    Memory { asked: u64, cap: u64 },
 }
 
 /// Why a server spins.
@@ -268,6 +284,8 @@ impl Finding {
             Finding::LoopHandledNotOnce { .. } => "loop-handled-not-once",
             Finding::FinishedClientsWatched { .. } => "finished-clients-watched",
             Finding::DescriptorsKept { .. } => "descriptors-kept",
+            Finding::Limit(Limit::Time { .. }) => "time-limit",
+            Finding::Limit(Limit::Memory { .. }) => "memory-limit",
         }
     }
 
@@ -352,7 +370,8 @@ impl Finding {
             | Finding::DescriptorsNotCounted
             | Finding::LoopUploadsMisreported { .. }
             | Finding::LoopHandledNotOnce { .. }
-            | Finding::DescriptorsKept { .. } => vec![],
+            | Finding::DescriptorsKept { .. }
+            | Finding::Limit(_) => vec![],
         };
         todos.sort_unstable();
         todos.dedup();

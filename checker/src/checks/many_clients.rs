@@ -3,16 +3,25 @@
 //! client, once task 2 is done) and one with `--mode async` (task 3's one loop) each take
 //! the same small uploads, all started together, while the checker samples the server and
 //! its children: memory (PSS), processes and context switches.
+//!
+//! A child of a small upload lives a few milliseconds, and reading the memory of hundreds
+//! of processes takes longer than that: looks alone would see a handful of children come
+//! and go, and a memory ratio of whatever they happened to catch. So every client pauses
+//! halfway through its upload, its connection open, until the checker has seen the server
+//! with every client under way at once (a child per client, for a process per client) and
+//! measured it then; the clock stops meanwhile. Where that moment never comes, the row says
+//! how many processes were seen at most, and no memory is compared for it.
 
 use std::collections::HashMap;
 use std::fs;
+use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::checks::finding::Finding;
 use crate::checks::printed::Printed;
 use crate::checks::{REPORT_WAIT, Session};
-use crate::clients::Plan;
+use crate::clients::{Hold, Plan, Uploads};
 use crate::inspect;
 use crate::observe::Observer;
 use crate::server::guard;
@@ -33,6 +42,15 @@ const LOOK: Duration = Duration::from_millis(2);
 
 /// No byte moved for this long: the run is cut short.
 const STALL: Duration = Duration::from_secs(10);
+
+/// How long the checker waits, every client held halfway, for the server to have every
+/// client under way at once (a process per client: a live child per client).
+const TOGETHER: Duration = Duration::from_secs(5);
+
+/// No byte moved for this long before every client reached its pause: the clients that
+/// are not there yet wait for the server, and the look at everyone under way is taken
+/// as things are.
+const NO_MORE_ARRIVING: Duration = Duration::from_secs(1);
 
 /// A design of the server, by the `--mode` that selects it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +99,10 @@ pub struct Load {
     pub peak_resident: u64,
     /// The most processes at one look: the server and its live children.
     pub processes: usize,
+    /// The processes expected at once with every client under way: the server and a child
+    /// per client for a process per client, the server alone for one loop. Fewer seen
+    /// (`processes`) means the peaks measure fewer clients than the row's.
+    pub expected_processes: usize,
     /// Context switches of the server and every child seen, voluntary and not. A child
     /// that ends between two looks is not seen: for the processes this is a lower bound.
     pub switches: u64,
@@ -152,9 +174,15 @@ fn run_once(
         Err(cut) => return Ok(Err(Finding::Cut(cut).to_string())),
     };
     let pid = server.pid;
+    let hold = Hold::new(UPLOAD / 2);
     let plan = Plan {
         drain_at: None,
+        hold: Some(Arc::clone(&hold)),
         ..session.plan(UPLOAD, UPLOAD)
+    };
+    let expected_processes = match design {
+        Design::Processes => clients + 1,
+        Design::OneLoop => 1,
     };
     let overflows_before = listen_overflows();
     let mut samples = Samples::default();
@@ -163,8 +191,16 @@ fn run_once(
     // Looks as often as they take: the watch of the graded checks reads much more of
     // every process per look, and would see a child of a short upload once at most.
     let (mut last_total, mut last_move) = (0, Instant::now());
+    let mut held_for = None;
     while uploads.ended() < clients {
         samples.take(pid);
+        if held_for.is_none()
+            && (all_held(&uploads, hold.at) || last_move.elapsed() > NO_MORE_ARRIVING)
+        {
+            held_for = Some(everyone_under_way(&mut samples, pid, expected_processes));
+            hold.release();
+            (last_total, last_move) = (uploads.total_sent(), Instant::now());
+        }
         if let Err(stopped) = server.check_running() {
             return Ok(Err(stopped));
         }
@@ -207,7 +243,10 @@ fn run_once(
         samples.take(pid);
         thread::sleep(LOOK);
     };
-    let seconds = started.elapsed().as_secs_f64();
+    let seconds = started
+        .elapsed()
+        .saturating_sub(held_for.unwrap_or_default())
+        .as_secs_f64();
     samples.take(pid);
     let overflows = listen_overflows().saturating_sub(overflows_before);
     match reports {
@@ -219,10 +258,30 @@ fn run_once(
             peak_memory: samples.peak_memory,
             peak_resident: samples.peak_resident,
             processes: samples.processes,
+            expected_processes,
             switches: samples.switches.values().sum(),
             overflows,
         })),
     }
+}
+
+/// Whether every client has sent `at` bytes (and so waits at its pause) or has ended.
+fn all_held(uploads: &Uploads, at: u64) -> bool {
+    uploads
+        .uploads
+        .iter()
+        .all(|upload| upload.sent() >= at || upload.ended().is_some())
+}
+
+/// With every client paused, looks at the server until `expected` processes are seen at
+/// once ([`TOGETHER`] at most); returns how long that took, which the clock leaves out.
+fn everyone_under_way(samples: &mut Samples, pid: i32, expected: usize) -> Duration {
+    let since = Instant::now();
+    while samples.last_processes < expected && since.elapsed() < TOGETHER {
+        thread::sleep(LOOK);
+        samples.take(pid);
+    }
+    since.elapsed()
 }
 
 /// What the looks at the server have found so far.
@@ -231,6 +290,8 @@ struct Samples {
     peak_memory: u64,
     peak_resident: u64,
     processes: usize,
+    /// The processes at the last look.
+    last_processes: usize,
     /// The last count of each process seen, by pid.
     switches: HashMap<i32, u64>,
 }
@@ -246,6 +307,7 @@ impl Samples {
             )
             .collect();
         self.processes = self.processes.max(live.len());
+        self.last_processes = live.len();
         let (mut memory, mut resident) = (0, 0);
         for &pid in &live {
             let Some(status) = fs::read_to_string(format!("/proc/{pid}/status")).ok() else {
@@ -312,15 +374,41 @@ pub fn summary(rows: &[LoadRow]) -> Option<String> {
         .rev()
         .find_map(|row| Some((row.clients, both(row.clients)?)))?;
     let ratio = |a: f64, b: f64| if b > 0.0 { a / b } else { f64::NAN };
+    // Peaks compare only where every client was seen under way at once in both designs.
+    let memory = if processes.all_seen() && one_loop.all_seen() {
+        format!(
+            "with {:.1} times less memory ({} process against {})",
+            ratio(processes.peak_memory as f64, one_loop.peak_memory as f64),
+            one_loop.processes,
+            processes.processes,
+        )
+    } else {
+        let (design, seen) = if processes.all_seen() {
+            (Design::OneLoop, one_loop)
+        } else {
+            (Design::Processes, processes)
+        };
+        format!(
+            "memory not compared (the checker saw at most {} of the {} processes of {} at once, so its peak \
+             is not that of {clients} clients)",
+            seen.processes,
+            seen.expected_processes,
+            design.name()
+        )
+    };
     Some(format!(
-        "At {clients} clients one loop took {:.2} times the time of a process per client, with {:.1} times less memory \
-         ({} process against {}) and {:.1} times fewer context switches.",
+        "At {clients} clients one loop took {:.2} times the time of a process per client, {memory} and {:.1} times \
+         fewer context switches.",
         ratio(one_loop.seconds, processes.seconds),
-        ratio(processes.peak_memory as f64, one_loop.peak_memory as f64),
-        one_loop.processes,
-        processes.processes,
         ratio(processes.switches as f64, one_loop.switches as f64),
     ))
+}
+
+impl Load {
+    /// Whether every process the row's clients call for was seen at once.
+    pub fn all_seen(&self) -> bool {
+        self.processes >= self.expected_processes
+    }
 }
 
 #[cfg(test)]
@@ -352,6 +440,7 @@ mod tests {
                 peak_memory,
                 peak_resident: peak_memory,
                 processes,
+                expected_processes: processes,
                 switches,
                 overflows: 0,
             })
@@ -372,5 +461,42 @@ mod tests {
             "At 10 clients one loop took 2.00 times the time of a process per client, with 10.0 times less memory \
              (1 process against 11) and 10.0 times fewer context switches."
         );
+    }
+
+    /// A process per client whose children were not all seen at once gives no memory
+    /// ratio: its peak is that of fewer clients.
+    #[test]
+    fn the_summary_compares_no_memory_where_not_every_process_was_seen() {
+        let load = |processes, expected_processes| {
+            Ok(Load {
+                seconds: 1.0,
+                peak_memory: 40 << 20,
+                peak_resident: 40 << 20,
+                processes,
+                expected_processes,
+                switches: 100,
+                overflows: 0,
+            })
+        };
+        let rows = [
+            LoadRow {
+                clients: 256,
+                design: Design::Processes,
+                load: load(21, 257),
+            },
+            LoadRow {
+                clients: 256,
+                design: Design::OneLoop,
+                load: load(1, 1),
+            },
+        ];
+        let said = summary(&rows).unwrap();
+        assert_eq!(
+            said,
+            "At 256 clients one loop took 1.00 times the time of a process per client, memory not compared (the \
+             checker saw at most 21 of the 257 processes of a process per client at once, so its peak is not that of \
+             256 clients) and 1.0 times fewer context switches."
+        );
+        assert!(!said.contains("less memory"), "{said}");
     }
 }

@@ -27,12 +27,13 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::checks::evidence::{Cut, Snapshot};
+use crate::checks::finding::{Finding, Limit};
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
 use crate::grade::{CheckId, Gate, Outcome, Selection, Verdict};
 use crate::inspect;
 use crate::observe::Observer;
-use crate::server::{ServerUnderTest, free_port, guard};
+use crate::server::{ServerUnderTest, free_port, guard, log};
 use crate::trouble::Trouble;
 
 /// Where every client waits once for the server to read all it has sent.
@@ -68,18 +69,44 @@ pub struct Graded {
 /// A server the checker started: listening, or the cut that says why not.
 type Started = Result<ServerUnderTest, Cut>;
 
+/// What task 3's scenario uploads: `clients` uploads of `size` bytes at once, to a server
+/// started with `--mode async`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AsyncUploads {
+    pub size: u64,
+    pub clients: usize,
+}
+
+/// The uploads of the scenarios a selection runs: `clients` whole uploads at once (one
+/// where task 2 is not graded: task 1 and task 3 need one whole upload), then task 3's.
+pub fn uploads_of(
+    selection: Selection,
+    size: u64,
+    clients: usize,
+) -> (usize, Option<AsyncUploads>) {
+    let whole = match selection {
+        Selection::TaskOne | Selection::TaskThree => 1,
+        _ => clients,
+    };
+    let then_async = selection
+        .includes(CheckId::AsyncUploads)
+        .then(|| one_loop::uploads(size, clients));
+    (whole, then_async)
+}
+
 /// Runs the scenarios that `selection` needs and returns the verdicts on its checks.
 /// "Keeps serving" runs first in every selection: it is quick, and it is where the checker
 /// learns whether the server accepts every client. Fails only with the checker's own
 /// trouble.
 pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Graded, Trouble> {
+    let (whole, then_async) = uploads_of(selection, session.size, clients);
     let in_turn = in_turn::gather(session, 1)?;
     let mut judged = Outcomes::default();
     judged.set(
         CheckId::KeepsServing,
         Outcome::of(judge::keeps_serving(&in_turn)),
     );
-    let at_once = at_once::gather(session, clients, 4)?;
+    let at_once = at_once::gather(session, whole, 4)?;
     judged.set(
         CheckId::WholeUpload,
         Outcome::of(judge::whole_upload(&at_once)),
@@ -118,7 +145,8 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
             Err(why) => Outcome::NotChecked(why),
             Ok(()) => {
                 let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
-                let seen = one_loop::gather(session, clients.max(3), 12 + clients, survives_pause)?;
+                let planned = then_async.unwrap_or(one_loop::uploads(session.size, clients));
+                let seen = one_loop::gather(session, planned, 12 + clients, survives_pause)?;
                 let outcome = judge::async_uploads(&seen);
                 if outcome == Outcome::Passed {
                     not_observed.extend(judge::unobserved_turns(&seen));
@@ -129,6 +157,17 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
         };
         judged.set(CheckId::AsyncUploads, outcome);
     }
+    judged.not_decided_past_the_time_limit();
+    // Where in the server log each check's server is.
+    let section_of = |check: CheckId| match check {
+        CheckId::KeepsServing => in_turn.log_start,
+        CheckId::NoZombies => bonus_log,
+        CheckId::AsyncUploads => task_three_log,
+        CheckId::WholeUpload | CheckId::Concurrent | CheckId::ProcessPerClient => at_once.log_start,
+    };
+    judged.name_the_memory_cap(|check| {
+        section_of(check).map(|start| log::section(session.server_log, start))
+    });
     let verdicts: Vec<Verdict> = selection
         .checks()
         .iter()
@@ -142,14 +181,7 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     let failed_log_start = verdicts
         .iter()
         .find(|verdict| matches!(verdict.outcome, Outcome::Failed(_)))
-        .and_then(|verdict| match verdict.check {
-            CheckId::KeepsServing => in_turn.log_start,
-            CheckId::NoZombies => bonus_log,
-            CheckId::AsyncUploads => task_three_log,
-            CheckId::WholeUpload | CheckId::Concurrent | CheckId::ProcessPerClient => {
-                at_once.log_start
-            }
-        });
+        .and_then(|verdict| section_of(verdict.check));
     Ok(Graded {
         verdicts,
         failed_log_start,
@@ -157,25 +189,25 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     })
 }
 
-/// The outcomes judged so far in a run, by check.
+/// The outcomes judged so far in a run, by check, with when each was decided.
 #[derive(Default)]
-struct Outcomes(Vec<(CheckId, Outcome)>);
+struct Outcomes(Vec<(CheckId, Outcome, Instant)>);
 
 impl Outcomes {
     fn set(&mut self, check: CheckId, outcome: Outcome) {
-        self.0.retain(|(judged, _)| *judged != check);
-        self.0.push((check, outcome));
+        self.0.retain(|(judged, _, _)| *judged != check);
+        self.0.push((check, outcome, Instant::now()));
     }
 
     fn take(&mut self, check: CheckId) -> Option<Outcome> {
-        let at = self.0.iter().position(|(judged, _)| *judged == check)?;
+        let at = self.0.iter().position(|(judged, _, _)| *judged == check)?;
         Some(self.0.remove(at).1)
     }
 
     fn passed(&self, check: CheckId) -> bool {
         self.0
             .iter()
-            .any(|(judged, outcome)| *judged == check && *outcome == Outcome::Passed)
+            .any(|(judged, outcome, _)| *judged == check && *outcome == Outcome::Passed)
     }
 
     /// Whether `check` can be judged, by its gate in the grading table; if not, why.
@@ -185,6 +217,47 @@ impl Outcomes {
             Gate::TaskOne => judge::task_two_judged(self.passed(CheckId::WholeUpload), in_turn),
             Gate::Passed(other) if self.passed(other) => Ok(()),
             Gate::Passed(other) => Err(judge::needs_passed(check, other)),
+        }
+    }
+
+    /// The run's time limit decides no verdict: a check that did not pass, decided once
+    /// the limit had been reached (its scenario was cut by it, or never ran), says that it
+    /// was not decided within the limit, whatever the cut looked like. So a longer
+    /// `--timeout` can only turn "not decided" into a verdict, never change one.
+    fn not_decided_past_the_time_limit(&mut self) {
+        for (_, outcome, decided) in &mut self.0 {
+            let Some(limit) = guard::limit_reached_before(*decided) else {
+                continue;
+            };
+            let finding = Finding::Limit(Limit::Time { limit });
+            *outcome = match outcome {
+                Outcome::Passed => continue,
+                Outcome::Failed(_) => Outcome::Failed(finding),
+                Outcome::NotChecked(_) => Outcome::NotChecked(finding),
+            };
+        }
+    }
+
+    /// A check that failed on a server one of whose processes reached the memory cap
+    /// (its section of the log, `section` of the check, holds Rust's word of the refused
+    /// allocation) names that cap, whatever the cut looked like (a reset connection, a
+    /// server that stopped).
+    fn name_the_memory_cap(&mut self, section: impl Fn(CheckId) -> Option<Vec<String>>) {
+        for (check, outcome, _) in &mut self.0 {
+            if !matches!(outcome, Outcome::Failed(_)) {
+                continue;
+            }
+            let refused = section(*check).and_then(|lines| {
+                lines
+                    .iter()
+                    .find_map(|line| crate::server::allocation_failed(line))
+            });
+            if let Some(asked) = refused {
+                *outcome = Outcome::Failed(Finding::Limit(Limit::Memory {
+                    asked,
+                    cap: crate::contain::limits::SERVER_MEMORY,
+                }));
+            }
         }
     }
 }
@@ -263,6 +336,7 @@ impl Session<'_> {
             server.port,
             server.sockets.clone(),
             &server.stopped_by_checker,
+            server.pid,
             plan,
             first,
             count,

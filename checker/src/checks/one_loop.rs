@@ -11,8 +11,8 @@ use crate::checks::evidence::{Cut, OneLoop, Turns};
 use crate::checks::printed::Printed;
 use crate::checks::watch::{Look, Unaccepted};
 use crate::checks::{
-    REPORT_WAIT, Session, eventually, idle_cpu, settled_descriptors, wait_for_reports_or,
-    wait_until_idle,
+    AsyncUploads, REPORT_WAIT, Session, eventually, idle_cpu, settled_descriptors,
+    wait_for_reports_or, wait_until_idle,
 };
 use crate::inspect::{self, Untraced};
 use crate::trouble::Trouble;
@@ -28,17 +28,26 @@ const TRACED_CALLS: usize = 400;
 /// stops waiting for the reports.
 const ENDED_UNCLOSED: Duration = Duration::from_secs(1);
 
+/// What the scenario uploads for a run of uploads of `size` from `clients` clients: at
+/// least three clients (a fair share shows only among several), at most 8 MiB each.
+pub fn uploads(size: u64, clients: usize) -> AsyncUploads {
+    AsyncUploads {
+        size: size.min(MOST_PER_UPLOAD),
+        clients: clients.max(3),
+    }
+}
+
 /// Gathers the evidence (failing only with the checker's own trouble); clients are
 /// numbered from `first`. The reads are counted by tracing the server, which interrupts
 /// its `epoll_wait`: only for a server that "keeps serving" saw survive a pause, as the
 /// bonus's pause is (its EINTR costs task 1 alone).
 pub fn gather(
     session: &Session,
-    clients: usize,
+    planned: AsyncUploads,
     first: usize,
     survives_pause: bool,
 ) -> Result<OneLoop, Trouble> {
-    let size = session.size.min(MOST_PER_UPLOAD);
+    let AsyncUploads { size, clients } = planned;
     let title = format!(
         "task 3: {clients} uploads of {} at once, --mode async",
         human_size(size)

@@ -11,7 +11,7 @@ use std::time::Duration;
 use gen_testfile::human_size;
 
 use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, Snapshot};
-use crate::checks::finding::{Advice, Finding, Spin};
+use crate::checks::finding::{Advice, Finding, Limit, Spin};
 use crate::clients::{upload_name, upload_with_socket};
 use crate::grade::CheckId;
 use crate::inspect::{Activity, Whereabouts};
@@ -21,6 +21,10 @@ const NOT_EPOLL: &str = "the listening socket is not registered in any epoll ins
 (/proc/<pid>/fdinfo shows no registration for it), so the server does not wait with epoll. Look at TODO 1";
 
 const CHILD_MUST_EXIT: &str = "After its upload a child must end with std::process::exit and never return into the server's loop (TODO 5)";
+
+/// The most a client can send that nobody reads: its send buffer and the server's
+/// receive window, which grows only when the server reads. More sent means it read.
+const UNREAD_MOST: u64 = lab::MIB;
 
 /// What the task asks of a server that serves from its loop alone.
 const ONE_LOOP: &str =
@@ -331,6 +335,25 @@ fn render(finding: &Finding) -> String {
             "the server had {before} descriptors open before the uploads and {after} after them, every upload reported: \
              something of the finished clients stays open (`ls -l /proc/<pid>/fd` of a server started by hand shows what)"
         ),
+        Finding::Limit(limit) => limit_reached(limit),
+    }
+}
+
+/// A limit of the checker's that the server reached, with its number and what to change.
+fn limit_reached(limit: &Limit) -> String {
+    match limit {
+        Limit::Time { limit } => format!(
+            "not decided: the run reached its time limit of {} s (the checker's limit) before this check was \
+             decided, so the checker stopped the server. A server that is right but slow needs more time: \
+             --timeout SECONDS (the default grows with --size and --clients)",
+            limit.as_secs()
+        ),
+        Limit::Memory { asked, cap } => format!(
+            "a process of the server asked for {asked} bytes of memory more and was refused, so it ended: a process \
+             of a server may map {} MiB at most (the checker's limit), and a server of this lab needs a few MiB. \
+             Look for memory that grows as the upload goes on (a buffer made per read and kept, the whole upload kept)",
+            cap / lab::MIB
+        ),
     }
 }
 
@@ -391,9 +414,14 @@ fn cut_reason(cut: &Cut) -> String {
             most_sent,
             seen,
         } => format!(
-            "after {} no client had sent {} (the most any had sent: {most_sent} bytes): the server does not read the uploads. {}",
+            "after {} no client had sent {} (the most any had sent: {most_sent} bytes): {}. {}",
             seconds(*after),
             human_size(*milestone),
+            if *most_sent > UNREAD_MOST {
+                "the server reads the uploads, but far too slowly"
+            } else {
+                "the server does not read the uploads"
+            },
             where_they_were(seen)
         ),
         Cut::Stalled {
@@ -893,6 +921,14 @@ pub(crate) mod tests {
             findings.push(Finding::LoopCut(cut.clone()));
             findings.push(Finding::NeedsEveryClientAccepted(cut));
         }
+        // The checker's limits.
+        findings.push(Finding::Limit(Limit::Time {
+            limit: Duration::from_secs(30),
+        }));
+        findings.push(Finding::Limit(Limit::Memory {
+            asked: 1 << 30,
+            cap: 512 * lab::MIB,
+        }));
         findings
     }
 
@@ -944,9 +980,10 @@ pub(crate) mod tests {
             Finding::LoopHandledNotOnce { .. } => 41,
             Finding::FinishedClientsWatched { .. } => 42,
             Finding::DescriptorsKept { .. } => 43,
+            Finding::Limit(_) => 44,
         }
     }
-    const KINDS: usize = 44;
+    const KINDS: usize = 45;
 
     /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
     pub(crate) fn todos_named(text: &str) -> Vec<u8> {
@@ -1016,6 +1053,26 @@ pub(crate) mod tests {
             let name = format!("{at:02}-{}", finding.slug());
             insta::assert_snapshot!(name, finding.to_string());
         }
+    }
+
+    /// A server that read more than the kernel's buffers hold is not said to read nothing.
+    #[test]
+    fn no_progress_tells_a_slow_reader_from_one_that_does_not_read() {
+        let cut = |most_sent| {
+            Finding::Cut(Cut::NoProgress {
+                after: Duration::from_secs(10),
+                milestone: 10 * lab::MIB,
+                most_sent,
+                seen: snapshot(at(CallKind::EpollWait, 4, None)),
+            })
+            .to_string()
+        };
+        assert!(
+            cut(1_900_544).contains("(the most any had sent: 1900544 bytes): the server reads the uploads, but far too slowly."),
+            "{}",
+            cut(1_900_544)
+        );
+        assert!(cut(60).contains("the server does not read the uploads."));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! not compile until it has its hint here.
 
 use crate::checks::evidence::{ClientFailure, Cut};
-use crate::checks::finding::{Finding, Spin};
+use crate::checks::finding::{Finding, Limit, Spin};
 
 /// The TODOs of the handout, the ones `checker hint` knows.
 pub const TODOS: std::ops::RangeInclusive<u8> = 1..=9;
@@ -149,6 +149,12 @@ pub fn short(finding: &Finding) -> &'static str {
         }
         Finding::DescriptorsKept { .. } => {
             "Every descriptor opened for a client is closed when its upload ends."
+        }
+        Finding::Limit(Limit::Time { .. }) => {
+            "Time ran out before this check was decided: tiny reads or a line per read make a server slow; give it more with --timeout to see the verdict."
+        }
+        Finding::Limit(Limit::Memory { .. }) => {
+            "A process asked for more memory than the checker allows: read into a buffer of the size the options give, and keep no whole upload in memory."
         }
     }
 }

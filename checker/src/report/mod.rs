@@ -95,6 +95,10 @@ pub mod samples {
         run.notes.push(Note::Uploading {
             size: 100 * lab::MIB,
             clients: 2,
+            then_async: Some(crate::checks::AsyncUploads {
+                size: 8 * lab::MIB,
+                clients: 3,
+            }),
         });
         run
     }

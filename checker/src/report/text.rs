@@ -7,11 +7,13 @@
 
 use gen_testfile::human_size;
 
+use crate::checks::AsyncUploads;
 use crate::checks::experiment::Row;
 use crate::checks::many_clients::{self, Design, LoadRow};
 use crate::grade::{CheckId, Outcome, Status, Verdict, Weight, status_of};
 use crate::report::{hints, quote, reason, strip_ansi, styled};
 use crate::run::{Logs, Measurement, Note, Picture, RunOutcome, RunResult, TestFileNote};
+use crate::server::log::{self, LogCut};
 
 /// The whole report, as the terminal shows it (the notes as they came, then
 /// [`after_notes`]).
@@ -52,6 +54,7 @@ pub fn note_line(note: &Note) -> String {
     match note {
         // `submission: <its path>`: the file's name is the submission's.
         Note::Grading(what) => format!("Grading {}", quote(what)),
+        Note::Measuring(what) => format!("Measuring {}", quote(what)),
         Note::Built { passed } => format!(
             "{} {}",
             dotted("builds"),
@@ -79,14 +82,25 @@ pub fn note_line(note: &Note) -> String {
             "Test file: a temporary one of {} (removed at the end)",
             human_size(*size)
         ),
-        Note::Uploading { size, clients: 1 } => {
-            format!("Uploading {} from one client...", human_size(*size))
-        }
-        Note::Uploading { size, clients } => {
-            format!(
-                "Uploading {} from {clients} clients at once...",
-                human_size(*size)
-            )
+        Note::Uploading {
+            size,
+            clients,
+            then_async,
+        } => {
+            let whole = match clients {
+                1 => format!("Uploading {} from one client", human_size(*size)),
+                _ => format!(
+                    "Uploading {} from {clients} clients at once",
+                    human_size(*size)
+                ),
+            };
+            match then_async {
+                Some(AsyncUploads { size, clients }) => format!(
+                    "{whole}, then {} from each of {clients} clients at once (--mode async)...",
+                    human_size(*size)
+                ),
+                None => format!("{whole}..."),
+            }
         }
         Note::NotContained(why) => format!(
             "Isolation: none ({why}): each server runs as the checker's child in a process group of its own, and can reach what the checker can"
@@ -98,6 +112,22 @@ pub fn note_line(note: &Note) -> String {
             format!("Removed {count} scratch copies left by checkers that were killed")
         }
         Note::NotObserved(what) => format!("Not observed: {what}"),
+        Note::LogCut(cut) => {
+            let (whole, most) = (log::MAX_LOG / lab::MIB, 2 * log::MAX_LOG / lab::MIB);
+            let kept = match cut {
+                LogCut::KeptTheLabsLines => format!(
+                    "from there on it kept only the lab's own lines and errors (up to {most} MiB)"
+                ),
+                LogCut::KeptNothingMore => format!(
+                    "from there on it kept only the lab's own lines and errors, and past {most} MiB nothing at all"
+                ),
+            };
+            format!(
+                "Server log: cut where a server printed more than {whole} MiB, the most the log keeps whole (the \
+                 checker's limit); {kept}, as the log says where. A debug line per read is millions of lines for one \
+                 upload: print less, and the log keeps everything"
+            )
+        }
         Note::MeasuringClients { upload, counts } => format!(
             "Uploading {} from each of {} clients at once, with a process per client (--mode blocking) and with one loop (--mode async)",
             human_size(*upload),
@@ -107,7 +137,7 @@ pub fn note_line(note: &Note) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Note::Measuring { size, read_sizes } => format!(
+        Note::MeasuringReadSizes { size, read_sizes } => format!(
             "Uploading {} once per read size: {}",
             human_size(*size),
             read_sizes
@@ -384,6 +414,13 @@ fn load_table(rows: &[LoadRow]) -> Vec<String> {
                          receives the uploads itself, one after the other",
                         row.clients
                     ));
+                } else if !load.all_seen() {
+                    findings.push(format!(
+                        "{} clients, {design}: with every client paused halfway through its upload, the checker saw at \
+                         most {} of the {} processes it expected at once, so the peaks of this row are those of fewer \
+                         clients",
+                        row.clients, load.processes, load.expected_processes
+                    ));
                 }
             }
             Err(why) => {
@@ -406,8 +443,10 @@ fn load_table(rows: &[LoadRow]) -> Vec<String> {
     lines.push(
         "\nPeak PSS and RSS: the most memory of the server and its live children at one look, as the sum of their \
          proportional set sizes (a page shared by n processes counts 1/n in each) and of their resident sets (a shared \
-         page counts in every process). Context switches: the last count seen of every process (a child's last moments \
-         after the last look are missed, so for a process per client this is a lower bound)."
+         page counts in every process), taken while every client is paused halfway through its upload, so that every \
+         process is there at once (the seconds leave that pause out). Context switches: the last count seen of every \
+         process (a child's last moments after the last look are missed, so for a process per client this is a lower \
+         bound)."
             .to_owned(),
     );
     lines.extend(many_clients::summary(rows));
@@ -466,7 +505,7 @@ mod tests {
 Grading skeleton: skeleton/src/bin/server.rs
 builds ...................................... passed
 Test file: /lab/test-file.txt (100 MiB)
-Uploading 100 MiB from 2 clients at once...
+Uploading 100 MiB from 2 clients at once, then 8 MiB from each of 3 clients at once (--mode async)...
 task 1: receives a whole upload ............. passed ... 25/25
 task 1: keeps serving ....................... passed ... 25/25
 task 2: concurrent uploads .................. passed ... 25/25
@@ -479,6 +518,59 @@ Server log: /lab/skeleton/server_output.log
 Client log: /lab/skeleton/client_output.log
 Uploads picture: /lab/skeleton/uploads.svg
 "
+        );
+    }
+
+    /// The first lines say what the run does: an experiment grades nothing, and the
+    /// uploads named are the ones the selected checks make.
+    #[test]
+    fn the_notes_say_what_is_measured_and_uploaded() {
+        assert_eq!(
+            note_line(&Note::Measuring(
+                "skeleton: skeleton/src/bin/server.rs".into()
+            )),
+            "Measuring skeleton: skeleton/src/bin/server.rs"
+        );
+        let uploading = |selection, clients| {
+            let (clients, then_async) =
+                crate::checks::uploads_of(selection, 100 * lab::MIB, clients);
+            note_line(&Note::Uploading {
+                size: 100 * lab::MIB,
+                clients,
+                then_async,
+            })
+        };
+        assert_eq!(
+            uploading(Selection::TaskThree, 2),
+            "Uploading 100 MiB from one client, then 8 MiB from each of 3 clients at once (--mode async)..."
+        );
+        assert_eq!(
+            uploading(Selection::TaskOne, 2),
+            "Uploading 100 MiB from one client..."
+        );
+        assert_eq!(
+            uploading(Selection::TaskTwo, 4),
+            "Uploading 100 MiB from 4 clients at once..."
+        );
+        assert_eq!(
+            uploading(Selection::All, 5),
+            "Uploading 100 MiB from 5 clients at once, then 8 MiB from each of 5 clients at once (--mode async)..."
+        );
+    }
+
+    /// A server that outgrew the log is told so, with the checker's limit and what to
+    /// change.
+    #[test]
+    fn a_cut_log_is_named_as_the_checkers_limit() {
+        assert_eq!(
+            note_line(&Note::LogCut(LogCut::KeptTheLabsLines)),
+            "Server log: cut where a server printed more than 16 MiB, the most the log keeps whole (the checker's \
+             limit); from there on it kept only the lab's own lines and errors (up to 32 MiB), as the log says where. \
+             A debug line per read is millions of lines for one upload: print less, and the log keeps everything"
+        );
+        assert!(
+            note_line(&Note::LogCut(LogCut::KeptNothingMore))
+                .contains("(the checker's limit); from there on it kept only the lab's own lines and errors, and past 32 MiB nothing at all")
         );
     }
 

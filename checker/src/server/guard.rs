@@ -8,7 +8,7 @@ use std::process;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use nix::sys::signal::{SigSet, Signal, killpg};
 use nix::unistd::Pid;
@@ -33,6 +33,9 @@ static DEADLINE: Mutex<Option<Duration>> = Mutex::new(None);
 
 /// Set once the run's time limit has passed.
 static TIMED_OUT: AtomicBool = AtomicBool::new(false);
+
+/// When the run's time limit was reached: set before any server is stopped for it.
+static REACHED_AT: Mutex<Option<Instant>> = Mutex::new(None);
 
 /// A running server's process group, as the registry knows it.
 pub struct Registered {
@@ -105,6 +108,9 @@ pub fn stop_after(limit: Duration) {
         .spawn(move || {
             thread::sleep(limit);
             let running = running_groups();
+            *REACHED_AT
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now());
             TIMED_OUT.store(true, Ordering::SeqCst);
             for server in running.iter() {
                 server.stop(&time_limit_reason(limit));
@@ -128,6 +134,18 @@ pub fn timed_out() -> Option<String> {
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
     Some(time_limit_reason(limit.unwrap_or_default()))
+}
+
+/// The run's time limit, if it was reached before `moment`: then what was under way at
+/// `moment` (or had not begun) may have been cut by the limit rather than decided.
+pub fn limit_reached_before(moment: Instant) -> Option<Duration> {
+    let reached = *REACHED_AT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    reached.filter(|&reached| reached <= moment)?;
+    *DEADLINE
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Makes the interrupt handler remove `dir` too.

@@ -69,6 +69,33 @@ pub fn full_line() -> String {
     ))
 }
 
+/// How much of what the servers printed the log left out: the checker's limit, which a
+/// server reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogCut {
+    /// Past [`MAX_LOG`], only the lab's own lines and errors were kept.
+    KeptTheLabsLines,
+    /// Past twice [`MAX_LOG`], nothing more was kept.
+    KeptNothingMore,
+}
+
+/// Whether the log was cut anywhere, and how far: found by the checker's own cut lines
+/// (a server's line in their format is marked as the server's, so it cannot pass for one).
+pub fn cut_in(log: &Path) -> Option<LogCut> {
+    let text = fs::read(log).ok()?;
+    let holds = |wanted: String| {
+        text.split(|&byte| byte == b'\n')
+            .any(|line| line == wanted.as_bytes())
+    };
+    if holds(full_line()) {
+        Some(LogCut::KeptNothingMore)
+    } else if holds(cut_line()) {
+        Some(LogCut::KeptTheLabsLines)
+    } else {
+        None
+    }
+}
+
 /// Copies what the server prints (on `pipe`, its stdout and stderr) into `log`, line by
 /// line, keeping what [`MAX_LOG`] says; ends when every holder of the pipe's other end is
 /// gone. Only the checker writes the log: the server holds no descriptor of it.
@@ -207,6 +234,12 @@ pub fn output_from(log: &Path, start: u64) -> Vec<String> {
     complete.lines().map(str::to_owned).collect()
 }
 
+/// The lines of one server's section of the log: from byte `start` (its header line) up
+/// to the next server's header.
+pub fn section(log: &Path, start: u64) -> Vec<String> {
+    section_tail(log, start, usize::MAX)
+}
+
 /// The last `count` lines of one server's section of the log: from byte `start` (its
 /// header line) up to the next server's header.
 pub fn section_tail(log: &Path, start: u64, count: usize) -> Vec<String> {
@@ -237,6 +270,32 @@ mod tests {
             String::from_utf8(kept).unwrap(),
             "Server listening on 127.0.0.1:7\n(printed by the server) ----- checker: stopped -----\n"
         );
+    }
+
+    /// The cut is found by the checker's own line; the same words printed by a server
+    /// are marked as the server's and count for nothing.
+    #[test]
+    fn a_cut_is_found_by_the_checkers_line_alone() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let log = dir.path().join("server_output.log");
+        let mut keeper = Keeper::default();
+        let faked = format!("{}\n{}\n", cut_line(), full_line());
+        fs::write(&log, keeper.keep(faked.as_bytes())).unwrap();
+        assert_eq!(cut_in(&log), None);
+        let mut file = OpenOptions::new().append(true).open(&log).unwrap();
+        let line = vec![b'x'; 1023];
+        for _ in 0..=MAX_LOG / 1024 {
+            file.write_all(&keeper.keep(&[&line[..], b"\n"].concat()))
+                .unwrap();
+        }
+        file.write_all(&keeper.keep(b"Received 7 bytes from [Client 5]\n"))
+            .unwrap();
+        assert_eq!(cut_in(&log), Some(LogCut::KeptTheLabsLines));
+        let text = fs::read_to_string(&log).unwrap();
+        assert!(text.ends_with(&format!(
+            "{}\nReceived 7 bytes from [Client 5]\n",
+            cut_line()
+        )));
     }
 
     #[test]

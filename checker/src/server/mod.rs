@@ -460,12 +460,16 @@ fn server_environment() -> Vec<(String, String)> {
 }
 
 /// The size of an allocation that failed, from Rust's `memory allocation of N bytes
-/// failed` (what a process says when it reaches the memory cap).
-fn allocation_failed(line: &str) -> Option<u64> {
-    line.strip_prefix("memory allocation of ")?
-        .strip_suffix(" bytes failed")?
-        .parse()
-        .ok()
+/// failed` (what a process says when it reaches the memory cap). The runtime writes it in
+/// pieces, so two processes that fail at once interleave theirs: any whole one counts.
+pub fn allocation_failed(line: &str) -> Option<u64> {
+    line.match_indices("memory allocation of ")
+        .find_map(|(at, said)| {
+            let (size, rest) = line[at + said.len()..].split_once(' ')?;
+            rest.starts_with("bytes failed")
+                .then(|| size.parse().ok())
+                .flatten()
+        })
 }
 
 /// Where and why the server panicked, from `thread '...' panicked at <place>:` and the
@@ -557,4 +561,23 @@ pub(crate) fn start_clean() -> io::Result<()> {
         unsafe { signal(signal_to_reset, SigHandler::SigDfl) }?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod allocation_tests {
+    use super::allocation_failed;
+
+    #[test]
+    fn a_refused_allocation_is_read_even_when_two_processes_interleave() {
+        assert_eq!(
+            allocation_failed("memory allocation of 1073741824 bytes failed"),
+            Some(1 << 30)
+        );
+        assert_eq!(
+            allocation_failed("memory allocation of memory allocation of 1073741824 bytes failed"),
+            Some(1 << 30)
+        );
+        assert_eq!(allocation_failed("memory allocation of 12 bytes"), None);
+        assert_eq!(allocation_failed("Received 7 bytes from [Client 5]"), None);
+    }
 }

@@ -277,7 +277,13 @@ pub fn run_faulty(fault: &str) -> Option<Run> {
 /// Grades the fixture with `fault` as [`run_faulty`] does: every such run writes the lab's
 /// JSON, which [`Run::findings`] reads.
 pub fn run_faulty_lab(fault: &str) -> Option<Run> {
-    run_faulty(fault)
+    run_faulty_lab_with(fault, &["--size", "8M"])
+}
+
+/// Grades the fixture with `fault` and the checker's options `args`; the run writes the
+/// lab's JSON for [`Run::findings`] (see [`run_checker_in`]).
+pub fn run_faulty_lab_with(fault: &str, args: &[&str]) -> Option<Run> {
+    run_in_turn(Some(fault), args)
 }
 
 /// Waits for this test binary's turn to run the checker.

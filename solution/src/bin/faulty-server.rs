@@ -34,6 +34,7 @@
 //! | `blocking-signalfd`  | a signalfd without SFD_NONBLOCK, read until None            | 6    |
 //! | `forgets-client`     | accepts and registers a client, but never keeps it          | 3    |
 //! | `reaps-one`          | one waitpid per SIGCHLD, however many children exited       | 7    |
+//! | `child-hoards-memory`| each child asks for 1 GiB first: more than the checker's cap |      |
 //!
 //! With `--mode async` it serves as the reference's task 3 does, but for the task 3 faults:
 //!
@@ -113,6 +114,7 @@ const FAULTS: &[(&str, Fault)] = &[
     ("blocking-signalfd", Fault::BlockingSignalfd),
     ("forgets-client", Fault::ForgetsClient),
     ("reaps-one", Fault::ReapsOne),
+    ("child-hoards-memory", Fault::ChildHoardsMemory),
     ("async-eagain-error", Fault::AsyncEagainError),
     ("async-one-read", Fault::AsyncOneRead),
     ("async-local-count", Fault::AsyncLocalCount),
@@ -165,6 +167,7 @@ enum Fault {
     BlockingSignalfd,
     ForgetsClient,
     ReapsOne,
+    ChildHoardsMemory,
     AsyncEagainError,
     AsyncOneRead,
     AsyncLocalCount,
@@ -671,6 +674,12 @@ fn receive_in_child(client: &TcpStream, buf_size: u32, fault: Fault) -> lab::Res
                     client
                         .set_nonblocking(true)
                         .context("making the socket non-blocking")?;
+                    lab::receive_upload(client, buf_size).is_some()
+                }
+                Fault::ChildHoardsMemory => {
+                    // Refused under the checker's cap: Rust's runtime says so and aborts.
+                    let hoard = vec![0u8; 1 << 30];
+                    println!("debug: hoarding {} bytes", hoard.len());
                     lab::receive_upload(client, buf_size).is_some()
                 }
                 _ => lab::receive_upload(client, buf_size).is_some(),
