@@ -215,10 +215,9 @@ new_upload
 } >"$sub/server.rs"
 started=$(date +%s)
 autograde endless AUTOGRADER_TIME_LIMIT=40
-expect_status endless 0
 [[ $(($(date +%s) - started)) -lt 40 ]] || fail "endless: the checker's limit of 10 s took $(($(date +%s) - started)) s"
-[[ -f $work/endless.json ]] || { cat "$work/endless.log"; fail "endless: no results.json"; }
-check_results "$work/endless.json" 0 "f f f f" "The server was not graded: "
+# A build stopped at the limit is no grade: a slow machine would look the same.
+expect_grader_failed endless "no grade is recorded for a build that did not finish"
 
 step "run_autograder: uploads it refuses"
 new_upload

@@ -115,6 +115,12 @@ pub fn grade(options: &ClassOptions) -> Result<Vec<Graded>, Trouble> {
             )));
         }
     }
+    if options.merge && !options.out.is_dir() {
+        return Err(Trouble::Usage(
+            Failure::new(options.out.display().to_string(), "is no folder of results")
+                .hint("--merge reads OUT/NAME/results.json: give the folder the gradings wrote"),
+        ));
+    }
     fs::create_dir_all(&options.out)
         .with_context(|| format!("creating {}", options.out.display()))?;
     for name in skipped {
@@ -223,10 +229,23 @@ fn no_result(dir: &Path) -> String {
         .unwrap_or_else(|| "not graded: no result came back".to_owned())
 }
 
+/// A student's lab JSON, checked to be one: version 1, a whole number of points, and the
+/// verdicts. Anything else (another platform's shape, a file cut short, a hand-made one)
+/// is no grade, and the student's row says so.
 fn read_result(path: &Path) -> Result<Value, String> {
-    fs::read_to_string(path)
-        .map_err(|e| format!("reading {}: {e}", path.display()))
-        .and_then(|text| serde_json::from_str(&text).map_err(|e| format!("{e}")))
+    let text = fs::read_to_string(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let value: Value = serde_json::from_str(&text)
+        .map_err(|e| format!("not graded: {} is no JSON ({e})", path.display()))?;
+    let is_lab =
+        value["version"] == 1 && value["score"]["points"].is_u64() && value["verdicts"].is_array();
+    if is_lab {
+        Ok(value)
+    } else {
+        Err(format!(
+            "not graded: {} is no result of the lab's checker (--json-format lab, version 1)",
+            path.display()
+        ))
+    }
 }
 
 /// Writes the grade book: a row per student (`report::csv`).
@@ -456,6 +475,33 @@ mod tests {
                 "carol,0,not checked,failed,whole-upload;concurrent-uploads,server-stopped;needs-whole-upload,2.5",
                 "dave,,,,not graded (exit status 3): no cargo,,",
             ]
+        );
+    }
+
+    #[test]
+    fn only_a_result_of_the_labs_checker_is_read_as_a_grade() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let path = dir.path().join("results.json");
+        let lab = json!({ "version": 1, "score": { "points": 50 }, "verdicts": [] });
+        fs::write(&path, lab.to_string()).unwrap();
+        assert_eq!(read_result(&path), Ok(lab));
+        for other in [
+            json!({ "score": 50, "tests": [] }),
+            json!({}),
+            json!({ "version": 1, "score": { "points": "100" }, "verdicts": [] }),
+        ] {
+            fs::write(&path, other.to_string()).unwrap();
+            let why = read_result(&path).unwrap_err();
+            assert!(
+                why.ends_with("is no result of the lab's checker (--json-format lab, version 1)"),
+                "{why}"
+            );
+        }
+        fs::write(&path, "{\"version\": 1, ").unwrap();
+        let why = read_result(&path).unwrap_err();
+        assert!(
+            why.starts_with("not graded: ") && why.contains("is no JSON ("),
+            "{why}"
         );
     }
 

@@ -225,7 +225,7 @@ pub enum Verb {
         /// The autograder's folder.
         #[arg(long, value_name = "DIR", default_value = "/autograder")]
         root: PathBuf,
-        /// Grading options for the submission (for example --size 8M --timeout 500).
+        /// Grading options for the submission (for example --size 8M).
         #[arg(
             trailing_var_arg = true,
             allow_hyphen_values = true,

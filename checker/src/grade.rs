@@ -341,16 +341,18 @@ impl Verdict {
         self.outcome == Outcome::Passed
     }
 
-    /// Whether the student started the work the check judges: false when it did not
-    /// pass and its finding shows the given code of one of the check's TODOs untouched
-    /// (`Finding::untouched_todo`), or when it was not checked at all.
+    /// Whether the student started the work the check judges: false when it was not
+    /// checked at all, or when it failed and its finding shows the given code of the
+    /// check's first TODO untouched (`Finding::untouched_todo`): a student who did that
+    /// TODO and not the next has begun.
     pub fn attempted(&self) -> bool {
         match &self.outcome {
             Outcome::Passed => true,
             Outcome::NotChecked(_) => false,
-            Outcome::Failed(finding) => finding
-                .untouched_todo()
-                .is_none_or(|todo| !self.check.todos().contains(&todo)),
+            Outcome::Failed(finding) => {
+                finding.untouched_todo() != self.check.todos().first().copied()
+                    || finding.untouched_todo().is_none()
+            }
         }
     }
 
@@ -461,6 +463,11 @@ mod tests {
         // The same given code met by another check names a TODO that is not its own.
         assert!(verdict(CheckId::WholeUpload, untouched).attempted());
         // A student's own panic that merely mentions a TODO is work begun.
+        // TODO 8 done, TODO 9 as handed out: begun.
+        let second = stopped(
+            "it panicked at skeleton/src/bin/server.rs:300:5: not yet implemented: TODO 9: read what is there",
+        );
+        assert!(verdict(CheckId::AsyncUploads, second).attempted());
         let own = stopped("it panicked at server.rs:9:1: TODO 8 is hard");
         assert!(verdict(CheckId::AsyncUploads, own).attempted());
         let no_signalfd = Outcome::Failed(Finding::ZombiesWithoutReaper { zombies: vec![7] });

@@ -99,8 +99,9 @@ pub fn find(submission: &Path) -> lab::Result<Upload> {
     Ok(Upload::Server(file))
 }
 
-/// Every file under `dir` but a `.git` folder's, relative to `root`; links count as files
-/// and are not followed.
+/// Every file under `dir` but a `.git` folder's and what an archiver adds of its own
+/// (macOS's `__MACOSX/` and `.DS_Store`), relative to `root`; links count as files and are
+/// not followed.
 fn list_files(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> lab::Result<()> {
     for entry in fs::read_dir(dir)
         .with_context(|| format!("reading {}", dir.display()))?
@@ -108,8 +109,11 @@ fn list_files(root: &Path, dir: &Path, files: &mut Vec<PathBuf>) -> lab::Result<
     {
         let path = entry.path();
         let is_dir = entry.file_type().is_ok_and(|kind| kind.is_dir());
+        if entry.file_name() == ".DS_Store" {
+            continue;
+        }
         if is_dir {
-            if dir == root && entry.file_name() == ".git" {
+            if dir == root && (entry.file_name() == ".git" || entry.file_name() == "__MACOSX") {
                 continue;
             }
             list_files(root, &path, files)?;
@@ -165,6 +169,15 @@ mod tests {
         assert_eq!(
             find(dir.path()).unwrap(),
             Upload::Server(dir.path().join("my_server.rs"))
+        );
+        // A lone file zipped on macOS, with the archiver's own files beside it.
+        let dir = upload();
+        write(dir.path(), "server.rs");
+        write(dir.path(), "__MACOSX/._server.rs");
+        write(dir.path(), ".DS_Store");
+        assert_eq!(
+            find(dir.path()).unwrap(),
+            Upload::Server(dir.path().join("server.rs"))
         );
         let dir = upload();
         write(dir.path(), "skeleton/src/bin/server.rs");

@@ -152,7 +152,15 @@ fn autograde(
                 ];
                 args.extend(passed.iter().cloned());
                 let options = cli::parse_from(root.as_deref(), args);
-                grade(&options, root)?;
+                let result = grade(&options, root)?;
+                // A build stopped at the time limit says nothing of the student's code
+                // that a slow or busy grading machine would not say too: no grade.
+                if let run::RunOutcome::BuildUnfinished { why, .. } = &result.outcome {
+                    return Err(Trouble::Checker(lab::Failure::new(
+                        "building the submission",
+                        format!("{why} (no grade is recorded for a build that did not finish)"),
+                    )));
+                }
                 let text = fs::read_to_string(&json).context("reading the checker's result")?;
                 let value: serde_json::Value = serde_json::from_str(&text)
                     .map_err(|e| lab::Failure::new("reading the checker's result", e))?;

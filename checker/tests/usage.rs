@@ -414,3 +414,24 @@ fn hint_explains_every_todo_of_the_table_and_refuses_any_other() {
         .code(2)
         .stderr(predicate::str::contains("<TODO>"));
 }
+
+/// `checker class --merge` reads the results a folder already holds: a folder that is not
+/// there is a mistyped path, refused before anything is written.
+#[test]
+fn merge_refuses_a_folder_of_results_that_is_not_there() {
+    use assert_cmd::Command;
+    use predicates::prelude::*;
+    let dir = TempDir::new().unwrap();
+    fs::create_dir_all(dir.path().join("class")).unwrap();
+    fs::write(dir.path().join("class/alice.rs"), "fn main() {}").unwrap();
+    let out = dir.path().join("no-such-results");
+    Command::new(env!("CARGO_BIN_EXE_checker"))
+        .arg("class")
+        .arg(dir.path().join("class"))
+        .arg(&out)
+        .arg("--merge")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is no folder of results"));
+    assert!(!out.exists());
+}

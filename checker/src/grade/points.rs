@@ -34,7 +34,12 @@ pub fn load(root: &Path) -> Result<(), Failure> {
                 "each line is SLUG = POINTS, for the checks `checker checks` lists with points",
             )
         })?,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        // No file at all: the table's points. A link to nowhere is a file meant to be read.
+        Err(error)
+            if error.kind() == std::io::ErrorKind::NotFound && path.symlink_metadata().is_err() =>
+        {
+            Vec::new()
+        }
         Err(error) => return Err(Failure::new(format!("reading {}", path.display()), error)),
     };
     let _ = SET.set(set);
@@ -69,10 +74,10 @@ pub fn parse(text: &str) -> Result<Vec<(CheckId, u32)>, String> {
         let points: u32 = points
             .parse()
             .ok()
-            .filter(|points| *points <= 1000)
+            .filter(|points| (1..=1000).contains(points))
             .ok_or_else(|| {
                 at(format!(
-                    "{points:?} is not a number of points from 0 to 1000"
+                    "{points:?} is not a number of points from 1 to 1000"
                 ))
             })?;
         if set.iter().any(|(id, _)| *id == check.id) {
@@ -111,7 +116,12 @@ mod tests {
         );
         assert_eq!(
             parse("whole-upload = -3").unwrap_err(),
-            "line 1: \"-3\" is not a number of points from 0 to 1000"
+            "line 1: \"-3\" is not a number of points from 1 to 1000"
+        );
+        // A check worth nothing would be left out as the bonus is: never counted.
+        assert_eq!(
+            parse("keeps-serving = 0").unwrap_err(),
+            "line 1: \"0\" is not a number of points from 1 to 1000"
         );
         assert_eq!(
             parse("whole-upload 3").unwrap_err(),
