@@ -156,6 +156,176 @@ PY
 }
 
 # ---------------------------------------------------------------------------------------
+# Asserts a PrairieLearn results.json: the external grader's rules (an object under 1 MB;
+# gradable, or not with format_errors; a score from 0 to 1; tests with points up to
+# max_points), then what this case must show: gradable or not, the score, a text in
+# message, format_errors or output.
+check_pl_results() {
+    python3 - "$@" <<'PY'
+import json, os, sys
+path, gradable, score, needle = sys.argv[1], sys.argv[2] == "gradable", sys.argv[3], sys.argv[4]
+def fail(message):
+    sys.exit(f"check-platforms: {path}: {message}")
+if os.path.getsize(path) >= 1 << 20:
+    fail("over PrairieLearn's 1 MB")
+result = json.load(open(path))
+if not isinstance(result, dict):
+    fail("not a JSON object")
+if result.get("gradable", True) is not gradable:
+    fail(f"gradable is {result.get('gradable')!r}, not {gradable}")
+if gradable:
+    if not isinstance(result.get("score"), (int, float)) or not 0 <= result["score"] <= 1:
+        fail(f"the score {result.get('score')!r} is not from 0 to 1")
+    if result["score"] != float(score):
+        fail(f"score {result['score']}, not {score}")
+    tests = result.get("tests", [])
+    if [t.get("name") for t in tests][-2:] != ["bonus: no zombies", "task 3: async uploads"] or len(tests) != 6:
+        fail(f"the tests are not the six checks: {[t.get('name') for t in tests]}")
+    for t in tests:
+        if not (isinstance(t.get("points"), (int, float)) and 0 <= t["points"] <= t.get("max_points", -1)):
+            fail(f"test {t.get('name')!r} has points {t.get('points')!r} of {t.get('max_points')!r}")
+    if sum(t["max_points"] for t in tests) != 100:
+        fail("the tests' max_points do not add up to 100")
+    if result.get("format_errors"):
+        fail("a gradable result has format_errors")
+    said = result.get("message", "") + "\n" + result.get("output", "")
+else:
+    errors = result.get("format_errors")
+    if isinstance(errors, str):
+        errors = [errors]
+    if not errors or not all(isinstance(e, str) and e for e in errors):
+        fail(f"not gradable without format_errors: {result}")
+    said = result.get("message", "") + "\n" + "\n".join(errors)
+if needle not in said:
+    fail(f"it does not say {needle!r}: {said[:600]!r}")
+PY
+}
+
+check_prairielearn() {
+    step "prairielearn: prairielearn.sh refuses bad usage"
+    for bad in "" "-h"; do
+        status=0
+        scripts/prairielearn.sh $bad >/dev/null 2>&1 || status=$?
+        [[ $status -eq 2 ]] || fail "prairielearn.sh ${bad:-(no argument)} exited $status, not 2"
+    done
+    mkdir -p "$work/full" && touch "$work/full/x"
+    status=0
+    scripts/prairielearn.sh "$work/full" >/dev/null 2>&1 || status=$?
+    [[ $status -eq 1 ]] || fail "prairielearn.sh into a folder that is not empty exited $status, not 1"
+
+    step "prairielearn: the kit: the image's folder and an example question"
+    local kit=$work/pl
+    scripts/prairielearn.sh "$kit" >/dev/null
+    for file in Dockerfile setup.sh grade lab/Cargo.toml question/info.json question/question.html; do
+        [[ -f $kit/$file ]] || fail "the kit has no $file"
+    done
+    [[ -x $kit/grade && ! -e $kit/lab/solution && ! -e $kit/lab/INSTRUCTORS.md ]] ||
+        fail "the kit's grade is not executable, or its lab holds the solution or the instructors' guide"
+    ! grep -n '@[A-Z_]*@' "$kit/Dockerfile" "$kit/question/info.json" || fail "a placeholder is left (above)"
+    limit=$(python3 - "$kit/question/info.json" "$kit/Dockerfile" <<'PY'
+import json, re, sys
+info = json.load(open(sys.argv[1]))
+docker = open(sys.argv[2]).read()
+def fail(message):
+    sys.exit(f"check-platforms: info.json: {message}")
+options = info.get("externalGradingOptions", {})
+if info.get("gradingMethod") != "External" or options.get("enabled") is not True:
+    fail("external grading is not enabled")
+if options.get("entrypoint") != "/opt/lab-kit/grade" or "COPY grade /opt/lab-kit/grade" not in docker:
+    fail(f"the entrypoint {options.get('entrypoint')!r} is not the image's grade")
+if not options.get("image"):
+    fail("no image")
+if options.get("enableNetworking"):
+    fail("the grading asks for the network: the image must hold everything")
+limit = int(options.get("environment", {}).get("LAB_TIME_LIMIT", "0"))
+timeout = options.get("timeout", 30)
+if not 0 < limit < timeout <= 600:
+    fail(f"the grading's limit {limit} s is not below PrairieLearn's timeout {timeout} s (at most 600)")
+wanted = options["environment"].get("LAB_CHECKER_OPTIONS")
+if f"ARG LAB_CHECKER_OPTIONS={wanted}\n" not in docker:
+    fail("the image warms its build with other checker options than info.json grades with")
+print(limit)
+PY
+    )
+
+    step "prairielearn: the image's set-up: grade --warm builds the checker and warms the build"
+    started=$(date +%s)
+    LAB_DIR=$kit/lab LAB_CHECKER_OPTIONS="--allow-uncontained" "$kit/grade" --warm >"$work/warm.log" 2>&1 ||
+        { cat "$work/warm.log"; fail "grade --warm failed"; }
+    step "prairielearn: ... in $(($(date +%s) - started)) s"
+    leftovers "grade --warm"
+
+    # Grades what student/ holds, in a fresh /grade laid out as PrairieLearn does; leaves
+    # the entrypoint's exit status in $status and the result in $work/pl-NAME.json.
+    local grade=$work/grade
+    pl_grade() {
+        local name=$1
+        shift
+        rm -rf "$grade/results"
+        mkdir -p "$grade/data"
+        echo '{"params": {}, "submitted_answers": {}}' >"$grade/data/data.json"
+        status=0
+        env PL_GRADE_ROOT="$grade" LAB_DIR="$kit/lab" LAB_CHECKER_OPTIONS="--allow-uncontained --size 8M" \
+            LAB_TIME_LIMIT="$limit" "$@" "$kit/grade" >"$work/pl-$name.log" 2>&1 || status=$?
+        [[ $status -eq 0 ]] || { cat "$work/pl-$name.log"; fail "$name: the entrypoint exited $status, not 0"; }
+        [[ -f $grade/results/results.json ]] || { cat "$work/pl-$name.log"; fail "$name: no results/results.json"; }
+        cp "$grade/results/results.json" "$work/pl-$name.json"
+        leftovers "prairielearn $name"
+    }
+    submit() {
+        rm -rf "$grade/student"
+        mkdir -p "$grade/student"
+        [[ $# -eq 0 ]] || cp "$@" "$grade/student/"
+    }
+
+    step "prairielearn: the reference, submitted as server.rs"
+    submit
+    cp solution/src/bin/server.rs "$grade/student/server.rs"
+    pl_grade reference
+    check_pl_results "$work/pl-reference.json" gradable 1 "Total: 100/100, bonus passed, task 3 passed"
+
+    step "prairielearn: task 1 done"
+    submit
+    scripts/stage.sh 1 "$grade/student/server.rs"
+    pl_grade task1
+    check_pl_results "$work/pl-task1.json" gradable 0.5 "Total: 50/100, bonus not checked, task 3 failed"
+
+    step "prairielearn: a server that does not compile is not gradable, with the compiler's errors"
+    submit
+    { cat skeleton/src/bin/server.rs; echo 'fn broken() -> u32 { "text" }'; } >"$grade/student/server.rs"
+    pl_grade broken
+    check_pl_results "$work/pl-broken.json" not-gradable 0 'expected `u32`, found `&str`'
+
+    step "prairielearn: uploads that cannot be graded"
+    submit
+    pl_grade empty
+    check_pl_results "$work/pl-empty.json" not-gradable 0 "the submission is empty"
+    echo 'fn main() {}' >"$work/main.rs"
+    echo 'notes' >"$work/notes.txt"
+    submit "$work/main.rs" "$work/notes.txt"
+    pl_grade other-files
+    check_pl_results "$work/pl-other-files.json" not-gradable 0 "the submission holds main.rs, notes.txt and no server.rs"
+
+    step "prairielearn: the grader's own trouble is not gradable and says so"
+    submit
+    cp solution/src/bin/server.rs "$grade/student/server.rs"
+    pl_grade misused LAB_CHECKER_OPTIONS="--size nonsense"
+    check_pl_results "$work/pl-misused.json" not-gradable 0 "the checker exited with status 2"
+    grep -q "The grader failed, not your server" "$work/pl-misused.json" || fail "misused: the message does not blame the grader"
+    pl_grade bad-limit LAB_TIME_LIMIT=soon
+    check_pl_results "$work/pl-bad-limit.json" not-gradable 0 'LAB_TIME_LIMIT is "soon", not a number of seconds'
+    {
+        echo '#![allow(long_running_const_eval)]'
+        cat skeleton/src/bin/server.rs
+        echo 'const _: u64 = { let mut i = 0u64; loop { i = i.wrapping_add(1); if i == 0 { break i; } } };'
+    } >"$grade/student/server.rs"
+    started=$(date +%s)
+    pl_grade endless LAB_TIME_LIMIT=10
+    [[ $(($(date +%s) - started)) -lt 40 ]] || fail "endless: the limit of 10 s took $(($(date +%s) - started)) s"
+    check_pl_results "$work/pl-endless.json" not-gradable 0 "the grading did not finish within 10 s"
+}
+
+# ---------------------------------------------------------------------------------------
 for part in "${parts[@]}"; do
     "check_$part"
 done
