@@ -326,6 +326,52 @@ PY
 }
 
 # ---------------------------------------------------------------------------------------
+check_similarity() {
+    step "similarity: similarity.sh refuses bad usage"
+    for bad in "" "a" "a b --fast" "-h x"; do
+        status=0
+        scripts/similarity.sh $bad >/dev/null 2>&1 || status=$?
+        [[ $status -eq 2 ]] || fail "similarity.sh ${bad:-(no argument)} exited $status, not 2"
+    done
+
+    step "similarity: a class laid out for the tool, the skeleton as the code everyone was given"
+    local class=$work/class out=$work/similar
+    mkdir -p "$class/bob" "$class/carol/skeleton/src/bin" "$class/empty"
+    cp solution/src/bin/server.rs "$class/alice.rs"
+    scripts/stage.sh 2 "$class/bob/server.rs"
+    scripts/stage.sh 1 "$class/carol/skeleton/src/bin/server.rs"
+    ln -s "$root/solution/src/bin/server.rs" "$class/mallory.rs"
+    echo "notes" >"$class/README.txt"
+    scripts/similarity.sh "$class" "$out" >"$work/similarity.log" 2>&1 ||
+        { cat "$work/similarity.log"; fail "similarity.sh failed"; }
+    [[ $(cd "$out/files" && echo *) == "alice.rs bob.rs carol.rs" ]] || fail "files/ holds: $(ls "$out/files")"
+    cmp -s "$out/base.rs" skeleton/src/bin/server.rs || fail "base.rs is not the skeleton's server.rs"
+    cmp -s "$out/files/alice.rs" solution/src/bin/server.rs && cmp -s "$out/files/bob.rs" "$class/bob/server.rs" &&
+        cmp -s "$out/files/carol.rs" "$class/carol/skeleton/src/bin/server.rs" || fail "a file is not its student's server.rs"
+    grep -qx "similarity: not a submission, skipped: README.txt empty mallory.rs" "$work/similarity.log" ||
+        { cat "$work/similarity.log"; fail "the skipped entries (a link among them) are not named"; }
+    grep -qF "npx @dodona/dolos run -l rust -i $out/base.rs $out/files/*.rs" "$work/similarity.log" ||
+        fail "the Dolos command is not printed"
+    [[ ! -e $out/pairs.csv ]] || fail "pairs.csv was written without --run"
+
+    step "similarity: what it refuses"
+    status=0
+    scripts/similarity.sh "$class" "$out" >/dev/null 2>&1 || status=$?
+    [[ $status -eq 1 ]] || fail "similarity.sh into a folder that is not empty exited $status, not 1"
+    cp "$class/alice.rs" "$class/bob.rs"
+    status=0
+    scripts/similarity.sh "$class" "$work/similar-2" >"$work/similarity-2.log" 2>&1 || status=$?
+    [[ $status -eq 1 ]] && grep -q "two submissions are named bob" "$work/similarity-2.log" ||
+        fail "two submissions named bob: exit $status, $(cat "$work/similarity-2.log")"
+    mkdir -p "$work/alone"
+    cp "$class/alice.rs" "$work/alone/"
+    status=0
+    scripts/similarity.sh "$work/alone" "$work/similar-3" >"$work/similarity-3.log" 2>&1 || status=$?
+    [[ $status -eq 1 ]] && grep -q "holds 1 submission(s): a comparison needs two or more" "$work/similarity-3.log" ||
+        fail "a class of one: exit $status, $(cat "$work/similarity-3.log")"
+}
+
+# ---------------------------------------------------------------------------------------
 for part in "${parts[@]}"; do
     "check_$part"
 done
