@@ -33,7 +33,7 @@ for gone in solution INSTRUCTORS.md .ci scripts/handout.sh scripts/check-handout
     scripts/gradescope.sh scripts/gradescope scripts/ci scripts/merge-grades.sh \
     scripts/grade-book.sh scripts/json-fields.awk scripts/check-kits.sh scripts/verdicts-stable.sh \
     scripts/check-platforms.sh scripts/platforms scripts/prairielearn scripts/prairielearn.sh \
-    scripts/similarity.sh; do
+    scripts/similarity.sh scripts/similarity; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
 [[ -f $dir/.github/workflows/classroom.yml ]] || fail "the handout has no Classroom workflow"

@@ -33,7 +33,7 @@ mkdir -p "$dir"
 # The Classroom workflow (.github/) does go out: it grades the students' pushes. The
 # checker's tests of the reference and the fixture stay too: they need solution/.
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|submissions/|checker/tests/(verdicts|grading|pictures|environment|hostile|watch|inert)\.rs$|INSTRUCTORS\.md$|\.ci/|scripts/(gradescope|ci|platforms|prairielearn)/|scripts/(check-platforms\.sh|prairielearn\.sh|similarity\.sh|handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|grade-class\.sh|check-grade-class\.sh|gradescope\.sh|merge-grades\.sh|grade-book\.sh|json-fields\.awk|check-kits\.sh|verdicts-stable\.sh)$)' |
+    grep -zvE '^(solution/|submissions/|checker/tests/(verdicts|grading|pictures|environment|hostile|watch|inert)\.rs$|INSTRUCTORS\.md$|\.ci/|scripts/(gradescope|ci|platforms|prairielearn|similarity)/|scripts/(check-platforms\.sh|prairielearn\.sh|similarity\.sh|handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|grade-class\.sh|check-grade-class\.sh|gradescope\.sh|merge-grades\.sh|grade-book\.sh|json-fields\.awk|check-kits\.sh|verdicts-stable\.sh)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 
