@@ -302,9 +302,12 @@ PY
     check_pl_results "$work/pl-empty.json" not-gradable 0 "the submission is empty"
     echo 'fn main() {}' >"$work/main.rs"
     echo 'notes' >"$work/notes.txt"
-    submit "$work/main.rs" "$work/notes.txt"
+    # A name with quotes and a backslash: the result must stay valid JSON.
+    echo 'notes' >"$work/z \"quoted\" \\ name.txt"
+    submit "$work/main.rs" "$work/notes.txt" "$work/z \"quoted\" \\ name.txt"
     pl_grade other-files
-    check_pl_results "$work/pl-other-files.json" not-gradable 0 "the submission holds main.rs, notes.txt and no server.rs"
+    check_pl_results "$work/pl-other-files.json" not-gradable 0 \
+        'the submission holds main.rs, notes.txt, z "quoted" \ name.txt and no server.rs'
 
     step "prairielearn: the grader's own trouble is not gradable and says so"
     submit
