@@ -26,14 +26,19 @@ step() { echo "check-handout: $*"; }
 "$root/scripts/handout.sh" "$dir"
 
 step "no solution, no instructor material, in the tree or its history"
-for gone in solution INSTRUCTORS.md CONTRIBUTING.md .ci scripts/handout.sh scripts/check-handout.sh \
+for gone in solution INSTRUCTORS.md CONTRIBUTING.md docs/platforms.md .ci scripts/handout.sh scripts/check-handout.sh \
     checker/tests/verdicts.rs checker/tests/grading.rs checker/tests/pictures.rs \
     checker/tests/environment.rs checker/tests/hostile.rs checker/tests/watch.rs checker/tests/inert.rs \
     scripts/fill-todos.awk scripts/stage.sh scripts/check-grade-class.sh \
-    scripts/gradescope.sh scripts/gradescope scripts/ci scripts/check-kits.sh scripts/verdicts-stable.sh; do
+    scripts/gradescope.sh scripts/gradescope scripts/ci scripts/check-kits.sh scripts/verdicts-stable.sh \
+    scripts/check-platforms.sh scripts/platforms scripts/prairielearn scripts/prairielearn.sh \
+    scripts/similarity.sh scripts/similarity; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
 [[ -f $dir/.github/workflows/classroom.yml ]] || fail "the handout has no Classroom workflow"
+for kept in .devcontainer/devcontainer.json .devcontainer/Dockerfile .devcontainer/setup.sh .devcontainer/post-create.sh; do
+    [[ -f $dir/$kept ]] || fail "the handout has no $kept (students on macOS and Windows need it)"
+done
 if grep -n 'solution' "$dir/.github/workflows/classroom.yml"; then
     fail "the Classroom workflow names the solution (lines above)"
 fi

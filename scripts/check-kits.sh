@@ -272,13 +272,31 @@ grep -qx "run-classroom: Task 2: one process per upload (TODO 5): fail" "$work/c
 classroom bonus bonus
 [[ $status -eq 0 ]] || { cat "$work/classroom-bonus.log"; fail "Classroom, bonus: the runner exited $status, not 0"; }
 grep -qx "Points 100/100" "$work/classroom-bonus.log" || { cat "$work/classroom-bonus.log"; fail "Classroom, bonus: not 100/100"; }
-grep -qx "Total: bonus passed" "$work/classroom-bonus.log" &&
-    grep -qx "run-classroom: step .Bonus (no points, shown here for you).: passed" "$work/classroom-bonus.log" ||
-    fail "Classroom, bonus: the bonus step did not pass"
-grep -qx "run-classroom: step .Bonus (no points, shown here for you).: failed (continue-on-error)" "$work/classroom-task1.log" ||
-    fail "Classroom, task 1: the bonus step did not fail without failing the job"
-grep -qx "run-classroom: step .Task 3 (optional, no points, shown here for you).: failed (continue-on-error)" "$work/classroom-bonus.log" ||
-    fail "Classroom, bonus: the task 3 step did not fail without failing the job"
+# Optional work: a note says whether it passed, and its step passes either way.
+optional_step() {
+    local log=$work/classroom-$1.log title=$2 step=$3 note=$4
+    grep -qx "run-classroom: step .$step.: passed" "$log" && grep -qx "::notice title=$title::$note" "$log" ||
+        { cat "$log"; fail "Classroom, $1: the step \"$step\" did not pass with the note \"$note\""; }
+}
+grep -qx "Total: bonus passed" "$work/classroom-bonus.log" || fail "Classroom, bonus: the bonus was not graded passed"
+optional_step bonus Bonus "Bonus (no points, shown here for you)" "passed"
+optional_step task1 Bonus "Bonus (no points, shown here for you)" \
+    "not passed yet (optional, no points): the report above says why"
+optional_step bonus "Task 3" "Task 3 (optional, no points, shown here for you)" \
+    "not passed yet (optional, no points): the report above says why"
+if grep -q "failed (continue-on-error)" "$work/classroom-task1.log" "$work/classroom-bonus.log"; then
+    fail "Classroom: a step failed: $(grep -h "failed (continue-on-error)" "$work/classroom-task1.log" "$work/classroom-bonus.log")"
+fi
+
+step "Classroom: the checker's build is cached under the toolchain, the lock file and the pinned commit"
+lock=$(python3 -c 'import hashlib, sys; print(hashlib.sha256(hashlib.sha256(open(sys.argv[1], "rb").read()).digest()).hexdigest())' "$work/template/Cargo.lock")
+commit=$(sed -n 's/^  LAB_TEMPLATE_COMMIT: "\([0-9a-f]*\)"$/\1/p' "$work/template/.github/workflows/classroom.yml")
+key="lab-checker-Linux-rustc-$(rustc --version | awk '{ print $2 }')-$lock-$commit"
+for name in task1 bonus; do
+    grep -qx "run-classroom: cache: restore $key: not found" "$work/classroom-$name.log" &&
+        grep -qx "run-classroom: cache: save $key (3 paths)" "$work/classroom-$name.log" ||
+        { cat "$work/classroom-$name.log"; fail "Classroom, $name: the cache was not restored and saved under $key"; }
+done
 
 step "Classroom: the runner refuses a workflow that breaks a rule"
 broken_workflow() {
@@ -290,7 +308,10 @@ broken_workflow() {
         { cat "$work/broken.log"; fail "a workflow edited with '$1' was not refused with \"$2\""; }
 }
 broken_workflow 's/persist-credentials: false/persist-credentials: true/' "keeps the token"
-broken_workflow 's/^  contents: read$/  contents: write/' "not contents: read"
+broken_workflow 's/^  contents: read$/  contents: write/' "never to write the repository"
+broken_workflow '/^  - workflow_dispatch$/d' "not \['push', 'workflow_dispatch'\]"
+broken_workflow "s/-\${{ env.LAB_TEMPLATE_COMMIT }}\$//" "does not hold \${{ env.LAB_TEMPLATE_COMMIT }}"
+broken_workflow "/if: steps.cache.outputs.cache-hit != 'true'/d" "saved even when it was found"
 broken_workflow 's/max-score: 50/max-score: 40/' "add up to 80, not 100"
 broken_workflow '/timeout-minutes: 20/d' "no timeout-minutes"
 broken_workflow 's/runners: task1,task2/runners: task1/' "the reporter's runners"

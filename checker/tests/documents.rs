@@ -33,7 +33,7 @@ const ROOTS: [&str; 10] = [
 const BROUGHT_BY_KITS: [&str; 2] = [".devcontainer/", "scripts/prairielearn/"];
 
 /// The flags of cargo and of the lab's other programs that the documents may name.
-const OTHER_FLAGS: [&str; 11] = [
+const OTHER_FLAGS: [&str; 13] = [
     "--workspace",
     "--locked",
     "--release",
@@ -45,12 +45,15 @@ const OTHER_FLAGS: [&str; 11] = [
     "--test",
     "--ppid",
     "--kill-after",
+    // scripts/similarity.sh's, and the container engine's (docs/platforms.md).
+    "--run",
+    "--security-opt",
 ];
 
 fn documents() -> Vec<&'static str> {
     let mut names = vec!["README.md", "docs/checker.md"];
     if cfg!(lab_has_solution) {
-        names.extend(["INSTRUCTORS.md", "CONTRIBUTING.md"]);
+        names.extend(["INSTRUCTORS.md", "CONTRIBUTING.md", "docs/platforms.md"]);
     }
     names
 }

@@ -247,6 +247,10 @@ fn the_checking_scripts_say_what_they_do_for_help_and_run_nothing() {
             "Makes a handout in a temporary directory",
         ),
         ("check-kits.sh", "Proves the grading kits on real gradings"),
+        (
+            "check-platforms.sh",
+            "Proves the lab's platform glue on this machine",
+        ),
     ] {
         let path = workspace().join("scripts").join(script);
         let started = Instant::now();

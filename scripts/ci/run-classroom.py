@@ -9,7 +9,9 @@ commit (here: a handout of this tree); --env overrides a value of the workflow's
 checkout copies the repository (only the sparse paths where the step names some); each run
 step runs with `bash -e` in a bare environment, as on a fresh runner; each command grader
 runs its commands through /bin/sh with the grader's own bare environment and its timeout;
-the reporter adds up the points. Prints every step, then `Points X/Y`. Exit status 0 when
+the reporter adds up the points; the cache's steps have their keys worked out and said,
+and keep nothing (every push here is a cold one). Prints every step, then `Points X/Y`.
+Exit status 0 when
 the job would succeed, 1 when it would fail, 2 when the workflow breaks a rule or uses
 something this runner cannot play.
 
@@ -20,6 +22,7 @@ needed; anything outside that subset is an error.
 
 import argparse
 import base64
+import hashlib
 import json
 import os
 import re
@@ -30,6 +33,11 @@ import sys
 CHECKOUT = "actions/checkout@v4"
 GRADER = "classroom-resources/autograding-command-grader@v1"
 REPORTER = "classroom-resources/autograding-grading-reporter@v1"
+RESTORE = "actions/cache/restore@v4"
+SAVE = "actions/cache/save@v4"
+# The events the workflow runs on: a push, and by hand, as GitHub Classroom's template.
+EVENTS = ["push", "workflow_dispatch"]
+PERMISSIONS = {"checks": "write", "actions": "read", "contents": "read"}
 
 
 class Broken(Exception):
@@ -132,18 +140,21 @@ def scalar(text, number):
 
 
 def check_rules(workflow, text):
-    if workflow.get("on") != "push":
-        raise Broken(f"on is {workflow.get('on')!r}, not push")
-    if workflow.get("permissions") != {"contents": "read"}:
-        raise Broken(f"permissions are {workflow.get('permissions')!r}, not contents: read")
+    if workflow.get("on") != EVENTS:
+        raise Broken(f"on is {workflow.get('on')!r}, not {EVENTS}")
+    if workflow.get("permissions") != PERMISSIONS:
+        raise Broken(f"permissions are {workflow.get('permissions')!r}, not {PERMISSIONS} "
+                     "(the reporter's, and never to write the repository)")
     env = workflow.get("env", {})
     commit = env.get("LAB_TEMPLATE_COMMIT", "")
     if not re.fullmatch(r"[0-9a-f]{40}", commit):
         raise Broken(f"env LAB_TEMPLATE_COMMIT is {commit!r}, not a full commit id")
     if not re.search(r'^  LAB_TEMPLATE_COMMIT: "[0-9a-f]{40}"$', text, re.M):
         raise Broken("the pinned commit must be in quotes: an id of digits alone would be a number")
-    if text.count(commit) != 1 or text.count("${{ env.LAB_TEMPLATE_COMMIT }}") != 1:
-        raise Broken("the pinned commit must be written once, in env, and used once")
+    checkouts = [s for s in next(iter(workflow.get("jobs", {}).values()), {}).get("steps", [])
+                 if s.get("uses") == CHECKOUT and "repository" in s.get("with", {})]
+    if text.count(commit) != 1 or [c["with"].get("ref") for c in checkouts] != ["${{ env.LAB_TEMPLATE_COMMIT }}"]:
+        raise Broken("the pinned commit must be written once, in env, and checked out from there")
     if "solution" in text:
         raise Broken("the workflow names the solution")
     jobs = workflow.get("jobs", {})
@@ -158,10 +169,11 @@ def check_rules(workflow, text):
     graders = [s for s in steps if s.get("uses") == GRADER]
     for step in steps:
         uses = step.get("uses")
-        if uses not in (None, CHECKOUT, GRADER, REPORTER):
+        if uses not in (None, CHECKOUT, GRADER, REPORTER, RESTORE, SAVE):
             raise Broken(f"step {step.get('name')!r} uses {uses}, which this runner cannot play")
         if uses == CHECKOUT and step.get("with", {}).get("persist-credentials") != "false":
             raise Broken(f"checkout {step.get('name')!r} keeps the token (persist-credentials)")
+    check_cache(steps)
     points = sum(int(s["with"]["max-score"]) for s in graders)
     if points != 100:
         raise Broken(f"the command graders' max-score add up to {points}, not 100")
@@ -176,19 +188,83 @@ def check_rules(workflow, text):
         raise Broken(f"the reporter's env is not {want}")
 
 
+def check_cache(steps):
+    """One restore, keyed on the toolchain, the checker's Cargo.lock and the pinned commit,
+    before the build; one save of the same paths under the restore's key, when it missed,
+    after the gradings and before the reporter (a failed job would save nothing later)."""
+    restores = [i for i, s in enumerate(steps) if s.get("uses") == RESTORE]
+    saves = [i for i, s in enumerate(steps) if s.get("uses") == SAVE]
+    if len(restores) != 1 or len(saves) != 1:
+        raise Broken("the workflow must restore the checker's build once and save it once")
+    restore, save = steps[restores[0]], steps[saves[0]]
+    key = restore.get("with", {}).get("key", "")
+    for part in ("${{ steps.toolchain.outputs.rustc }}", "${{ hashFiles('grader/Cargo.lock') }}",
+                 "${{ env.LAB_TEMPLATE_COMMIT }}"):
+        if part not in key:
+            raise Broken(f"the cache's key does not hold {part}")
+    if save.get("with", {}).get("path") != restore["with"].get("path"):
+        raise Broken("the cache saves other paths than it restores")
+    if save["with"].get("key") != f"${{{{ steps.{restore.get('id')}.outputs.cache-primary-key }}}}":
+        raise Broken("the cache is not saved under the key it restored")
+    if save.get("if") != f"steps.{restore.get('id')}.outputs.cache-hit != 'true'":
+        raise Broken("the cache is saved even when it was found")
+    builds = [i for i, s in enumerate(steps) if "cargo build" in s.get("run", "")]
+    graders = [i for i, s in enumerate(steps) if s.get("uses") == GRADER]
+    if not builds or restores[0] > builds[0] or saves[0] < max(graders) or steps[saves[0] + 1].get("uses") != REPORTER:
+        raise Broken("the cache must be restored before the build and saved after the gradings, "
+                     "just before the reporter")
+
+
 # --- the runner ---------------------------------------------------------------------------
 
 
-def substitute(text, env, outputs):
+def substitute(text, env, outputs, workspace=None):
     def value(match):
         expression = match.group(1).strip()
         if m := re.fullmatch(r"env\.([A-Za-z_][A-Za-z0-9_]*)", expression):
             return env.get(m.group(1), "")
-        if m := re.fullmatch(r"steps\.([A-Za-z0-9_-]+)\.outputs\.result", expression):
-            return outputs.get(m.group(1), "")
+        if m := re.fullmatch(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+)", expression):
+            return outputs.get(m.group(1), {}).get(m.group(2), "")
+        if expression == "runner.os":
+            return "Linux"
+        if m := re.fullmatch(r"hashFiles\('([^'*?]+)'\)", expression):
+            return hash_files(workspace, m.group(1))
         raise Broken(f"an expression this runner cannot evaluate: {expression}")
 
     return re.sub(r"\$\{\{(.*?)\}\}", value, text)
+
+
+def hash_files(workspace, path):
+    """GitHub's hashFiles of one file: the SHA-256 of its SHA-256; empty when it is missing."""
+    if workspace is None:
+        raise Broken("hashFiles outside a step")
+    try:
+        with open(os.path.join(workspace, path), "rb") as f:
+            inner = hashlib.sha256(f.read()).digest()
+    except FileNotFoundError:
+        return ""
+    return hashlib.sha256(inner).hexdigest()
+
+
+def condition_holds(condition, outputs):
+    """A step's `if`: only `steps.ID.outputs.NAME != 'VALUE'` (or ==) is understood."""
+    m = re.fullmatch(r"steps\.([A-Za-z0-9_-]+)\.outputs\.([A-Za-z0-9_-]+) (!=|==) '([^']*)'", condition)
+    if not m:
+        raise Broken(f"a step condition this runner cannot evaluate: {condition}")
+    found = outputs.get(m.group(1), {}).get(m.group(2), "")
+    return (found == m.group(4)) == (m.group(3) == "==")
+
+
+def read_outputs(path):
+    """The name=value lines a step wrote to $GITHUB_OUTPUT."""
+    found = {}
+    with open(path) as f:
+        for line in f.read().splitlines():
+            name, sep, value = line.partition("=")
+            if not sep:
+                raise Broken(f"a GITHUB_OUTPUT line this runner cannot read: {line}")
+            found[name] = value
+    return found
 
 
 def copy_repository(source, destination, sparse):
@@ -219,7 +295,10 @@ def run_job(workflow, args, env):
     for step in job["steps"]:
         name = step.get("name", step.get("uses", "run"))
         uses = step.get("uses")
-        inputs = {k: substitute(str(v), env, outputs) for k, v in step.get("with", {}).items()}
+        if "if" in step and not condition_holds(step["if"], outputs):
+            print(f"run-classroom: step: {name}: skipped", flush=True)
+            continue
+        inputs = {k: substitute(str(v), env, outputs, workspace) for k, v in step.get("with", {}).items()}
         print(f"run-classroom: step: {name}", flush=True)
         if uses == CHECKOUT:
             source = args.template if "repository" in inputs else args.student
@@ -248,8 +327,15 @@ def run_job(workflow, args, env):
             result = {"version": 1, "status": status, "max_score": score,
                       "tests": [{"name": inputs["test-name"], "status": status,
                                  "score": score if status == "pass" else 0}]}
-            outputs[step["id"]] = base64.b64encode(json.dumps(result).encode()).decode()
+            outputs[step["id"]] = {"result": base64.b64encode(json.dumps(result).encode()).decode()}
             print(f"run-classroom: {inputs['test-name']}: {status}", flush=True)
+        elif uses == RESTORE:
+            # Nothing is kept between runs here: the key is worked out and said.
+            print(f"run-classroom: cache: restore {inputs['key']}: not found", flush=True)
+            outputs[step.get("id", "")] = {"cache-hit": "", "cache-primary-key": inputs["key"]}
+        elif uses == SAVE:
+            print(f"run-classroom: cache: save {inputs['key']} ({len(inputs['path'].split())} paths)",
+                  flush=True)
         elif uses == REPORTER:
             step_env = {k: substitute(v, env, outputs) for k, v in step.get("env", {}).items()}
             total = maximum = 0
@@ -264,6 +350,9 @@ def run_job(workflow, args, env):
         else:
             step_env = bare_environment(env)
             step_env.update({k: substitute(v, env, outputs) for k, v in step.get("env", {}).items()})
+            output_file = os.path.join(workspace, ".run-classroom-output")
+            open(output_file, "w").close()
+            step_env["GITHUB_OUTPUT"] = output_file
             minutes = float(step.get("timeout-minutes", job["timeout-minutes"]))
             try:
                 done = subprocess.run(["bash", "-e", "-c", substitute(step["run"], env, outputs)],
@@ -272,6 +361,9 @@ def run_job(workflow, args, env):
                 ok = done.returncode == 0
             except subprocess.TimeoutExpired:
                 ok = False
+            if "id" in step:
+                outputs[step["id"]] = read_outputs(output_file)
+            os.remove(output_file)
             if not ok and step.get("continue-on-error") != "true":
                 print(f"run-classroom: step {name!r} failed; the job stops", flush=True)
                 return False

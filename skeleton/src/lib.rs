@@ -12,15 +12,35 @@
 //! - [`Failure`], [`Context`], [`exit_status`]: errors that say what failed and why.
 //! - [`Line`]: the lines a server prints, written and read back in one place.
 
-mod failure;
-mod lines;
-mod net;
-mod options;
-mod upload;
-pub mod w_epoll;
+// The lab is built on Linux's own interfaces (epoll, fork, signalfd, /proc). Anywhere
+// else the build stops here with one message, instead of an error for every name that
+// only Linux has.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "the async-server lab needs Linux (epoll, fork, signalfd, /proc): on macOS or Windows, \
+     open the repository in its development container (.devcontainer/, see the README), or \
+     on Windows in WSL 2"
+);
 
+#[cfg(target_os = "linux")]
+mod failure;
+#[cfg(target_os = "linux")]
+mod lines;
+#[cfg(target_os = "linux")]
+mod net;
+#[cfg(target_os = "linux")]
+mod options;
+#[cfg(target_os = "linux")]
+mod upload;
+#[cfg(target_os = "linux")]
+pub mod w_epoll;
+#[cfg(target_os = "linux")]
 pub use failure::{Context, Failure, Result, exit_status, print_error};
+#[cfg(target_os = "linux")]
 pub use lines::Line;
+#[cfg(target_os = "linux")]
 pub use net::listen;
+#[cfg(target_os = "linux")]
 pub use options::{ClientOptions, DEFAULT_PORT, Mode, ServerOptions};
+#[cfg(target_os = "linux")]
 pub use upload::{FAIR_SHARE, MIB, PROGRESS_STEP, Piece, receive_upload, send_upload};

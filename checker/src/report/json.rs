@@ -106,19 +106,21 @@ pub fn prairielearn(result: &RunResult) -> Value {
             })
         })
         .collect();
-    let gradable = !matches!(result.outcome, RunOutcome::DoesNotCompile { .. });
-    let message = if gradable {
-        score.total_line()
-    } else {
-        "the server does not compile: the compiler's errors are in the output".to_owned()
-    };
-    json!({
-        "gradable": gradable,
+    let mut value = json!({
+        "gradable": true,
         "score": score.fraction(),
-        "message": message,
+        "message": score.total_line(),
         "output": output(result),
         "tests": tests,
-    })
+    });
+    // A server that does not compile costs no attempt: PrairieLearn shows the compiler's
+    // errors as the submission's format errors.
+    if let RunOutcome::DoesNotCompile { errors, .. } = &result.outcome {
+        value["gradable"] = json!(false);
+        value["message"] = json!("the server does not compile: the compiler's errors are below");
+        value["format_errors"] = errors.iter().map(|error| inert(error)).collect();
+    }
+    value
 }
 
 #[cfg(test)]
@@ -266,9 +268,19 @@ mod tests {
             tests_of(&value)[1],
             ("task 1: keeps serving".into(), 25, 25)
         );
+        assert!(value.get("format_errors").is_none());
         let broken = prairielearn(&samples::does_not_compile(Selection::All));
         assert_eq!(broken["gradable"], false);
         assert!(broken["output"].as_str().unwrap().contains("error[E0308]"));
+        let format_errors = broken["format_errors"].as_array().unwrap();
+        assert!(!format_errors.is_empty());
+        assert!(
+            format_errors
+                .iter()
+                .all(|error| error.as_str().unwrap().starts_with("error")),
+            "{format_errors:?}"
+        );
+        assert!(format_errors[0].as_str().unwrap().contains("error[E0308]"));
         assert_eq!(prairielearn(&samples::bonus_alone())["score"], 1.0);
     }
 
