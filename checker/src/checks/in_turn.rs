@@ -9,7 +9,7 @@ use std::time::Duration;
 use lab::MIB;
 
 use crate::checks::evidence::{Cut, InTurn, WrongCount};
-use crate::checks::printed::Printed;
+use crate::checks::printed::{Forks, Printed};
 use crate::checks::watch::Unaccepted;
 use crate::checks::{REPORT_WAIT, Session, idle_cpu, wait_for_reports, wait_until_idle};
 use crate::inspect;
@@ -32,7 +32,7 @@ pub fn gather(session: &Session, first: usize) -> Result<InTurn, Trouble> {
         }
     };
     let pid = server.pid;
-    seen.pid = pid;
+    seen.pid = inspect::shown_pid(pid);
     seen.log_start = Some(server.log_start);
     seen.cut = serve_in_turn(session, &mut server, first, &mut seen).err();
     if let Some(cut) = &seen.cut {
@@ -44,7 +44,9 @@ pub fn gather(session: &Session, first: usize) -> Result<InTurn, Trouble> {
         seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
         seen.signals = inspect::signals(pid);
     }
-    let printed = Printed::of(&server.output());
+    let output = server.output();
+    seen.forks = Forks::of(&output);
+    let printed = Printed::of(&output);
     seen.handled = printed.handled;
     seen.reported = printed.received.len();
     seen.errors = printed.errors;

@@ -166,7 +166,7 @@ fn run_once(
     while uploads.ended() < clients {
         samples.take(pid);
         if let Err(stopped) = server.check_running() {
-            return Ok(Err(stopped));
+            return Ok(Err(stopped.how));
         }
         let total = uploads.total_sent();
         if total != last_total {
@@ -195,7 +195,7 @@ fn run_once(
             break reports;
         }
         if let Err(stopped) = server.check_running() {
-            return Ok(Err(stopped));
+            return Ok(Err(stopped.how));
         }
         if waited.elapsed() > REPORT_WAIT {
             return Ok(Err(format!(

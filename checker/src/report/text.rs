@@ -129,7 +129,7 @@ pub fn after_notes(result: &RunResult) -> String {
             lines.extend(failures(verdicts, failed_server_tail));
             if result.contained && !failed_server_tail.is_empty() {
                 lines.push(
-                    "  (the server ran in a PID namespace of its own: the pids in its lines are that namespace's)"
+                    "  (the server ran in a PID namespace of its own: the pids in its lines, and in the reasons above, are that namespace's)"
                         .to_owned(),
                 );
             }
