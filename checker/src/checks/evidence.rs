@@ -167,6 +167,18 @@ pub struct Handled {
 }
 
 impl Cut {
+    /// A server that stopped right after a pause and resume: interrupted `epoll_wait`
+    /// is the likely cause, unless its own error names another (an error of the reaper
+    /// that a child's exit during the pause set off, say).
+    pub fn after_pause(stopped: Stopped) -> Cut {
+        match stopped.blame {
+            Blame::Todo(Origin::NoChildLeft { .. } | Origin::AddedAgain { .. }) => {
+                Cut::ServerStopped(stopped)
+            }
+            _ => Cut::StoppedAfterPause(stopped),
+        }
+    }
+
     /// A few words for the server log, where the checker says why it stopped the server.
     pub fn summary(&self) -> &'static str {
         match self {
@@ -395,5 +407,26 @@ impl Turns {
         }
         close(current, &mut turns);
         turns
+    }
+}
+
+#[cfg(test)]
+mod stop_tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_after_a_pause_is_put_down_to_eintr_unless_its_error_names_another_cause() {
+        let stopped = |blame| Stopped {
+            how: "the server stopped (exit status 1)".into(),
+            blame,
+        };
+        assert!(matches!(
+            Cut::after_pause(stopped(Blame::Untold)),
+            Cut::StoppedAfterPause(_)
+        ));
+        assert!(matches!(
+            Cut::after_pause(stopped(Blame::Todo(Origin::NoChildLeft { after: None }))),
+            Cut::ServerStopped(_)
+        ));
     }
 }

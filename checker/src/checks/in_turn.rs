@@ -73,7 +73,7 @@ fn serve_in_turn(
             // The uploads go on meanwhile, and the picture records them.
             server
                 .resume(RESUME_GRACE, || session.observer.uploads(&uploads))
-                .map_err(Cut::StoppedAfterPause)?;
+                .map_err(Cut::after_pause)?;
         }
         let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {
             seen.forked |= !look.children.is_empty();
@@ -104,11 +104,11 @@ fn serve_in_turn(
     server.pause().map_err(Cut::ServerStopped)?;
     server
         .resume(RESUME_GRACE, || {})
-        .map_err(Cut::StoppedAfterPause)?;
+        .map_err(Cut::after_pause)?;
     turn(server, first, 1, false)?;
     wait_until_idle(server, Duration::from_secs(1));
     // Only a server alive just before the pause can be said to have died of it.
     server.check_running().map_err(Cut::ServerStopped)?;
-    server.pause().map_err(Cut::StoppedAfterPause)?;
+    server.pause().map_err(Cut::after_pause)?;
     turn(server, first + 1, 2, true)
 }

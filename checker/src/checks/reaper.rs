@@ -181,7 +181,7 @@ fn exit_together(
             && Look::take(server).children.len() >= TOGETHER
     });
     server.check_running().map_err(Cut::ServerStopped)?;
-    server.pause().map_err(Cut::StoppedAfterPause)?;
+    server.pause().map_err(Cut::after_pause)?;
     hold.release();
     let pid = server.pid;
     eventually(Duration::from_secs(5), || {
@@ -195,7 +195,7 @@ fn exit_together(
         .resume(Duration::from_millis(300), || {
             session.observer.uploads(&uploads)
         })
-        .map_err(Cut::StoppedAfterPause)?;
+        .map_err(Cut::after_pause)?;
     let watched = session.watch(server, &uploads, Unaccepted::Cut, |_, _| {
         ControlFlow::Continue(())
     });
