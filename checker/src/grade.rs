@@ -453,11 +453,16 @@ mod tests {
 
     #[test]
     fn optional_work_is_attempted_unless_its_given_code_ran() {
-        use crate::checks::evidence::Cut;
-        let stopped =
-            |said: &str| Outcome::Failed(Finding::Cut(Cut::ServerStopped(said.to_owned())));
+        use crate::checks::evidence::{Blame, Cut, Origin, Stopped};
+        let stopped = |how: &str, blame: Blame| {
+            Outcome::Failed(Finding::Cut(Cut::ServerStopped(Stopped {
+                how: how.to_owned(),
+                blame,
+            })))
+        };
         let untouched = stopped(
             "it panicked at skeleton/src/bin/server.rs:274:5: not yet implemented: TODO 8: make the socket 5 non-blocking",
+            Blame::Todo(Origin::NotYetDone(8)),
         );
         assert!(!verdict(CheckId::AsyncUploads, untouched.clone()).attempted());
         // The same given code met by another check names a TODO that is not its own.
@@ -466,9 +471,13 @@ mod tests {
         // TODO 8 done, TODO 9 as handed out: begun.
         let second = stopped(
             "it panicked at skeleton/src/bin/server.rs:300:5: not yet implemented: TODO 9: read what is there",
+            Blame::Todo(Origin::NotYetDone(9)),
         );
         assert!(verdict(CheckId::AsyncUploads, second).attempted());
-        let own = stopped("it panicked at server.rs:9:1: TODO 8 is hard");
+        let own = stopped(
+            "it panicked at server.rs:9:1: TODO 8 is hard",
+            Blame::Untold,
+        );
         assert!(verdict(CheckId::AsyncUploads, own).attempted());
         let no_signalfd = Outcome::Failed(Finding::ZombiesWithoutReaper { zombies: vec![7] });
         assert!(!verdict(CheckId::NoZombies, no_signalfd).attempted());

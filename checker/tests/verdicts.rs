@@ -181,11 +181,13 @@ fault_verdicts! {
     debug_lines_of_ones_own_cost_nothing: "debug-lines" => [P, P, P, P, P, P], exit 0,
         says ["Total: 100/100, bonus passed"];
     // The child reads its socket without blocking: EAGAIN the first time the socket is
-    // empty, which the clients make happen in every run. The server's own line is quoted.
+    // empty, which the clients make happen in every run. The server's own line is quoted,
+    // and the reason says plainly that the run could not tell which TODO made it so.
     nonblocking_child_is_judged_on_its_quoted_error_every_run: "nonblocking-child"
         => [F, F, N, N, N, N], exit 1,
-        says ["which had printed", "server: receiving from client", "Resource temporarily unavailable"],
-        never ["child processes", "Task 1 is done", "TODO"];
+        says ["which had printed", "server: receiving from client", "Resource temporarily unavailable",
+              "The run could not tell which TODO's code this comes from"],
+        never ["child processes", "Task 1 is done", "(TODO"];
     // A bonus mistake that stops the server from serving costs task 1, naming TODO 6 and
     // where the server was blocked, and is found within seconds.
     blocking_signalfd_costs_keeps_serving_naming_todo_6: "blocking-signalfd"
@@ -384,4 +386,73 @@ fn interrupted_checker_stops_its_server_and_removes_its_test_file() {
 #[test]
 fn terminated_checker_stops_its_server_and_removes_its_test_file() {
     interrupt_checker_with(Signal::SIGTERM);
+}
+
+// Reasons that lead to the fix: each names the TODO whose code holds the mistake, from
+// what the run saw (where the server's own lines place a fork, the error that stopped
+// it and the lab line it followed, a signalfd held but not watched, a report before the
+// end), and the mistake costs the points of that TODO's task.
+fault_verdicts! {
+    // The given receive left above the fork: the parent receives, then forks; task 1's
+    // loop is right, so task 1 keeps its points.
+    receiving_before_the_fork_is_told_by_the_lines_and_costs_task_2: "receives-then-forks"
+        => [P, P, F, F, N, P], exit 1,
+        says ["the server forked only after it had received the upload itself",
+              "reported the upload again", "must move into the child, after the fork (TODO 5)",
+              "Total: 50/100"],
+        never ["0 child processes", "TODO 4"],
+        finds ["concurrent-uploads": "forked-after-receiving",
+               "process-per-client": "forked-after-receiving"];
+    forking_where_the_client_is_accepted_is_sent_to_todo_3: "fork-in-accept"
+        => [F, F, N, N, N, N], exit 1,
+        says ["as soon as it accepted it", "came before `Client", "(TODO 3)"],
+        never ["it must read until the client closes"],
+        finds ["whole-upload": "forked-at-accept", "keeps-serving": "forked-at-accept"];
+    listener_added_again_for_the_client_is_sent_to_todo_3: "adds-listener-again"
+        => [F, F, N, N, N, N], exit 1,
+        says ["EEXIST", "right after `<< New client connected on socket",
+              "was added to epoll instead of the new client's socket", "(TODO 3)"],
+        finds ["whole-upload": "server-stopped", "keeps-serving": "server-stopped"];
+    // A bonus mistake that stops the server costs what it stops, and says so.
+    echild_taken_for_an_error_names_todo_7: "echild-fatal"
+        => [P, F, F, F, N, P], exit 1,
+        says ["ECHILD", "the last child was reaped", "Stop at ECHILD as at StillAlive (TODO 7)"],
+        finds ["keeps-serving": "server-stopped", "process-per-client": "server-stopped"];
+    signalfd_never_added_to_epoll_is_sent_to_todo_6: "signalfd-not-added"
+        => [P, P, P, P, F, P], exit 0,
+        says ["still zombies", "but its epoll instance does not watch it", "(TODO 6)"],
+        never ["TODO 7"],
+        finds ["no-zombies": "signalfd-not-watched"];
+    eagain_taken_for_the_end_is_sent_to_todo_9: "async-eagain-is-end"
+        => [P, P, P, P, P, F], exit 0,
+        says ["had already reported an upload", "WouldBlock (EAGAIN)", "(TODO 9)"],
+        never ["TODO 5"],
+        finds ["async-uploads": "reported-before-the-end"];
+}
+
+/// The pids a reason quotes are the ones the server's log shows: the server runs in a
+/// PID namespace of its own, whose pids differ from those the checker sees.
+#[test]
+fn pids_in_a_reason_are_those_of_the_server_log() {
+    let Some(run) = run_faulty("signalfd-not-added") else {
+        return;
+    };
+    let log = fs::read_to_string(run.log_dir.path().join("server_output.log")).unwrap();
+    let reason = run
+        .stdout
+        .lines()
+        .find(|line| line.contains("finished children are still zombies (pid "))
+        .unwrap_or_else(|| panic!("no zombies in the report: {}", run.stdout));
+    let pids: Vec<&str> = reason
+        .split("pid ")
+        .skip(1)
+        .map(|rest| rest.split([',', ')']).next().unwrap())
+        .collect();
+    assert!(!pids.is_empty(), "{reason}");
+    for pid in pids {
+        assert!(
+            log.contains(&format!("<< Process {pid} created to handle client ")),
+            "pid {pid} of {reason:?} is not in the server log:\n{log}"
+        );
+    }
 }

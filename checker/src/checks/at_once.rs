@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use gen_testfile::human_size;
 
-use crate::checks::evidence::{AtOnce, Cut};
-use crate::checks::printed::Printed;
+use crate::checks::evidence::{AtOnce, ChildSeen, Cut};
+use crate::checks::printed::{Forks, Printed};
 use crate::checks::watch::{Look, Unaccepted};
 use crate::checks::{REPORT_WAIT, Session, eventually, settled_descriptors, wait_for_reports};
 use crate::clients::Uploads;
@@ -43,7 +43,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
     let pid = server.pid;
     let port = server.port;
     seen.log_start = Some(server.log_start);
-    seen.pid = pid;
+    seen.pid = inspect::shown_pid(pid);
     seen.listener_registered = eventually(Duration::from_millis(500), || {
         inspect::listener_registered(pid, port)
     });
@@ -71,7 +71,16 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
     if let (Err(missing), None) = (&reported, &seen.cut) {
         seen.cut = Some(missing.clone());
     }
-    seen.reports = Printed::of(&server.output()).received;
+    if seen.cut.is_some() {
+        // A parent that reports before it forks prints its fork line right after the
+        // report: give it a moment to, so that the lines tell where it forked.
+        eventually(Duration::from_millis(100), || {
+            Forks::of(&server.output()) != Forks::default()
+        });
+    }
+    let output = server.output();
+    seen.reports = Printed::of(&output).received;
+    seen.forks = Forks::of(&output);
     seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
     if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
         session.stop_with_verdict(&mut server, cut);
@@ -80,7 +89,11 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
 
     // Every upload is in: its child must end, and the server must be back where it was.
     eventually(CHILDREN_END, || {
-        seen.children_left = Look::take(&server).children;
+        seen.children_left = Look::take(&server)
+            .children
+            .into_iter()
+            .map(ChildSeen::shown)
+            .collect();
         seen.children_left.is_empty()
     });
     if let Some(before) = seen.descriptors_before {
@@ -90,7 +103,9 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
         });
     }
     seen.stale_after = inspect::stale_registrations(pid);
-    let printed = Printed::of(&server.output());
+    let output = server.output();
+    seen.forks = Forks::of(&output);
+    let printed = Printed::of(&output);
     seen.handled = printed.handled;
     if let Err(stopped) = server.check_running() {
         seen.cut = Some(Cut::ServerStopped(stopped));
@@ -117,7 +132,7 @@ fn observe(
     let any_finished = uploads.uploads.iter().any(|upload| upload.finished());
     seen.most_threads = seen.most_threads.max(look.threads);
     if seen.child_in_loop.is_none() {
-        seen.child_in_loop = look.child_in_loop().cloned();
+        seen.child_in_loop = look.child_in_loop().cloned().map(ChildSeen::shown);
     }
     if !any_finished && !*peaked {
         seen.children_while_running = seen.children_while_running.max(look.children.len());
@@ -129,7 +144,7 @@ fn observe(
     if all_past && !any_finished && !*peaked {
         *peaked = true;
         seen.children_while_running = look.children.len();
-        seen.stale_while_running = inspect::stale_registrations(seen.pid);
+        seen.stale_while_running = inspect::stale_registrations(look.pid);
     }
     no_progress(look, uploads, milestone)
 }

@@ -4,15 +4,16 @@
 
 use std::time::Duration;
 
+use crate::checks::printed::Forks;
 use crate::inspect::{Activity, Call, CallKind, InterestList, Registration, Signals, Whereabouts};
 
 /// Why the checker stopped watching uploads before they all ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Cut {
     /// The server exited; how, with its own last error or panic.
-    ServerStopped(String),
+    ServerStopped(Stopped),
     /// The server exited after being paused and resumed while it sat idle.
-    StoppedAfterPause(String),
+    StoppedAfterPause(Stopped),
     /// No client reached the milestone in time.
     NoProgress {
         after: Duration,
@@ -68,6 +69,57 @@ pub enum Cut {
     },
 }
 
+/// How a server came to stop, and whose code stopped it as far as the evidence goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Stopped {
+    /// How, in words, with the server's own last error or panic quoted.
+    pub how: String,
+    pub blame: Blame,
+}
+
+/// What a server's stop is put down to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Blame {
+    /// The checker stopped it, or one of its limits did; `how` says which.
+    Checker,
+    /// The code of a TODO, as the evidence shows.
+    Todo(Origin),
+    /// The server's own doing, and nothing in this run tells which TODO's code it was.
+    Untold,
+}
+
+/// Which TODO's code stopped a server, and the evidence: the server's last error line
+/// (or panic), what that error can come from, and the lab's line it followed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// A `todo!("TODO <n>: ...")` panicked: TODO n is not done yet.
+    NotYetDone(u8),
+    /// waitpid failed with ECHILD, which says only that no child is left to wait for,
+    /// and the error ended the server: the reaper's (TODO 7). `after` is the lab's line
+    /// before the error.
+    NoChildLeft { after: Option<String> },
+    /// epoll refused to add a descriptor already in its interest list (EEXIST) right
+    /// after the server accepted the client on socket `accepted`: TODO 3, which adds
+    /// that client. `added` is the descriptor the error line names, where it names one.
+    AddedAgain { added: Option<i32>, accepted: i32 },
+}
+
+impl Stopped {
+    /// A stop that the checker made, or that it reports in words of its own.
+    pub fn by_checker(how: impl Into<String>) -> Stopped {
+        Stopped {
+            how: how.into(),
+            blame: Blame::Checker,
+        }
+    }
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.how)
+    }
+}
+
 /// Where the server and each of its children were, at one look: the evidence of where a
 /// server that stopped making progress is blocked.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -91,6 +143,18 @@ pub struct ClientFailure {
     /// say so) and no process of the server holds this client's socket any more: it
     /// closed the connection before reading from it.
     pub closed_unread: Option<Handled>,
+    /// The bytes the server had reported for this client's connection
+    /// (`Received <bytes> bytes from [Client <fd>]`) although the client was still
+    /// sending: the server took the upload for ended before it was.
+    pub reported_early: Option<EarlyReport>,
+}
+
+/// A report of an upload printed before its client had sent everything.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EarlyReport {
+    /// The socket the report names.
+    pub fd: i32,
+    pub bytes: u64,
 }
 
 /// The server's own count of connections, from its lines.
@@ -103,6 +167,18 @@ pub struct Handled {
 }
 
 impl Cut {
+    /// A server that stopped right after a pause and resume: interrupted `epoll_wait`
+    /// is the likely cause, unless its own error names another (an error of the reaper
+    /// that a child's exit during the pause set off, say).
+    pub fn after_pause(stopped: Stopped) -> Cut {
+        match stopped.blame {
+            Blame::Todo(Origin::NoChildLeft { .. } | Origin::AddedAgain { .. }) => {
+                Cut::ServerStopped(stopped)
+            }
+            _ => Cut::StoppedAfterPause(stopped),
+        }
+    }
+
     /// A few words for the server log, where the checker says why it stopped the server.
     pub fn summary(&self) -> &'static str {
         match self {
@@ -125,6 +201,17 @@ pub struct ChildSeen {
     pub pid: i32,
     pub activity: Activity,
     pub holds_listener: bool,
+}
+
+impl ChildSeen {
+    /// The child with the pid the server's log shows for it, for evidence that a reason
+    /// quotes (see [`crate::inspect::shown_pid`]); it is no longer looked up by pid.
+    pub fn shown(self) -> ChildSeen {
+        ChildSeen {
+            pid: crate::inspect::shown_pid(self.pid),
+            ..self
+        }
+    }
 }
 
 /// "Keeps serving": a pause while idle, one small upload, then two small uploads that
@@ -161,6 +248,8 @@ pub struct InTurn {
     pub server_alive: bool,
     /// Children still alive at the end.
     pub children_alive: usize,
+    /// Forks that the server's lines place where no fork belongs.
+    pub forks: Forks,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -206,6 +295,8 @@ pub struct AtOnce {
     pub descriptors_before: Option<usize>,
     pub descriptors_after: Option<usize>,
     pub stale_after: Vec<Registration>,
+    /// Forks that the server's lines place where no fork belongs.
+    pub forks: Forks,
 }
 
 /// The bonus: a long upload held open, a short one that ends (its child exits), then a
@@ -227,6 +318,9 @@ pub struct Reaping {
     pub exited_together: usize,
     /// Zombie children a moment after the last upload: their pids.
     pub zombies: Vec<i32>,
+    /// The descriptor of a signalfd the server holds (/proc/<pid>/fd) where its epoll
+    /// instance does not watch one.
+    pub unwatched_signalfd: Option<i32>,
     pub idle_cpu: Duration,
     pub interest: InterestList,
     pub signals: Option<Signals>,
@@ -313,5 +407,26 @@ impl Turns {
         }
         close(current, &mut turns);
         turns
+    }
+}
+
+#[cfg(test)]
+mod stop_tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_after_a_pause_is_put_down_to_eintr_unless_its_error_names_another_cause() {
+        let stopped = |blame| Stopped {
+            how: "the server stopped (exit status 1)".into(),
+            blame,
+        };
+        assert!(matches!(
+            Cut::after_pause(stopped(Blame::Untold)),
+            Cut::StoppedAfterPause(_)
+        ));
+        assert!(matches!(
+            Cut::after_pause(stopped(Blame::Todo(Origin::NoChildLeft { after: None }))),
+            Cut::ServerStopped(_)
+        ));
     }
 }

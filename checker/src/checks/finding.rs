@@ -5,7 +5,10 @@
 
 use std::time::Duration;
 
-use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, Snapshot, Turns};
+use crate::checks::evidence::{
+    Blame, ChildSeen, ClientFailure, Cut, Origin, Snapshot, Stopped, Turns,
+};
+use crate::checks::printed::ForkSeen;
 use crate::grade::CheckId;
 use crate::inspect::{CallKind, Signals, Waited, Whereabouts};
 
@@ -131,7 +134,7 @@ pub enum Finding {
     BlockingSockets {
         pid: i32,
         fds: Vec<i32>,
-        meanwhile: Option<Cut>,
+        meanwhile: Option<Box<Cut>>,
     },
     /// Sockets at their end (CLOSE_WAIT) still held; `busy` when the server spun on them.
     EndOfUploadMissed {
@@ -166,6 +169,19 @@ pub enum Finding {
     FinishedClientsWatched { pid: i32, fds: Vec<i32> },
     /// More descriptors after the uploads than before.
     DescriptorsKept { before: usize, after: usize },
+
+    // Where the server forked, as its own lines place the fork.
+    /// Forked where the client is accepted, and handled the client in the loop as well.
+    ForkedAtAccept(ForkSeen),
+    /// Forked only after receiving and reporting the upload; the child reported it again.
+    ForkedAfterReceiving(ForkSeen),
+    /// Zombies, and a signalfd that the server holds as descriptor `fd` but never added
+    /// to its epoll instance.
+    SignalfdNotWatched {
+        pid: i32,
+        fd: i32,
+        zombies: Vec<i32>,
+    },
 
     // The checker's own limits.
     /// The server reached one of the checker's limits before the check was decided.
@@ -284,27 +300,28 @@ impl Finding {
             Finding::LoopHandledNotOnce { .. } => "loop-handled-not-once",
             Finding::FinishedClientsWatched { .. } => "finished-clients-watched",
             Finding::DescriptorsKept { .. } => "descriptors-kept",
+            Finding::ForkedAtAccept(_) => "forked-at-accept",
+            Finding::ForkedAfterReceiving(_) => "forked-after-receiving",
+            Finding::SignalfdNotWatched { .. } => "signalfd-not-watched",
             Finding::Limit(Limit::Time { .. }) => "time-limit",
             Finding::Limit(Limit::Memory { .. }) => "memory-limit",
         }
     }
 
     /// The TODO whose given code the run found untouched, if the finding shows one: the
-    /// server stopped on the skeleton's own `todo!("TODO n: ...")` (Rust prints its
-    /// message as `not yet implemented: TODO n: ...`), or the bonus's given code ran
-    /// (no signalfd: TODO 6 as handed out returns none). Platforms use it to show optional
-    /// work that was never started without a failure.
+    /// server stopped on the skeleton's own `todo!("TODO n: ...")` (`Origin::NotYetDone`),
+    /// or the bonus's given code ran (no signalfd at all: TODO 6 as handed out returns
+    /// none). Platforms use it to show optional work that was never started without a
+    /// failure.
     pub fn untouched_todo(&self) -> Option<u8> {
         match self {
-            Finding::Cut(Cut::ServerStopped(said) | Cut::StoppedAfterPause(said))
-            | Finding::LoopCut(Cut::ServerStopped(said) | Cut::StoppedAfterPause(said))
-            | Finding::NeedsEveryClientAccepted(Cut::ServerStopped(said)) => {
-                let (_, after) = said.split_once("not yet implemented: TODO ")?;
-                let digits: String = after.chars().take_while(char::is_ascii_digit).collect();
-                after[digits.len()..]
-                    .starts_with(':')
-                    .then(|| digits.parse().ok())
-                    .flatten()
+            Finding::Cut(Cut::ServerStopped(stopped) | Cut::StoppedAfterPause(stopped))
+            | Finding::LoopCut(Cut::ServerStopped(stopped) | Cut::StoppedAfterPause(stopped))
+            | Finding::NeedsEveryClientAccepted(Cut::ServerStopped(stopped)) => {
+                match stopped.blame {
+                    Blame::Todo(Origin::NotYetDone(todo)) => Some(todo),
+                    _ => None,
+                }
             }
             Finding::ZombiesWithoutReaper { .. } => Some(6),
             _ => None,
@@ -351,11 +368,14 @@ impl Finding {
             Finding::NotOneLoop { .. } => vec![8, 9],
             Finding::BlockingSockets { meanwhile, .. } => {
                 let mut todos = vec![8];
-                todos.extend(meanwhile.iter().flat_map(loop_cut_todos));
+                todos.extend(meanwhile.iter().flat_map(|cut| loop_cut_todos(cut)));
                 todos
             }
             Finding::LoopCut(cut) => loop_cut_todos(cut),
             Finding::FinishedClientsWatched { .. } => vec![4],
+            Finding::ForkedAtAccept(_) => vec![3, 5],
+            Finding::ForkedAfterReceiving(_) => vec![5],
+            Finding::SignalfdNotWatched { .. } => vec![6],
             Finding::DoesNotCompile
             | Finding::BuildStopped(_)
             | Finding::NeedsWholeUpload
@@ -379,6 +399,33 @@ impl Finding {
     }
 }
 
+impl Finding {
+    /// Whether the finding puts a failure down to the server's code, so that its reason
+    /// must name the TODO to look at or say that the run could not tell. Not so for a
+    /// check not judged (it points at another), a build's outcome, or a stop that the
+    /// checker made or its limits did (its words say which).
+    pub fn blames_the_server(&self) -> bool {
+        match self {
+            Finding::DoesNotCompile
+            | Finding::BuildStopped(_)
+            | Finding::NeedsWholeUpload
+            | Finding::NeedsPassed { .. }
+            | Finding::NoAsyncMode
+            | Finding::Limit(Limit::Time { .. }) => false,
+            Finding::NeedsEveryClientAccepted(cut) | Finding::Cut(cut) | Finding::LoopCut(cut) => {
+                !matches!(
+                    cut,
+                    Cut::ServerStopped(Stopped {
+                        blame: Blame::Checker,
+                        ..
+                    })
+                )
+            }
+            _ => true,
+        }
+    }
+}
+
 fn cut_slug(cut: &Cut) -> &'static str {
     match cut {
         Cut::ServerStopped(_) => "server-stopped",
@@ -397,6 +444,10 @@ fn cut_slug(cut: &Cut) -> &'static str {
             closed_unread: Some(_),
             ..
         }) => "closed-unread",
+        Cut::ClientFailed(ClientFailure {
+            reported_early: Some(_),
+            ..
+        }) => "reported-before-the-end",
         Cut::ClientFailed(_) => "client-failed",
         Cut::ReportsMissing { .. } => "reports-missing",
     }
@@ -407,7 +458,12 @@ fn cut_todos(cut: &Cut) -> Vec<u8> {
         Advice::of(&seen.server).map_or_else(Vec::new, |advice| advice.todos().to_vec())
     };
     match cut {
-        Cut::ServerStopped(_) => vec![],
+        Cut::ServerStopped(stopped) => match &stopped.blame {
+            Blame::Todo(Origin::NotYetDone(todo)) => vec![*todo],
+            Blame::Todo(Origin::NoChildLeft { .. }) => vec![7],
+            Blame::Todo(Origin::AddedAgain { .. }) => vec![3],
+            Blame::Checker | Blame::Untold => vec![],
+        },
         Cut::StoppedAfterPause(_) => vec![2],
         Cut::NoProgress { seen, .. }
         | Cut::Stalled { seen, .. }
@@ -424,6 +480,7 @@ fn cut_todos(cut: &Cut) -> Vec<u8> {
 fn loop_cut_todos(cut: &Cut) -> Vec<u8> {
     match cut {
         Cut::OneAtATime { .. } => vec![9],
+        Cut::ClientFailed(failure) if failure.reported_early.is_some() => vec![9],
         cut => cut_todos(cut),
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use lab::MIB;
 
 use crate::checks::evidence::{Cut, InTurn, WrongCount};
-use crate::checks::printed::Printed;
+use crate::checks::printed::{Forks, Printed};
 use crate::checks::watch::Unaccepted;
 use crate::checks::{REPORT_WAIT, Session, idle_cpu, wait_for_reports, wait_until_idle};
 use crate::inspect;
@@ -32,7 +32,7 @@ pub fn gather(session: &Session, first: usize) -> Result<InTurn, Trouble> {
         }
     };
     let pid = server.pid;
-    seen.pid = pid;
+    seen.pid = inspect::shown_pid(pid);
     seen.log_start = Some(server.log_start);
     seen.cut = serve_in_turn(session, &mut server, first, &mut seen).err();
     if let Some(cut) = &seen.cut {
@@ -44,7 +44,9 @@ pub fn gather(session: &Session, first: usize) -> Result<InTurn, Trouble> {
         seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
         seen.signals = inspect::signals(pid);
     }
-    let printed = Printed::of(&server.output());
+    let output = server.output();
+    seen.forks = Forks::of(&output);
+    let printed = Printed::of(&output);
     seen.handled = printed.handled;
     seen.reported = printed.received.len();
     seen.errors = printed.errors;
@@ -71,7 +73,7 @@ fn serve_in_turn(
             // The uploads go on meanwhile, and the picture records them.
             server
                 .resume(RESUME_GRACE, || session.observer.uploads(&uploads))
-                .map_err(Cut::StoppedAfterPause)?;
+                .map_err(Cut::after_pause)?;
         }
         let watched = session.watch(server, &uploads, Unaccepted::Cut, |look, _| {
             seen.forked |= !look.children.is_empty();
@@ -102,11 +104,11 @@ fn serve_in_turn(
     server.pause().map_err(Cut::ServerStopped)?;
     server
         .resume(RESUME_GRACE, || {})
-        .map_err(Cut::StoppedAfterPause)?;
+        .map_err(Cut::after_pause)?;
     turn(server, first, 1, false)?;
     wait_until_idle(server, Duration::from_secs(1));
     // Only a server alive just before the pause can be said to have died of it.
     server.check_running().map_err(Cut::ServerStopped)?;
-    server.pause().map_err(Cut::StoppedAfterPause)?;
+    server.pause().map_err(Cut::after_pause)?;
     turn(server, first + 1, 2, true)
 }

@@ -202,7 +202,7 @@ fn run_once(
             (last_total, last_move) = (uploads.total_sent(), Instant::now());
         }
         if let Err(stopped) = server.check_running() {
-            return Ok(Err(stopped));
+            return Ok(Err(stopped.how));
         }
         let total = uploads.total_sent();
         if total != last_total {
@@ -231,7 +231,7 @@ fn run_once(
             break reports;
         }
         if let Err(stopped) = server.check_running() {
-            return Ok(Err(stopped));
+            return Ok(Err(stopped.how));
         }
         if waited.elapsed() > REPORT_WAIT {
             return Ok(Err(format!(

@@ -17,7 +17,7 @@ mod in_turn;
 pub(crate) mod judge;
 pub mod many_clients;
 mod one_loop;
-mod printed;
+pub(crate) mod printed;
 mod reaper;
 mod watch;
 
@@ -26,7 +26,7 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::checks::evidence::{Cut, Snapshot};
+use crate::checks::evidence::{Cut, Snapshot, Stopped};
 use crate::checks::finding::{Finding, Limit};
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
@@ -282,9 +282,9 @@ impl Session<'_> {
         processes: Option<usize>,
     ) -> Result<Started, Trouble> {
         if let Some(why) = guard::timed_out() {
-            return Ok(Err(Cut::ServerStopped(format!(
+            return Ok(Err(Cut::ServerStopped(Stopped::by_checker(format!(
                 "not run: {why} before this part of the checks"
-            ))));
+            )))));
         }
         let port = match self.port {
             Some(port) => port,

@@ -62,14 +62,15 @@ pub fn gather(
     let mut server = match session.start_server_with(&title, &args)? {
         Ok(server) => server,
         Err(cut) => {
-            seen.no_mode = matches!(&cut, Cut::ServerStopped(how) if how.contains("'--mode'"));
+            seen.no_mode =
+                matches!(&cut, Cut::ServerStopped(stopped) if stopped.how.contains("'--mode'"));
             seen.cut = Some(cut);
             return Ok(seen);
         }
     };
     let pid = server.pid;
     seen.log_start = Some(server.log_start);
-    seen.pid = pid;
+    seen.pid = inspect::shown_pid(pid);
     // What it holds before the clients, once it waits for them: a server may still be
     // setting up after it listens.
     wait_until_idle(&server, Duration::from_secs(3));
@@ -178,7 +179,7 @@ fn observe(look: &Look, seen: &mut OneLoop, blocking_once: &mut Vec<(i32, u64)>)
         .filter(|row| !row.listening && row.inode != 0)
         .map(|row| row.inode)
         .collect();
-    let now = inspect::blocking_sockets(seen.pid, &connections);
+    let now = inspect::blocking_sockets(look.pid, &connections);
     for &(fd, _) in now.iter().filter(|socket| blocking_once.contains(socket)) {
         if !seen.blocking.contains(&fd) {
             seen.blocking.push(fd);

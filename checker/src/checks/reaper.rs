@@ -42,7 +42,7 @@ pub fn gather(session: &Session, first: usize, survives_pause: bool) -> Result<R
             return Ok(seen);
         }
     };
-    seen.pid = server.pid;
+    seen.pid = inspect::shown_pid(server.pid);
     seen.log_start = Some(server.log_start);
     let hold = Hold::new(64 * 1024);
     seen.cut = late_client(session, &mut server, first, &hold, &mut seen)
@@ -63,7 +63,7 @@ pub fn gather(session: &Session, first: usize, survives_pause: bool) -> Result<R
         inspect::children(pid)
             .iter()
             .filter(|child| child.is_zombie())
-            .map(|child| child.pid)
+            .map(|child| inspect::shown_pid(child.pid))
             .collect()
     };
     eventually(Duration::from_secs(1), || zombies().is_empty());
@@ -71,6 +71,11 @@ pub fn gather(session: &Session, first: usize, survives_pause: bool) -> Result<R
     seen.idle_cpu = idle_cpu(pid);
     seen.interest = inspect::interest_list(pid, inspect::listening_socket(server.port));
     seen.signals = inspect::signals(pid);
+    if !seen.interest.signalfd {
+        seen.unwatched_signalfd = inspect::descriptors(pid)
+            .into_iter()
+            .find_map(|(fd, kind)| (kind == inspect::FileKind::SignalFd).then_some(fd));
+    }
     if let Err(stopped) = server.check_running() {
         seen.cut = Some(Cut::ServerStopped(stopped));
     }
@@ -176,7 +181,7 @@ fn exit_together(
             && Look::take(server).children.len() >= TOGETHER
     });
     server.check_running().map_err(Cut::ServerStopped)?;
-    server.pause().map_err(Cut::StoppedAfterPause)?;
+    server.pause().map_err(Cut::after_pause)?;
     hold.release();
     let pid = server.pid;
     eventually(Duration::from_secs(5), || {
@@ -190,7 +195,7 @@ fn exit_together(
         .resume(Duration::from_millis(300), || {
             session.observer.uploads(&uploads)
         })
-        .map_err(Cut::StoppedAfterPause)?;
+        .map_err(Cut::after_pause)?;
     let watched = session.watch(server, &uploads, Unaccepted::Cut, |_, _| {
         ControlFlow::Continue(())
     });

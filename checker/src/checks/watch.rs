@@ -6,7 +6,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::checks::Session;
-use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, Handled, Snapshot};
+use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Snapshot};
 use crate::checks::printed::Printed;
 use crate::checks::snapshot;
 use crate::clients::Uploads;
@@ -22,6 +22,8 @@ const UNSERVED: Duration = Duration::from_secs(1);
 
 /// The server under test at one moment.
 pub struct Look {
+    /// The server's pid, as the checker sees it (to look it up by).
+    pub pid: i32,
     pub activity: Activity,
     /// Where the server itself sleeps.
     pub server_at: Whereabouts,
@@ -56,6 +58,7 @@ impl Look {
             .collect();
         let server_at = inspect::whereabouts(server.pid, listener.map(|row| row.inode));
         Look {
+            pid: server.pid,
             activity: server_at.activity.clone(),
             server_at,
             children,
@@ -151,7 +154,7 @@ impl Session<'_> {
             if let Some(lasted) = waiting.holds(idle && queued > 0) {
                 let cut = Cut::NotAccepted {
                     waiting: queued,
-                    pid,
+                    pid: inspect::shown_pid(pid),
                     lasted,
                 };
                 if unaccepted == Unaccepted::Cut {
@@ -169,7 +172,7 @@ impl Session<'_> {
             if let Some(lasted) = forgotten.holds(!unwatched.is_empty()) {
                 break Some(Cut::NotWatched {
                     fds: unwatched,
-                    pid,
+                    pid: inspect::shown_pid(pid),
                     lasted,
                 });
             }
@@ -265,13 +268,34 @@ fn client_failure(server: &mut ServerUnderTest, uploads: &Uploads) -> Option<Cut
             .local_port()
             .is_some_and(|port| !server_holds_connection(server, port)))
     .then_some(counts);
+    let reported_early =
+        reported_before_the_end(&server.output(), upload.server_socket(), upload.sent());
     Some(Cut::ClientFailed(ClientFailure {
         client: upload.number,
         socket: upload.server_socket(),
         error,
         server_errors: printed.errors,
         closed_unread,
+        reported_early,
     }))
+}
+
+/// What the server reported for the connection of a client that had sent `sent` bytes
+/// and not finished, on the server's socket `fd` where /proc showed it: a report of at
+/// most that much is a report before the end (a report of more, or on another socket, is
+/// another connection's). Where the socket is not known, any report of at most `sent`
+/// bytes: no whole upload is that small, since this one was not whole yet.
+fn reported_before_the_end(output: &[String], fd: Option<i32>, sent: u64) -> Option<EarlyReport> {
+    output.iter().find_map(|line| match lab::Line::parse(line) {
+        Some(lab::Line::Received {
+            bytes,
+            fd: reported,
+        }) if fd.is_none_or(|fd| fd == reported) && bytes <= sent => Some(EarlyReport {
+            fd: reported,
+            bytes,
+        }),
+        _ => None,
+    })
 }
 
 /// Whether the server or a child of it still holds its end of the connection from the

@@ -35,6 +35,30 @@ fn state(pid: i32) -> Option<char> {
     stat_fields(pid)?.first()?.chars().next()
 }
 
+/// The pid the server's own lines use for the process the checker sees as `pid`: the
+/// server runs in a PID namespace of its own, so its log shows that namespace's pids
+/// (the last field of `NSpid:` in /proc/PID/status, readable for a zombie too), while
+/// the checker sees the host's. `pid` itself where /proc does not say (a process already
+/// gone, or no namespace). Every pid a reason quotes goes through this, at the moment it
+/// is seen, so a student can find it in the log.
+pub fn shown_pid(pid: i32) -> i32 {
+    fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|status| innermost_pid(&status))
+        .unwrap_or(pid)
+}
+
+/// The innermost pid of a `NSpid:` line in the text of /proc/PID/status.
+fn innermost_pid(status: &str) -> Option<i32> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("NSpid:"))?
+        .split_whitespace()
+        .last()?
+        .parse()
+        .ok()
+}
+
 /// Whether `pid` has exited: it waits to be reaped (or is gone altogether).
 pub fn has_exited(pid: i32) -> bool {
     state(pid).is_none_or(|state| state == 'Z')
@@ -218,5 +242,18 @@ mod tests {
         sleeper.wait().unwrap();
         assert!(found.is_some_and(|process| !process.is_zombie()));
         assert!(has_exited(child));
+    }
+
+    #[test]
+    fn the_innermost_pid_is_the_one_the_namespace_shows() {
+        assert_eq!(
+            innermost_pid("Name:\tserver\nNSpid:\t29230\t3\nNStgid:\t29230\t3\n"),
+            Some(3)
+        );
+        assert_eq!(innermost_pid("Name:\tserver\nNSpid:\t812\n"), Some(812));
+        assert_eq!(innermost_pid("Name:\tserver\n"), None);
+        let me = std::process::id() as i32;
+        assert!(shown_pid(me) > 0);
+        assert_eq!(shown_pid(-1), -1, "a pid /proc does not know is kept");
     }
 }

@@ -83,6 +83,8 @@ pub enum Waited {
 /// Where a process sleeps, at one look.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Whereabouts {
+    /// The pid as the server's log shows it (see [`crate::inspect::shown_pid`]): for
+    /// words only, never to look the process up by.
     pub pid: i32,
     pub activity: Activity,
     /// The kernel function it sleeps in (/proc/PID/wchan).
@@ -179,7 +181,8 @@ pub fn whereabouts(pid: i32, listener: Option<u64>) -> Whereabouts {
         })
         .flatten();
     Whereabouts {
-        pid,
+        // The pid the server's log would show (its namespace's); the rest was read above.
+        pid: crate::inspect::shown_pid(pid),
         activity,
         wchan,
         call,

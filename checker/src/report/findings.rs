@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use gen_testfile::human_size;
 
-use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, Snapshot};
+use crate::checks::evidence::{
+    Blame, ChildSeen, ClientFailure, Cut, EarlyReport, Origin, Snapshot, Stopped,
+};
 use crate::checks::finding::{Advice, Finding, Limit, Spin};
 use crate::clients::{upload_name, upload_with_socket};
 use crate::grade::CheckId;
@@ -31,10 +33,20 @@ const ONE_LOOP: &str =
     "In task 3 the loop itself serves every upload: no fork, no thread (TODOs 8 and 9)";
 
 impl fmt::Display for Finding {
+    /// The finding's words; where it blames the server and names no TODO, they end by
+    /// saying so plainly, so that no reason leaves a student guessing whether it does.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&render(self))
+        let text = render(self);
+        if self.todos().is_empty() && self.blames_the_server() {
+            write!(f, "{}. {UNTOLD}", text.trim_end_matches('.'))
+        } else {
+            f.write_str(&text)
+        }
     }
 }
+
+/// What a reason that names no TODO ends with.
+const UNTOLD: &str = "The run could not tell which TODO's code this comes from";
 
 impl fmt::Display for Advice {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -331,6 +343,34 @@ fn render(finding: &Finding) -> String {
              only the listener (and the signalfd) should be left. A finished client is removed, then closed (TODO 4)",
             list(fds)
         ),
+        Finding::ForkedAtAccept(fork) => format!(
+            "the server forked a child for client {fd} as soon as it accepted it (`<< Process {pid} created to handle client {fd} >>` \
+             came before `Client {fd} wants to send a file`), and then handled the client in its loop as well: more than one process \
+             read the one upload, each a part of it{reported}. Accepting is all TODO 3 does: \
+             accept, print, add the socket to epoll and return it (TODO 3); the fork belongs where the upload is received (TODO 5)",
+            fd = fork.fd,
+            pid = fork.pid,
+            reported = match fork.reports.as_slice() {
+                [] => String::new(),
+                reports => format!(", and the server reported {reports:?} for socket {}", fork.fd),
+            },
+        ),
+        Finding::ForkedAfterReceiving(fork) => format!(
+            "the server forked only after it had received the upload itself: `Received {first} bytes from [Client {fd}]` came before \
+             `<< Process {pid} created to handle client {fd} >>`, and the child, with nothing left to read, reported the upload again \
+             (the server reported {reports:?} for socket {fd}): every upload was received by the parent, one at a time, and reported twice. \
+             The given `lab::receive_upload` call must move into the child, after the fork (TODO 5)",
+            first = fork.reports.first().copied().unwrap_or_default(),
+            fd = fork.fd,
+            pid = fork.pid,
+            reports = fork.reports,
+        ),
+        Finding::SignalfdNotWatched { pid, fd, zombies } => format!(
+            "{} a second after the last upload. The server holds a signalfd (descriptor {fd} in /proc/{pid}/fd), \
+             but its epoll instance does not watch it (/proc/{pid}/fdinfo): the loop never learns that a child exited. \
+             Add the signalfd to epoll, as the listener is, before returning it (TODO 6)",
+            still_zombies(zombies)
+        ),
         Finding::DescriptorsKept { before, after } => format!(
             "the server had {before} descriptors open before the uploads and {after} after them, every upload reported: \
              something of the finished clients stays open (`ls -l /proc/<pid>/fd` of a server started by hand shows what)"
@@ -403,10 +443,11 @@ fn still_zombies(zombies: &[i32]) -> String {
 /// Why a scenario ended early.
 fn cut_reason(cut: &Cut) -> String {
     match cut {
-        Cut::ServerStopped(how) => how.clone(),
-        Cut::StoppedAfterPause(how) => format!(
-            "{how}, right after the checker paused and resumed it while it sat idle (SIGSTOP, then SIGCONT: what Ctrl-Z and `fg` do). \
-             That interrupts epoll_wait, which then fails with EINTR: no error, just wait again (TODO 2)"
+        Cut::ServerStopped(stopped) => stopped_reason(stopped),
+        Cut::StoppedAfterPause(stopped) => format!(
+            "{}, right after the checker paused and resumed it while it sat idle (SIGSTOP, then SIGCONT: what Ctrl-Z and `fg` do). \
+             That interrupts epoll_wait, which then fails with EINTR: no error, just wait again (TODO 2)",
+            stopped.how
         ),
         Cut::NoProgress {
             after,
@@ -481,7 +522,7 @@ fn cut_reason(cut: &Cut) -> String {
                 left_behind(*finished, *behind, *sockets, *behind_sent, *milestone)
             )
         }
-        Cut::ClientFailed(failure) => client_failed(failure),
+        Cut::ClientFailed(failure) => client_failed(failure, false),
         Cut::ReportsMissing {
             waited,
             reported,
@@ -492,6 +533,51 @@ fn cut_reason(cut: &Cut) -> String {
             seconds(*waited),
             where_they_were(seen)
         ),
+    }
+}
+
+/// How a server stopped, and whose code stopped it where the evidence tells.
+fn stopped_reason(stopped: &Stopped) -> String {
+    let how = &stopped.how;
+    let origin = match &stopped.blame {
+        Blame::Checker => return how.clone(),
+        // The words that say the run could not tell are added to every such finding.
+        Blame::Untold => return how.clone(),
+        Blame::Todo(origin) => origin,
+    };
+    match origin {
+        // The panic quoted names the TODO.
+        Origin::NotYetDone(_) => how.clone(),
+        Origin::NoChildLeft { after } => {
+            let after = match after.as_deref().and_then(lab::Line::parse) {
+                Some(lab::Line::ProcessExited { .. } | lab::Line::ProcessKilled { .. }) => format!(
+                    ", as right after the last child was reaped (the error came after `{}`)",
+                    quote(after.as_deref().unwrap_or_default())
+                ),
+                Some(_) => format!(
+                    " (the error came after `{}`)",
+                    quote(after.as_deref().unwrap_or_default())
+                ),
+                None => String::new(),
+            };
+            format!(
+                "{how}. waitpid fails with ECHILD when the server has no child left at all{after}: that ends the reaping, \
+                 and is no error. Stop at ECHILD as at StillAlive (TODO 7)"
+            )
+        }
+        Origin::AddedAgain { added, accepted } => {
+            let connected = format!("`<< New client connected on socket {accepted} >>`");
+            match added {
+                Some(added) if added != accepted => format!(
+                    "{how}. The error came right after {connected}: descriptor {added} was added to epoll instead of the new client's socket {accepted}, \
+                     and epoll refuses a descriptor already in its interest list (EEXIST). Add the accepted client's socket (TODO 3)"
+                ),
+                _ => format!(
+                    "{how}. The error came right after {connected}: on accepting that client the server added a descriptor that epoll already watches (EEXIST). \
+                     Add each accepted client's socket once (TODO 3)"
+                ),
+            }
+        }
     }
 }
 
@@ -512,6 +598,7 @@ fn loop_cut_reason(cut: &Cut) -> String {
              client to its end (TODO 9)",
             left_behind(*finished, *behind, *sockets, *behind_sent, *milestone)
         ),
+        Cut::ClientFailed(failure) => client_failed(failure, true),
         _ => cut_reason(cut),
     }
 }
@@ -534,16 +621,29 @@ fn left_behind(
 }
 
 /// What the server did to a client whose connection broke, as far as the evidence goes.
-fn client_failed(failure: &ClientFailure) -> String {
+fn client_failed(failure: &ClientFailure, in_task_three: bool) -> String {
     let ClientFailure {
         client,
         socket,
         error,
         server_errors,
         closed_unread,
+        reported_early,
     } = failure;
     let client = upload_with_socket(*client, *socket);
     let error = quote(error);
+    if let Some(EarlyReport { fd, bytes }) = reported_early {
+        return format!(
+            "{client} was cut off ({error}) while the server had already reported an upload of no more than it had sent: \
+             `Received {bytes} bytes from [Client {fd}]`. The server took an upload for ended before its client closed the connection, \
+             and closed it. Only a read that returns 0 is the end of an upload{where_}",
+            where_ = match in_task_three {
+                true =>
+                    ": a read that fails with WouldBlock (EAGAIN) means \"nothing more for now\", so return Piece::More for it and Piece::End only for 0 (TODO 9)",
+                false => "",
+            }
+        );
+    }
     if let Some(counts) = closed_unread {
         return format!(
             "{client} was cut off ({error}): the server printed {} but only {} (`Client <fd> wants to send a file`), \
@@ -638,6 +738,7 @@ pub(crate) mod tests {
 
     use super::*;
     use crate::checks::evidence::{Handled, Turns};
+    use crate::checks::printed::ForkSeen;
     use crate::inspect::{CallKind, Signals, Waited};
 
     use crate::checks::judge::table::at;
@@ -670,6 +771,7 @@ pub(crate) mod tests {
                 .map(|line| (*line).to_owned())
                 .collect(),
             closed_unread,
+            reported_early: None,
         })
     }
 
@@ -677,8 +779,14 @@ pub(crate) mod tests {
     fn every_cut() -> Vec<Cut> {
         let second = Duration::from_secs(1);
         vec![
-            Cut::ServerStopped("the server stopped (exit status 101)".into()),
-            Cut::StoppedAfterPause("the server stopped (exit status 1)".into()),
+            Cut::ServerStopped(Stopped {
+                how: "the server stopped (exit status 101)".into(),
+                blame: Blame::Untold,
+            }),
+            Cut::StoppedAfterPause(Stopped {
+                how: "the server stopped (exit status 1)".into(),
+                blame: Blame::Untold,
+            }),
             Cut::NoProgress {
                 after: second,
                 milestone: 10 * lab::MIB,
@@ -855,7 +963,7 @@ pub(crate) mod tests {
             Finding::BlockingSockets {
                 pid: 42,
                 fds: vec![6],
-                meanwhile: Some(one_at_a_time(false)),
+                meanwhile: Some(Box::new(one_at_a_time(false))),
             },
             Finding::EndOfUploadMissed {
                 fds: vec![6],
@@ -921,6 +1029,7 @@ pub(crate) mod tests {
             findings.push(Finding::LoopCut(cut.clone()));
             findings.push(Finding::NeedsEveryClientAccepted(cut));
         }
+        findings.extend(findings_of_where_the_mistake_is());
         // The checker's limits.
         findings.push(Finding::Limit(Limit::Time {
             limit: Duration::from_secs(30),
@@ -930,6 +1039,95 @@ pub(crate) mod tests {
             cap: 512 * lab::MIB,
         }));
         findings
+    }
+
+    /// Findings that say which TODO's code a mistake is in, from where the server's lines
+    /// place a fork and whose code stopped a server (after the others, so that their
+    /// snapshots keep their numbers).
+    fn findings_of_where_the_mistake_is() -> Vec<Finding> {
+        let stopped = |how: &str, blame: Blame| {
+            Finding::Cut(Cut::ServerStopped(Stopped {
+                how: how.into(),
+                blame,
+            }))
+        };
+        vec![
+            Finding::ForkedAtAccept(ForkSeen {
+                fd: 5,
+                pid: 3,
+                reports: vec![60, 40],
+            }),
+            Finding::ForkedAfterReceiving(ForkSeen {
+                fd: 5,
+                pid: 3,
+                reports: vec![100, 0],
+            }),
+            stopped(
+                "the server stopped (exit status 101): it panicked at src/bin/server.rs:81:5: not yet implemented: TODO 1: create an epoll instance",
+                Blame::Todo(Origin::NotYetDone(1)),
+            ),
+            stopped(
+                "the server stopped (exit status 1): server: reaping: ECHILD: No child processes",
+                Blame::Todo(Origin::NoChildLeft {
+                    after: Some("<< Process 3 exited with status 0 >>".into()),
+                }),
+            ),
+            stopped(
+                "the server stopped (exit status 1): server: reaping: ECHILD: No child processes",
+                Blame::Todo(Origin::NoChildLeft { after: None }),
+            ),
+            stopped(
+                "the server stopped (exit status 1): server: adding descriptor 3 to epoll: EEXIST: File exists",
+                Blame::Todo(Origin::AddedAgain {
+                    added: Some(3),
+                    accepted: 5,
+                }),
+            ),
+            stopped(
+                "the server stopped (exit status 1): server: watching the client: File exists (os error 17)",
+                Blame::Todo(Origin::AddedAgain {
+                    added: None,
+                    accepted: 5,
+                }),
+            ),
+            stopped(
+                "the checker stopped the server: it ran longer than the time limit",
+                Blame::Checker,
+            ),
+            Finding::SignalfdNotWatched {
+                pid: 2,
+                fd: 4,
+                zombies: vec![3, 4],
+            },
+            Finding::LoopCut(Cut::ClientFailed(ClientFailure {
+                client: 14,
+                socket: None,
+                error: "sending to the server after 131072 bytes: Broken pipe (os error 32)".into(),
+                server_errors: vec![],
+                closed_unread: None,
+                reported_early: Some(EarlyReport {
+                    fd: 6,
+                    bytes: 65536,
+                }),
+            })),
+            Finding::Cut(Cut::ClientFailed(ClientFailure {
+                client: 1,
+                socket: Some(5),
+                error: "sending to the server after 1048576 bytes: Broken pipe (os error 32)"
+                    .into(),
+                server_errors: vec![],
+                closed_unread: None,
+                reported_early: Some(EarlyReport {
+                    fd: 5,
+                    bytes: 524288,
+                }),
+            })),
+            Finding::ForkedAtAccept(ForkSeen {
+                fd: 6,
+                pid: 4,
+                reports: vec![],
+            }),
+        ]
     }
 
     /// The variant of `finding`, as a number: written without a wildcard, so that a new
@@ -980,10 +1178,13 @@ pub(crate) mod tests {
             Finding::LoopHandledNotOnce { .. } => 41,
             Finding::FinishedClientsWatched { .. } => 42,
             Finding::DescriptorsKept { .. } => 43,
-            Finding::Limit(_) => 44,
+            Finding::ForkedAtAccept(_) => 44,
+            Finding::ForkedAfterReceiving(_) => 45,
+            Finding::SignalfdNotWatched { .. } => 46,
+            Finding::Limit(_) => 47,
         }
     }
-    const KINDS: usize = 45;
+    const KINDS: usize = 48;
 
     /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
     pub(crate) fn todos_named(text: &str) -> Vec<u8> {

@@ -150,6 +150,15 @@ pub fn short(finding: &Finding) -> &'static str {
         Finding::DescriptorsKept { .. } => {
             "Every descriptor opened for a client is closed when its upload ends."
         }
+        Finding::ForkedAtAccept(_) => {
+            "A child per upload is forked where the upload starts, not where the client is accepted: the loop must not also serve that client."
+        }
+        Finding::ForkedAfterReceiving(_) => {
+            "The child is there to receive: fork first, and let only the child receive and report the upload."
+        }
+        Finding::SignalfdNotWatched { .. } => {
+            "A signalfd wakes the loop only from inside the epoll instance: register it there as you make it."
+        }
         Finding::Limit(Limit::Time { .. }) => {
             "Time ran out before this check was decided: tiny reads or a line per read make a server slow; give it more with --timeout to see the verdict."
         }

@@ -40,14 +40,18 @@ pub mod samples {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    use crate::checks::evidence::Cut;
+    use crate::checks::evidence::{Blame, Cut, Stopped};
     use crate::checks::finding::Finding;
     use crate::grade::{CheckId, Outcome, Selection, Verdict};
     use crate::run::{Logs, Note, RunOutcome, RunResult, TestFileNote};
 
     /// A failure on a server that stopped, as `how` says.
     pub fn stopped(how: &str) -> Outcome {
-        Outcome::Failed(Finding::Cut(Cut::ServerStopped(how.to_owned())))
+        Outcome::Failed(Finding::Cut(Cut::ServerStopped(Stopped {
+            how: how.to_owned(),
+            // Words that say it all, whoever stopped it.
+            blame: Blame::Checker,
+        })))
     }
 
     fn verdicts(outcomes: [Outcome; 6]) -> Vec<Verdict> {

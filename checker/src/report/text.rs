@@ -181,7 +181,7 @@ fn after_notes_with(result: &RunResult, paths: bool) -> String {
             lines.extend(failures(verdicts, failed_server_tail));
             if result.contained && !failed_server_tail.is_empty() {
                 lines.push(
-                    "  (the server ran in a PID namespace of its own: the pids in its lines are that namespace's)"
+                    "  (the server ran in a PID namespace of its own: the pids in its lines, and in the reasons above, are that namespace's)"
                         .to_owned(),
                 );
             }

@@ -26,6 +26,8 @@ use nix::sys::signal::{SigHandler, SigSet, SigmaskHow, Signal, kill, killpg, sig
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::{Pid, getppid};
 
+use crate::checks::evidence::{Blame, Stopped};
+use crate::checks::printed;
 use crate::contain::{self, Channel, Plan, SocketSource};
 use crate::inspect;
 use crate::server::guard::{Registered, guard_processes, running_groups, timed_out};
@@ -312,7 +314,7 @@ impl ServerUnderTest {
 
     /// Waits until the server listens on its port, by looking for its listening socket in
     /// the kernel's socket table. Fails if the server exits or `timeout` passes first.
-    pub fn wait_until_listening(&mut self, timeout: Duration) -> Result<(), String> {
+    pub fn wait_until_listening(&mut self, timeout: Duration) -> Result<(), Stopped> {
         let deadline = Instant::now() + timeout;
         loop {
             if let Some(status) = self.exit_status() {
@@ -322,11 +324,14 @@ impl ServerUnderTest {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                return Err(format!(
-                    "the server did not listen on 127.0.0.1:{} within {} s",
-                    self.port,
-                    timeout.as_secs()
-                ));
+                return Err(Stopped {
+                    how: format!(
+                        "the server did not listen on 127.0.0.1:{} within {} s",
+                        self.port,
+                        timeout.as_secs()
+                    ),
+                    blame: Blame::Untold,
+                });
             }
             thread::sleep(Duration::from_millis(5));
         }
@@ -334,7 +339,7 @@ impl ServerUnderTest {
 
     /// Pauses the server (SIGSTOP to the server itself, not its group) and waits until
     /// the kernel shows it stopped. Fails with how it ended if it is gone.
-    pub fn pause(&mut self) -> Result<(), String> {
+    pub fn pause(&mut self) -> Result<(), Stopped> {
         self.check_running()?;
         let _ = kill(Pid::from_raw(self.pid), Signal::SIGSTOP);
         let deadline = Instant::now() + Duration::from_secs(1);
@@ -347,7 +352,7 @@ impl ServerUnderTest {
     /// Resumes a paused server (SIGCONT) and watches it for `grace`, calling `meanwhile`
     /// every 10 ms: a server that cannot stand being interrupted ends right then. Fails
     /// with how it ended.
-    pub fn resume(&mut self, grace: Duration, mut meanwhile: impl FnMut()) -> Result<(), String> {
+    pub fn resume(&mut self, grace: Duration, mut meanwhile: impl FnMut()) -> Result<(), Stopped> {
         let _ = kill(Pid::from_raw(self.pid), Signal::SIGCONT);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
@@ -368,34 +373,39 @@ impl ServerUnderTest {
         }
     }
 
-    /// Says how the server stopped, with its panic message if it panicked.
-    pub fn describe_exit(&self, status: ExitStatus) -> String {
+    /// Says how the server stopped, with its panic message if it panicked, and whose
+    /// code stopped it as far as its output tells.
+    pub fn describe_exit(&self, status: ExitStatus) -> Stopped {
         let overrun = self
             .overrun
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .clone();
         if let Some(why) = overrun.or_else(timed_out) {
-            return format!("the checker stopped the server: {why}");
+            return Stopped::by_checker(format!("the checker stopped the server: {why}"));
         }
         let how = match status.code() {
             Some(code) => format!("exit status {code}"),
             None => format!("{status}"),
         };
         let output = self.output();
+        let blame = printed::blame_of(&output);
         if let Some(message) = panic_message(&output) {
-            return format!("the server stopped ({how}): it panicked {message}");
+            return Stopped {
+                how: format!("the server stopped ({how}): it panicked {message}"),
+                blame,
+            };
         }
         if let Some(size) = output.iter().rev().find_map(|line| allocation_failed(line)) {
-            return format!(
+            return Stopped::by_checker(format!(
                 "the server stopped ({how}) when it asked for {size} bytes of memory more: a \
                  process of a server may use {} MiB at most, the checker's cap",
                 contain::limits::SERVER_MEMORY / lab::MIB
-            );
+            ));
         }
         // An error it reported itself, as `server: <what failed>: <why>`, or its command
         // line refused (clap's `error: unexpected argument ...`).
-        match output
+        let how = match output
             .iter()
             .rev()
             .find(|line| line.starts_with("server: "))
@@ -406,11 +416,12 @@ impl ServerUnderTest {
                 crate::report::quote(error)
             ),
             None => format!("the server stopped ({how})"),
-        }
+        };
+        Stopped { how, blame }
     }
 
     /// Whether the server is still running; if not, how it stopped.
-    pub fn check_running(&mut self) -> Result<(), String> {
+    pub fn check_running(&mut self) -> Result<(), Stopped> {
         match self.exit_status() {
             Some(status) => Err(self.describe_exit(status)),
             None => Ok(()),

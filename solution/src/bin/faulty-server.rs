@@ -35,6 +35,11 @@
 //! | `forgets-client`     | accepts and registers a client, but never keeps it          | 3    |
 //! | `reaps-one`          | one waitpid per SIGCHLD, however many children exited       | 7    |
 //! | `child-hoards-memory`| each child asks for 1 GiB first: more than the checker's cap |      |
+//! | `receives-then-forks`| the given receive left above the fork: the parent receives, then forks a child that reports 0 bytes | 5 |
+//! | `fork-in-accept`     | forks a receiving child where the client is accepted, then forks again on its data | 3 |
+//! | `adds-listener-again`| adds the listener to epoll again where the client belongs: EEXIST | 3 |
+//! | `echild-fatal`       | reaps until waitpid fails, and ECHILD (no child left) stops the server | 7 |
+//! | `signalfd-not-added` | blocks SIGCHLD and makes the signalfd, never adds it to epoll | 6 |
 //!
 //! With `--mode async` it serves as the reference's task 3 does, but for the task 3 faults:
 //!
@@ -46,6 +51,7 @@
 //! | `async-blocking`     | leaves the client's socket blocking                         | 8    |
 //! | `async-misses-eof`   | takes a read of 0 for "nothing more now": spins at the end  | 9    |
 //! | `async-no-share`     | reads until EAGAIN with no fair share                       | 9    |
+//! | `async-eagain-is-end`| takes EAGAIN for the end of the upload                      | 9    |
 //!
 //! Hostile faults: the reference, plus an attempt to escape the checker or touch what it
 //! must not. `FAULTY_SERVER_TARGETS` names the files to attack (separated by `:`).
@@ -121,6 +127,13 @@ const FAULTS: &[(&str, Fault)] = &[
     ("async-blocking", Fault::AsyncBlocking),
     ("async-misses-eof", Fault::AsyncMissesEof),
     ("async-no-share", Fault::AsyncNoShare),
+    // Mistakes whose reasons must lead to their TODO.
+    ("receives-then-forks", Fault::ReceivesThenForks),
+    ("fork-in-accept", Fault::ForkInAccept),
+    ("adds-listener-again", Fault::AddsListenerAgain),
+    ("echild-fatal", Fault::EchildFatal),
+    ("signalfd-not-added", Fault::SignalfdNotAdded),
+    ("async-eagain-is-end", Fault::AsyncEagainIsEnd),
     ("setsid-grandchild", Fault::SetsidGrandchild),
     ("daemon", Fault::Daemon),
     ("fork-flood", Fault::ForkFlood),
@@ -174,6 +187,12 @@ enum Fault {
     AsyncBlocking,
     AsyncMissesEof,
     AsyncNoShare,
+    ReceivesThenForks,
+    ForkInAccept,
+    AddsListenerAgain,
+    EchildFatal,
+    SignalfdNotAdded,
+    AsyncEagainIsEnd,
     SetsidGrandchild,
     Daemon,
     ForkFlood,
@@ -274,8 +293,13 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                     "<< New client connected on socket {} >>",
                     client.as_raw_fd()
                 );
-                if fault != Fault::NotAdded {
-                    w_epoll::add(&epoll, &client)?;
+                match fault {
+                    Fault::NotAdded => {}
+                    Fault::AddsListenerAgain => w_epoll::add(&epoll, &listener)?,
+                    _ => w_epoll::add(&epoll, &client)?,
+                }
+                if fault == Fault::ForkInAccept {
+                    receive_in_child(&client, options.buf_size, fault)?;
                 }
                 if fault == Fault::DebugLines {
                     println!("debug: accepted socket {}", client.as_raw_fd());
@@ -344,6 +368,11 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
                         let buf_size = options.buf_size;
                         thread::spawn(move || lab::receive_upload(&client, buf_size));
                     }
+                    Fault::ReceivesThenForks => {
+                        lab::receive_upload(&client, options.buf_size);
+                        receive_in_child(&client, options.buf_size, fault)?;
+                        w_epoll::remove(&epoll, &client)?;
+                    }
                     _ => {
                         receive_in_child(&client, options.buf_size, fault)?;
                         match fault {
@@ -396,6 +425,12 @@ fn read_piece(
             Ok(n) => {
                 *received += n as u64;
                 this_turn += n as u64;
+            }
+            Err(error)
+                if error.kind() == io::ErrorKind::WouldBlock
+                    && fault == Fault::AsyncEagainIsEnd =>
+            {
+                return Ok(lab::Piece::End);
             }
             Err(error)
                 if error.kind() == io::ErrorKind::WouldBlock
@@ -738,7 +773,9 @@ fn watch_child_exits(epoll: &Epoll, fault: Fault) -> lab::Result<SignalFd> {
         _ => SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC,
     };
     let exits = SignalFd::with_flags(&sigchld, flags).context("creating a signalfd")?;
-    w_epoll::add(epoll, &exits)?;
+    if fault != Fault::SignalfdNotAdded {
+        w_epoll::add(epoll, &exits)?;
+    }
     Ok(exits)
 }
 
@@ -770,7 +807,7 @@ fn reap_children(exits: &SignalFd, fault: Fault) -> lab::Result<()> {
             }
             Ok(WaitStatus::StillAlive) => return Ok(()),
             Ok(_) => continue,
-            Err(Errno::ECHILD) => return Ok(()),
+            Err(Errno::ECHILD) if fault != Fault::EchildFatal => return Ok(()),
             Err(error) => return Err(Failure::new("reaping children", error)),
         }
     }

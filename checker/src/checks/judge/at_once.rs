@@ -15,6 +15,14 @@ pub fn whole_upload(seen: &AtOnce) -> Judged {
         });
     }
     match seen.reports.first() {
+        // The count is wrong because more than one process read the upload: say why.
+        Some(&first) if first != seen.size && !seen.forks.at_accept.is_empty() => {
+            let forks = &seen.forks.at_accept;
+            let reported = forks.iter().find(|fork| !fork.reports.is_empty());
+            Err(Finding::ForkedAtAccept(
+                reported.unwrap_or(&forks[0]).clone(),
+            ))
+        }
         Some(&first) if first != seen.size => Err(Finding::WholeUploadMiscounted {
             reported: first,
             sent: seen.size,
@@ -47,6 +55,9 @@ pub fn needs_passed(check: CheckId, on: CheckId) -> Finding {
 /// Task 2, "concurrent uploads": every upload ran side by side and was reported once,
 /// with the right size.
 pub fn concurrent(seen: &AtOnce) -> Judged {
+    if let Some(fork) = seen.forks.after_report.first() {
+        return Err(Finding::ForkedAfterReceiving(fork.clone()));
+    }
     if let Some(cut) = seen.not_accepted.as_ref().or(seen.cut.as_ref()) {
         return Err(Finding::Cut(cut.clone()));
     }
@@ -65,6 +76,10 @@ pub fn concurrent(seen: &AtOnce) -> Judged {
 pub fn process_per_client(seen: &AtOnce) -> Judged {
     let (n, pid) = (seen.clients, seen.pid);
     let children = seen.children_while_running;
+    // Children there were, but only after each upload: the lines tell.
+    if let Some(fork) = seen.forks.after_report.first() {
+        return Err(Finding::ForkedAfterReceiving(fork.clone()));
+    }
     // What cut the uploads short is the story, but for serving one at a time: the
     // children were counted before the first upload finished.
     if let Some(cut) = &seen.cut
@@ -169,6 +184,7 @@ mod tests {
                             accepted: 1,
                             handled: 0,
                         }),
+                        reported_early: None,
                     }));
                 }),
                 Some(
@@ -255,6 +271,7 @@ mod tests {
                             "server: receiving from client 6: Resource temporarily unavailable (os error 11) after 65536 bytes".into(),
                         ],
                         closed_unread: None,
+                        reported_early: None,
                     }));
                 }),
                 Some(

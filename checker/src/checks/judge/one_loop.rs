@@ -30,7 +30,7 @@ fn judge(seen: &OneLoop) -> Judged {
         return Err(Finding::BlockingSockets {
             pid,
             fds: seen.blocking.clone(),
-            meanwhile: seen.cut.clone(),
+            meanwhile: seen.cut.clone().map(Box::new),
         });
     }
     if !seen.ended_unclosed.is_empty() {
@@ -157,6 +157,7 @@ mod tests {
                         error: "Broken pipe".into(),
                         server_errors: s.errors.clone(),
                         closed_unread: None,
+                        reported_early: None,
                     }));
                 })),
                 Some("it took EAGAIN for an error"),

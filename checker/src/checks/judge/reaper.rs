@@ -21,7 +21,9 @@ pub fn no_zombies(seen: &Reaping) -> Judged {
     if !seen.zombies.is_empty() {
         let zombies = seen.zombies.clone();
         let blocked = seen.signals.map(|signals| signals.sigchld_blocked());
-        return Err(if !seen.interest.signalfd {
+        return Err(if let Some(fd) = seen.unwatched_signalfd {
+            Finding::SignalfdNotWatched { pid, fd, zombies }
+        } else if !seen.interest.signalfd {
             Finding::ZombiesWithoutReaper { zombies }
         } else if blocked == Some(false) {
             Finding::SigchldNotBlocked {
