@@ -428,6 +428,13 @@ fault_verdicts! {
         says ["had already reported an upload", "WouldBlock (EAGAIN)", "(TODO 9)"],
         never ["TODO 5"],
         finds ["async-uploads": "reported-before-the-end"];
+    // The pid a created line names, against the children /proc showed, both as the
+    // server's PID namespace numbers them.
+    parent_printing_its_own_pid_fails_a_process_per_client: "parent-prints-own-pid"
+        => [P, P, P, F, N, P], exit 1,
+        says ["is the server's own pid (the parent's), not a child's",
+              "the pid that fork returned to it for the child (TODO 5)", "Total: 75/100"],
+        finds ["process-per-client": "created-line-names-no-child", "no-zombies": "needs-passed"];
 }
 
 /// The pids a reason quotes are the ones the server's log shows: the server runs in a

@@ -107,6 +107,7 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
     seen.forks = Forks::of(&output);
     let printed = Printed::of(&output);
     seen.handled = printed.handled;
+    seen.created = printed.created.clone();
     if let Err(stopped) = server.check_running() {
         seen.cut = Some(Cut::ServerStopped(stopped));
     } else if seen.children_while_running > 0 {
@@ -145,6 +146,12 @@ fn observe(
         *peaked = true;
         seen.children_while_running = look.children.len();
         seen.stale_while_running = inspect::stale_registrations(look.pid);
+        seen.own_pid_in_log = inspect::namespace_pid(look.pid);
+        seen.children_in_log = look
+            .children
+            .iter()
+            .filter_map(|child| inspect::namespace_pid(child.pid))
+            .collect();
     }
     no_progress(look, uploads, milestone)
 }

@@ -280,6 +280,12 @@ pub struct AtOnce {
     /// Live children, stale registrations and threads when every client was under way.
     pub children_while_running: usize,
     pub stale_while_running: Vec<Registration>,
+    /// The server's own pid and its children's at that look, as the server's PID
+    /// namespace numbers them (the pids its lines print).
+    pub own_pid_in_log: Option<i32>,
+    pub children_in_log: Vec<i32>,
+    /// `<< Process <pid> created to handle client <fd> >>` lines: the pid and the fd.
+    pub created: Vec<(i32, i32)>,
     pub most_threads: usize,
     /// A child seen waiting in the server's own loop (epoll_wait or accept).
     pub child_in_loop: Option<ChildSeen>,

@@ -182,6 +182,15 @@ pub enum Finding {
         fd: i32,
         zombies: Vec<i32>,
     },
+    /// A `<< Process <printed> created to handle client <fd> >>` line that names none
+    /// of the children seen while every upload ran (`server` is the parent's own pid);
+    /// all pids as the server's PID namespace numbers them.
+    CreatedLineNamesNoChild {
+        printed: i32,
+        fd: i32,
+        server: i32,
+        children: Vec<i32>,
+    },
 
     // The checker's own limits.
     /// The server reached one of the checker's limits before the check was decided.
@@ -303,6 +312,7 @@ impl Finding {
             Finding::ForkedAtAccept(_) => "forked-at-accept",
             Finding::ForkedAfterReceiving(_) => "forked-after-receiving",
             Finding::SignalfdNotWatched { .. } => "signalfd-not-watched",
+            Finding::CreatedLineNamesNoChild { .. } => "created-line-names-no-child",
             Finding::Limit(Limit::Time { .. }) => "time-limit",
             Finding::Limit(Limit::Memory { .. }) => "memory-limit",
         }
@@ -376,6 +386,7 @@ impl Finding {
             Finding::ForkedAtAccept(_) => vec![3, 5],
             Finding::ForkedAfterReceiving(_) => vec![5],
             Finding::SignalfdNotWatched { .. } => vec![6],
+            Finding::CreatedLineNamesNoChild { .. } => vec![5],
             Finding::DoesNotCompile
             | Finding::BuildStopped(_)
             | Finding::NeedsWholeUpload

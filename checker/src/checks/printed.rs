@@ -17,6 +17,8 @@ pub struct Printed {
     pub received: Vec<u64>,
     /// The server's error lines (`server: <what failed>: <why>`) and panics, as printed.
     pub errors: Vec<String>,
+    /// `<< Process <pid> created to handle client <fd> >>`: the pid and the client's fd.
+    pub created: Vec<(i32, i32)>,
 }
 
 impl Printed {
@@ -31,6 +33,7 @@ impl Printed {
                 Some(Line::Connected { .. }) => printed.accepted += 1,
                 Some(Line::WantsToSend { .. }) => printed.handled += 1,
                 Some(Line::Received { bytes, .. }) => printed.received.push(bytes),
+                Some(Line::ProcessCreated { pid, fd }) => printed.created.push((pid, fd)),
                 Some(Line::Error { program, .. }) if program == "server" => {
                     printed.errors.push(line.clone())
                 }

@@ -42,10 +42,15 @@ fn state(pid: i32) -> Option<char> {
 /// gone, or no namespace). Every pid a reason quotes goes through this, at the moment it
 /// is seen, so a student can find it in the log.
 pub fn shown_pid(pid: i32) -> i32 {
+    namespace_pid(pid).unwrap_or(pid)
+}
+
+/// The pid of `pid` in its innermost PID namespace, if /proc could tell it: what the
+/// process's own lines print, to be compared with them.
+pub fn namespace_pid(pid: i32) -> Option<i32> {
     fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|status| innermost_pid(&status))
-        .unwrap_or(pid)
 }
 
 /// The innermost pid of a `NSpid:` line in the text of /proc/PID/status.

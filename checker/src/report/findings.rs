@@ -376,6 +376,24 @@ fn render(finding: &Finding) -> String {
              something of the finished clients stays open (`ls -l /proc/<pid>/fd` of a server started by hand shows what)"
         ),
         Finding::Limit(limit) => limit_reached(limit),
+        Finding::CreatedLineNamesNoChild {
+            printed,
+            fd,
+            server,
+            children,
+        } => {
+            let whose = if printed == server {
+                format!("{printed} is the server's own pid (the parent's), not a child's")
+            } else {
+                format!("no child of the server had pid {printed}")
+            };
+            format!(
+                "the server printed `<< Process {printed} created to handle client {fd} >>`, but {whose}; \
+                 its children while the uploads ran were {} (pids as the server log shows them). \
+                 The parent must print the pid that fork returned to it for the child (TODO 5)",
+                list(children)
+            )
+        }
     }
 }
 
@@ -1038,6 +1056,19 @@ pub(crate) mod tests {
             asked: 1 << 30,
             cap: 512 * lab::MIB,
         }));
+        // What a line says against what /proc showed.
+        findings.push(Finding::CreatedLineNamesNoChild {
+            printed: 2,
+            fd: 5,
+            server: 2,
+            children: vec![3, 4],
+        });
+        findings.push(Finding::CreatedLineNamesNoChild {
+            printed: 9,
+            fd: 5,
+            server: 2,
+            children: vec![3, 4],
+        });
         findings
     }
 
@@ -1182,9 +1213,10 @@ pub(crate) mod tests {
             Finding::ForkedAfterReceiving(_) => 45,
             Finding::SignalfdNotWatched { .. } => 46,
             Finding::Limit(_) => 47,
+            Finding::CreatedLineNamesNoChild { .. } => 48,
         }
     }
-    const KINDS: usize = 48;
+    const KINDS: usize = 49;
 
     /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
     pub(crate) fn todos_named(text: &str) -> Vec<u8> {

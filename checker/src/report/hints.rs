@@ -156,6 +156,9 @@ pub fn short(finding: &Finding) -> &'static str {
         Finding::ForkedAfterReceiving(_) => {
             "The child is there to receive: fork first, and let only the child receive and report the upload."
         }
+        Finding::CreatedLineNamesNoChild { .. } => {
+            "After a fork, each process gets a different answer: the parent's is the new child's pid, the one to print."
+        }
         Finding::SignalfdNotWatched { .. } => {
             "A signalfd wakes the loop only from inside the epoll instance: register it there as you make it."
         }

@@ -40,6 +40,7 @@
 //! | `adds-listener-again`| adds the listener to epoll again where the client belongs: EEXIST | 3 |
 //! | `echild-fatal`       | reaps until waitpid fails, and ECHILD (no child left) stops the server | 7 |
 //! | `signalfd-not-added` | blocks SIGCHLD and makes the signalfd, never adds it to epoll | 6 |
+//! | `parent-prints-own-pid` | the parent names its own pid in `<< Process ... created ... >>` | 5 |
 //!
 //! With `--mode async` it serves as the reference's task 3 does, but for the task 3 faults:
 //!
@@ -133,6 +134,7 @@ const FAULTS: &[(&str, Fault)] = &[
     ("adds-listener-again", Fault::AddsListenerAgain),
     ("echild-fatal", Fault::EchildFatal),
     ("signalfd-not-added", Fault::SignalfdNotAdded),
+    ("parent-prints-own-pid", Fault::ParentPrintsOwnPid),
     ("async-eagain-is-end", Fault::AsyncEagainIsEnd),
     ("setsid-grandchild", Fault::SetsidGrandchild),
     ("daemon", Fault::Daemon),
@@ -192,6 +194,7 @@ enum Fault {
     AddsListenerAgain,
     EchildFatal,
     SignalfdNotAdded,
+    ParentPrintsOwnPid,
     AsyncEagainIsEnd,
     SetsidGrandchild,
     Daemon,
@@ -725,8 +728,12 @@ fn receive_in_child(client: &TcpStream, buf_size: u32, fault: Fault) -> lab::Res
             process::exit(if complete { 0 } else { 1 });
         }
         ForkResult::Parent { child } => {
+            let shown = match fault {
+                Fault::ParentPrintsOwnPid => Pid::this(),
+                _ => child,
+            };
             println!(
-                "<< Process {child} created to handle client {} >>",
+                "<< Process {shown} created to handle client {} >>",
                 client.as_raw_fd()
             );
             if fault == Fault::WaitsForChild {

@@ -130,6 +130,9 @@ pub fn process_per_client(seen: &AtOnce) -> Judged {
             connections: n,
         });
     }
+    if let Some(finding) = created_line_names_no_child(seen) {
+        return Err(finding);
+    }
     let Some(before) = seen.descriptors_before else {
         return Err(Finding::DescriptorsNotCounted);
     };
@@ -145,6 +148,29 @@ pub fn process_per_client(seen: &AtOnce) -> Judged {
         });
     }
     Ok(())
+}
+
+/// A `<< Process <pid> created ... >>` line whose pid is none of the children, judged
+/// only where one look saw every child alive at once (one per upload), so that the
+/// children it names are all there were.
+fn created_line_names_no_child(seen: &AtOnce) -> Option<Finding> {
+    let server = seen.own_pid_in_log?;
+    let children = &seen.children_in_log;
+    if children.len() != seen.clients || seen.children_while_running != seen.clients {
+        return None;
+    }
+    let &(printed, fd) = seen
+        .created
+        .iter()
+        .find(|(pid, _)| !children.contains(pid))?;
+    let mut children = children.clone();
+    children.sort_unstable();
+    Some(Finding::CreatedLineNamesNoChild {
+        printed,
+        fd,
+        server,
+        children,
+    })
 }
 
 #[cfg(test)]
@@ -307,5 +333,41 @@ mod tests {
             why.contains("accept every client") && !why.contains("TODO 5"),
             "{why}"
         );
+    }
+
+    #[test]
+    fn a_created_line_is_held_against_the_children_seen() {
+        let with = |created: Vec<(i32, i32)>, children: Vec<i32>| {
+            let mut seen = served_at_once();
+            seen.own_pid_in_log = Some(2);
+            seen.children_in_log = children;
+            seen.created = created;
+            process_per_client(&seen)
+        };
+        check_table(vec![
+            (
+                "the children's pids",
+                with(vec![(3, 5), (4, 6)], vec![4, 3]),
+                None,
+            ),
+            (
+                "the parent's own pid",
+                with(vec![(2, 5), (2, 6)], vec![3, 4]),
+                Some(
+                    "but 2 is the server's own pid (the parent's), not a child's; its children while the uploads ran were 3, 4",
+                ),
+            ),
+            (
+                "a pid of no child",
+                with(vec![(3, 5), (9, 6)], vec![3, 4]),
+                Some("no child of the server had pid 9"),
+            ),
+            // Not every child seen at one look: the pids seen are not all there were.
+            (
+                "a child not seen",
+                with(vec![(3, 5), (9, 6)], vec![3]),
+                None,
+            ),
+        ]);
     }
 }
