@@ -134,7 +134,6 @@ fn autograde(
                 let work = tempfile::TempDir::new().context("making a scratch folder")?;
                 let server = work.path().join("server.rs");
                 fs::copy(&file, &server).with_context(|| format!("copying {}", file.display()))?;
-                let json = work.path().join("results.json");
                 // Graded from the scratch folder, so that the report names the file the
                 // student knows, `server.rs`, and no path of the grading machine.
                 std::env::set_current_dir(work.path())
@@ -143,10 +142,6 @@ fn autograde(
                     "checker".into(),
                     "--submission".into(),
                     "server.rs".into(),
-                    "--json".into(),
-                    json.clone().into(),
-                    "--json-format".into(),
-                    "gradescope".into(),
                     "--log-dir".into(),
                     work.path().join("logs").into(),
                 ];
@@ -161,9 +156,7 @@ fn autograde(
                         format!("{why} (no grade is recorded for a build that did not finish)"),
                     )));
                 }
-                let text = fs::read_to_string(&json).context("reading the checker's result")?;
-                let value: serde_json::Value = serde_json::from_str(&text)
-                    .map_err(|e| lab::Failure::new("reading the checker's result", e))?;
+                let value = json::render(&result, cli::JsonFormat::Gradescope);
                 gradescope::write_whole(&results, &value)?;
             }
         }
