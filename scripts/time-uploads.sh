@@ -10,6 +10,10 @@
 #
 # Needs test-file.txt (cargo run -p gen-testfile) and built binaries (cargo build).
 set -euo pipefail
+if [[ ${1:-} == -h || ${1:-} == --help ]]; then
+    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    exit 0
+fi
 set -m # background jobs get process groups of their own, so the server's can be stopped whole
 
 server=${1:-target/debug/server}
@@ -40,6 +44,12 @@ for _ in $(seq "$clients"); do
     uploads+=($!)
 done
 until (($(grep -c '^Received ' "$log" || true) >= clients)); do
+    # A server that stopped before reporting every upload never will: say so and stop.
+    if ! kill -0 $group 2>/dev/null; then
+        echo "time-uploads: the server stopped before it reported every upload; its output:" >&2
+        cat "$log" >&2
+        exit 1
+    fi
     sleep 0.05 # coarse on purpose: every look starts a process, which would steal CPU from the uploads
 done
 end=$(date +%s.%N)
