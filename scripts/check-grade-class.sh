@@ -10,21 +10,9 @@
 #   scripts/check-grade-class.sh
 set -euo pipefail
 
-if [[ $# -gt 0 ]]; then
-    [[ $1 == -h || $1 == --help ]] || { echo "check-grade-class: takes no arguments" >&2; exit 2; }
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
-    exit 0
-fi
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() {
-    echo "check-grade-class: $*" >&2
-    exit 1
-}
-cd "$root"
-before=$(git status --porcelain --untracked-files=no)
+source "$(dirname "$0")/proving.sh" check-grade-class
+help_or_none "$@"
+begin
 
 class=$work/class
 mkdir -p "$class/bonus"
@@ -51,11 +39,9 @@ cp "$skeleton" "$class/mallory,100,passed.rs"
 cp "$class/broken.rs" "$class/=HYPERLINK(\"x\").rs"
 cp "$skeleton" "$class/esc"$'\x1b'"[2J.rs"
 
-# Every process of the run carries this marker, so that leftovers can be found.
-marker="grade-class-check-$$"
 cargo build --quiet -p checker
 status=0
-CHECK_GRADE_CLASS="$marker" NO_COLOR=1 "$checker_binary" class "$class" "$work/out" --size 8M >"$work/class.log" 2>&1 || status=$?
+NO_COLOR=1 "$checker_binary" class "$class" "$work/out" --size 8M >"$work/class.log" 2>&1 || status=$?
 [[ $status -eq 0 ]] || { cat "$work/class.log" "$work/out/grades.csv"; fail "checker class exited $status"; }
 
 # The grade book as a spreadsheet reads it: exactly these rows, each name once, in any
@@ -126,15 +112,10 @@ done
 
 grep -q 'error\[E0308\]: mismatched types' "$work/out/broken/errors.txt" || fail "broken's errors.txt has no compiler error"
 
-[[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "grading changed this tree"
+unchanged "grading"
 grep -q hacked "$checker_binary" && fail "the hostile submission rewrote the checker"
 # Its leftover meant to strike 20 s after it started: nothing of it may be alive, and the
 # grades must still be the ones checked above.
-sleep 1
+leftovers "checker class"
 grep -q hacked "$work/out/grades.csv" && fail "the hostile submission rewrote grades.csv"
-for environ in /proc/[0-9]*/environ; do
-    if { tr '\0' '\n' <"$environ"; } 2>/dev/null | grep -qx "CHECK_GRADE_CLASS=$marker"; then
-        fail "a process of the run is still there: ${environ%/environ}"
-    fi
-done
 echo "check-grade-class: eleven submissions graded as expected (one hostile, four with names that are no CSV), nothing changed, nothing left behind"

@@ -7,21 +7,10 @@
 #   scripts/check-handout.sh
 set -euo pipefail
 
-if [[ $# -gt 0 ]]; then
-    [[ $1 == -h || $1 == --help ]] || { echo "check-handout: takes no arguments" >&2; exit 2; }
-    sed -n '2,7s/^# \{0,1\}//p' "$0"
-    exit 0
-fi
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+source "$(dirname "$0")/proving.sh" check-handout
+help_or_none "$@"
+begin
 dir=$work/lab
-fail() {
-    echo "check-handout: $*" >&2
-    exit 1
-}
-step() { echo "check-handout: $*"; }
 
 "$root/scripts/handout.sh" "$dir"
 
@@ -32,7 +21,7 @@ for gone in solution INSTRUCTORS.md CONTRIBUTING.md docs/platforms.md .ci script
     scripts/fill-todos.awk scripts/stage.sh scripts/check-grade-class.sh \
     scripts/gradescope.sh scripts/gradescope scripts/ci scripts/check-kits.sh scripts/verdicts-stable.sh \
     scripts/check-platforms.sh scripts/platforms scripts/prairielearn scripts/prairielearn.sh \
-    scripts/similarity.sh scripts/similarity; do
+    scripts/similarity.sh scripts/similarity scripts/proving.sh; do
     [[ ! -e $dir/$gone ]] || fail "the handout has $gone"
 done
 [[ -f $dir/.github/workflows/classroom.yml ]] || fail "the handout has no Classroom workflow"

@@ -9,24 +9,9 @@
 #   scripts/check-kits.sh
 set -euo pipefail
 
-if [[ $# -gt 0 ]]; then
-    [[ $1 == -h || $1 == --help ]] || { echo "check-kits: takes no arguments" >&2; exit 2; }
-    sed -n '2,8s/^# \{0,1\}//p' "$0"
-    exit 0
-fi
-
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() {
-    echo "check-kits: $*" >&2
-    exit 1
-}
-step() { echo "check-kits: $*"; }
-cd "$root"
-before=$(git status --porcelain --untracked-files=no)
-# Every process of the runs carries this marker, so that leftovers can be found.
-export CHECK_KITS_MARKER="check-kits-$$"
+source "$(dirname "$0")/proving.sh" check-kits
+help_or_none "$@"
+begin
 
 # Asserts a results.json: its score, each test's status in order (p passed, f failed; the
 # bonus and task 3 are tests only once begun), a text its top-level output must hold, and
@@ -67,15 +52,6 @@ for t in tests:
     if t.get("visibility") != "visible" or not t.get("output"):
         fail(f"test {t['name']!r} is not visible with a reason: {t}")
 PY
-}
-
-leftovers() {
-    sleep 1
-    for environ in /proc/[0-9]*/environ; do
-        if grep -qzxF "CHECK_KITS_MARKER=$CHECK_KITS_MARKER" "$environ" 2>/dev/null; then
-            fail "$1: a process of the run is still there: $(tr '\0' ' ' <"${environ%/environ}/cmdline" 2>/dev/null)"
-        fi
-    done
 }
 
 # ---------------------------------------------------------------------------------------
@@ -420,5 +396,5 @@ grep -q '| task 1: receives a whole upload | 2 | 0 | 1 |' "$work/ci-merge/result
     fail "the merge's summary.md does not count two passed and one not checked: $(cat "$work/ci-merge/results/summary.md")"
 
 # ---------------------------------------------------------------------------------------
-[[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "the kits changed this tree"
+unchanged "the kits"
 echo "check-kits: every kit graded as expected, nothing left behind"

@@ -14,11 +14,12 @@
 #   scripts/check-platforms.sh [devcontainer|prairielearn|similarity]...   (all by default)
 set -euo pipefail
 
+source "$(dirname "$0")/proving.sh" check-platforms
 parts=()
 for arg in "$@"; do
     case $arg in
     -h | --help)
-        sed -n '2,14s/^# \{0,1\}//p' "$0"
+        proving_help
         exit 0
         ;;
     devcontainer | prairielearn | similarity) parts+=("$arg") ;;
@@ -30,26 +31,7 @@ for arg in "$@"; do
 done
 [[ ${#parts[@]} -gt 0 ]] || parts=(devcontainer prairielearn similarity)
 
-root=$(cd "$(dirname "$0")/.." && pwd)
-work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
-fail() {
-    echo "check-platforms: $*" >&2
-    exit 1
-}
-step() { echo "check-platforms: $*"; }
-cd "$root"
-before=$(git status --porcelain --untracked-files=no)
-# Every process of the runs carries this marker, so that leftovers can be found.
-export CHECK_KITS_MARKER="check-platforms-$$"
-leftovers() {
-    sleep 1
-    for environ in /proc/[0-9]*/environ; do
-        if grep -qzxF "CHECK_KITS_MARKER=$CHECK_KITS_MARKER" "$environ" 2>/dev/null; then
-            fail "$1: a process of the run is still there: $(tr '\0' ' ' <"${environ%/environ}/cmdline" 2>/dev/null)"
-        fi
-    done
-}
+begin
 
 # ---------------------------------------------------------------------------------------
 check_devcontainer() {
@@ -378,5 +360,5 @@ check_similarity() {
 for part in "${parts[@]}"; do
     "check_$part"
 done
-[[ $(git status --porcelain --untracked-files=no) == "$before" ]] || fail "the checks changed this tree"
+unchanged "the checks"
 echo "check-platforms: ${parts[*]}: as expected, nothing left behind"

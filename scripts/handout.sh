@@ -34,7 +34,7 @@ mkdir -p "$dir"
 # The Classroom workflow (.github/) does go out: it grades the students' pushes. The
 # checker's tests of the reference and the fixture stay too: they need solution/.
 git -C "$root" ls-files -z |
-    grep -zvE '^(solution/|submissions/|checker/tests/(verdicts|grading|pictures|environment|hostile|watch|inert)\.rs$|(INSTRUCTORS|CONTRIBUTING|docs/platforms)\.md$|\.ci/|scripts/(gradescope|ci|platforms|prairielearn|similarity)/|scripts/(check-platforms\.sh|prairielearn\.sh|similarity\.sh|handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|check-grade-class\.sh|gradescope\.sh|check-kits\.sh|verdicts-stable\.sh)$)' |
+    grep -zvE '^(solution/|submissions/|checker/tests/(verdicts|grading|pictures|environment|hostile|watch|inert)\.rs$|(INSTRUCTORS|CONTRIBUTING|docs/platforms)\.md$|\.ci/|scripts/(gradescope|ci|platforms|prairielearn|similarity)/|scripts/(check-platforms\.sh|proving\.sh|prairielearn\.sh|similarity\.sh|handout\.sh|check-handout\.sh|fill-todos\.awk|stage\.sh|check-grade-class\.sh|gradescope\.sh|check-kits\.sh|verdicts-stable\.sh)$)' |
     tar -C "$root" --null -T - -cf - |
     tar -C "$dir" -xf -
 

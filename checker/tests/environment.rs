@@ -248,6 +248,10 @@ fn the_checking_scripts_say_what_they_do_for_help_and_run_nothing() {
         ),
         ("check-kits.sh", "Proves the grading kits on real gradings"),
         (
+            "check-grade-class.sh",
+            "Grades a small class with `checker class`",
+        ),
+        (
             "check-platforms.sh",
             "Proves the lab's platform glue on this machine",
         ),
