@@ -312,9 +312,10 @@ fn render(finding: &Finding) -> String {
         } => format!(
             "{} of {size} bytes each were sent, but the server reported {reports:?}. \
              A report comes only after the end of the upload, and the end is read only after every byte before it: \
-             the server read them all but lost count of some. The count must outlive each event: add to \
-             `client.received`, which lives as long as the connection, not to a variable of TODO 9, which starts again at zero \
-             on every event (TODO 9)",
+             the server read them all but lost count of some. Every byte a read returns must be added to \
+             `client.received`, which lives as long as the connection. Two ways to lose bytes: a count kept in a variable \
+             of TODO 9, which starts again at zero on every event; or a read that takes bytes and then fails, as \
+             `read_exact` does when it meets EAGAIN partway (use `read`, which says how many bytes it took) (TODO 9)",
             plural(*uploads, "upload", "uploads"),
         ),
         Finding::CountedMore {

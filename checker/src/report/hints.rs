@@ -135,7 +135,7 @@ pub fn short(finding: &Finding) -> &'static str {
         }
         Finding::LoopCut(cut) => cut_hint(cut),
         Finding::CountLost { .. } => {
-            "One call sees one piece of an upload: the count must live in the client's state, which lasts as long as the connection."
+            "Add every byte each read returns to the client's state, which lasts as long as the connection; a read that fails must have taken nothing."
         }
         Finding::CountedMore { .. } => "Add what each read returned, not the size of the buffer.",
         Finding::LoopUploadsMisreported { .. } => {
