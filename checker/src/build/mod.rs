@@ -55,6 +55,30 @@ impl Build<'_> {
     /// sees compile errors as usual. Returns the path of the executable, or why there is
     /// none.
     pub fn run(&self, show: bool) -> Result<PathBuf, BuildFailure> {
+        let mut command = self.start(self.cargo_args(show))?;
+        let cargo = command.child();
+        let group = cargo.id() as i32;
+        // Someone else's code (a contained build) reaches the terminal inert: the compiler
+        // quotes a submission's text, control characters and all.
+        let untrusted = self.contain.is_some();
+        let said = self.read_messages(cargo, show, untrusted);
+        let status = cargo.wait();
+        guard::running_groups().retain(|registered| registered.group != group);
+        let status =
+            status.map_err(|e| BuildFailure::Environment(format!("cargo did not finish: {e}")))?;
+        if let Running::Contained(launched) = &mut command
+            && let Some(why) = launched.channel.failure()
+        {
+            return Err(BuildFailure::Environment(format!(
+                "containing the build: {why}"
+            )));
+        }
+        self.outcome(said, status)
+    }
+
+    /// Cargo's arguments: the package and its binary (or library), the message format,
+    /// the profile.
+    fn cargo_args(&self, show: bool) -> Vec<String> {
         let mut args: Vec<String> = vec!["build".into(), "--package".into(), self.package.into()];
         for other in self.unify_with {
             args.extend(["--package".into(), (*other).into()]);
@@ -79,7 +103,12 @@ impl Build<'_> {
         if !cfg!(debug_assertions) {
             args.push("--release".into());
         }
-        let mut command = match self.contain {
+        args
+    }
+
+    /// Starts cargo with `args`, contained or not, in a process group the guard knows.
+    fn start(&self, mut args: Vec<String>) -> Result<Running, BuildFailure> {
+        Ok(match self.contain {
             Some(world) => {
                 args.extend(["--offline".into(), "--target-dir".into()]);
                 args.push(format!("{LAB_PATH}/target"));
@@ -115,15 +144,20 @@ impl Build<'_> {
                 guard::register(running, child.id() as i32);
                 Running::Plain(child)
             }
-        };
-        let cargo = command.child();
-        let group = cargo.id() as i32;
+        })
+    }
+
+    /// Reads what cargo says until it closes its output: the compiler's messages (shown
+    /// as they come with `show`), the executable it built, and cargo's own lines.
+    fn read_messages(
+        &self,
+        cargo: &mut std::process::Child,
+        show: bool,
+        untrusted: bool,
+    ) -> CargoSaid {
         // Cargo's own lines (progress, its errors) come on stderr; a thread passes them on
         // while the compiler's messages are read here.
         let stderr = cargo.stderr.take().expect("piped stderr");
-        // Someone else's code (a contained build) reaches the terminal inert: the compiler
-        // quotes a submission's text, control characters and all.
-        let untrusted = self.contain.is_some();
         let cargo_lines = thread::spawn(move || {
             let mut lines = Vec::new();
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -156,22 +190,28 @@ impl Build<'_> {
                 _ => {}
             }
         }
-        let cargo_lines = cargo_lines.join().unwrap_or_default();
-        let status = cargo.wait();
-        guard::running_groups().retain(|registered| registered.group != group);
-        let status =
-            status.map_err(|e| BuildFailure::Environment(format!("cargo did not finish: {e}")))?;
-        if let Running::Contained(launched) = &mut command
-            && let Some(why) = launched.channel.failure()
-        {
-            return Err(BuildFailure::Environment(format!(
-                "containing the build: {why}"
-            )));
+        CargoSaid {
+            executable,
+            errors,
+            cargo_lines: cargo_lines.join().unwrap_or_default(),
         }
+    }
+
+    /// The binary, or why there is none, from what cargo said and how it ended.
+    fn outcome(
+        &self,
+        said: CargoSaid,
+        status: std::process::ExitStatus,
+    ) -> Result<PathBuf, BuildFailure> {
+        let CargoSaid {
+            executable,
+            errors,
+            cargo_lines,
+        } = said;
         if let Some(cap) = cap_reached(&errors, &cargo_lines) {
             return Err(BuildFailure::CapReached(cap));
         }
-        if untrusted
+        if self.contain.is_some()
             && !self.lib_only
             && errors.is_empty()
             && !status.success()
@@ -202,6 +242,14 @@ impl Build<'_> {
             ))),
         }
     }
+}
+
+/// What cargo said during a build: the executable it reported, the compiler's errors
+/// (plain), and its own lines on stderr.
+struct CargoSaid {
+    executable: Option<PathBuf>,
+    errors: Vec<String>,
+    cargo_lines: Vec<String>,
 }
 
 /// A line of the build as the terminal shows it: as it is for the user's own code,
@@ -345,72 +393,4 @@ pub fn cargo_home() -> Option<PathBuf> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use std::fs;
-
-    /// A one-package workspace in a temporary directory whose binary `name` has `main_rs`.
-    /// Each test names its package differently: with CARGO_TARGET_DIR set, all of them
-    /// build into one target directory.
-    fn package(name: &str, main_rs: &str) -> tempfile::TempDir {
-        let dir = tempfile::TempDir::new().unwrap();
-        let manifest = format!(
-            "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n"
-        );
-        fs::write(dir.path().join("Cargo.toml"), manifest).unwrap();
-        fs::create_dir(dir.path().join("src")).unwrap();
-        fs::write(dir.path().join("src/main.rs"), main_rs).unwrap();
-        dir
-    }
-
-    /// A build of the binary `name` of the package `name` in `dir`.
-    fn demo<'a>(dir: &'a tempfile::TempDir, name: &'a str) -> Build<'a> {
-        Build {
-            root: dir.path(),
-            package: name,
-            unify_with: &[],
-            bin: name,
-            target_dir: None,
-            contain: None,
-            lib_only: false,
-        }
-    }
-
-    #[test]
-    fn the_exact_binary_built_is_found() {
-        let dir = package("demo-found", "fn main() {}\n");
-        let binary = demo(&dir, "demo-found").run(false).unwrap();
-        let target = env::var_os("CARGO_TARGET_DIR")
-            .map_or_else(|| dir.path().join("target"), PathBuf::from);
-        assert!(binary.starts_with(&target), "{}", binary.display());
-        assert!(binary.ends_with("demo-found") && binary.is_file());
-    }
-
-    #[test]
-    fn a_compile_error_is_reported_as_not_compiling() {
-        let dir = package("demo-broken", "fn main() { let x: u32 = \"text\"; }\n");
-        let failure = demo(&dir, "demo-broken").run(false).unwrap_err();
-        let BuildFailure::DoesNotCompile(errors) = failure else {
-            panic!("{failure:?}");
-        };
-        assert_eq!(errors.len(), 1, "{errors:?}");
-        assert!(
-            errors[0].starts_with("error[E0308]: mismatched types"),
-            "{errors:?}"
-        );
-    }
-
-    #[test]
-    fn a_missing_package_is_the_environments_trouble() {
-        let dir = package("demo-alone", "fn main() {}\n");
-        let build = Build {
-            package: "no-such-package",
-            ..demo(&dir, "demo-alone")
-        };
-        let failure = build.run(false).unwrap_err();
-        assert!(
-            matches!(&failure, BuildFailure::Environment(why) if why.contains("no-such-package")),
-            "{failure:?}"
-        );
-    }
-}
+mod tests;

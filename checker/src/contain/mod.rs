@@ -23,6 +23,7 @@
 //! (`Channel`), never mixed with what the program prints.
 
 mod channel;
+mod identity;
 mod landlock;
 mod root;
 mod seccomp;
@@ -38,10 +39,12 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use nix::fcntl::OFlag;
-use nix::unistd::{Gid, Uid};
+use nix::unistd::Uid;
 use serde::{Deserialize, Serialize};
 
 pub use channel::{Channel, Message};
+pub use identity::identity;
+use identity::map_identity;
 pub use shim::run_shim;
 pub use sockets::{SocketSource, connect_to};
 
@@ -326,51 +329,6 @@ fn give(fd: i32, number: i32) -> io::Result<()> {
     Ok(())
 }
 
-/// The identity a grading's processes have on the machine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Identity {
-    pub uid: u32,
-    pub gid: u32,
-}
-
-/// The first of the uids a root checker gives its gradings: one per checker process, far
-/// above any account's, so that two gradings at once never share one.
-const GRADING_UIDS: u32 = 0x6C00_0000;
-
-/// The uid of every build of a root checker: the warm target directory is this uid's,
-/// and a build's private layer over it can copy up only what its own uid owns. Builds
-/// still never meet: each has its namespaces, its world and its layer.
-const BUILD_UID: u32 = GRADING_UIDS - 1;
-
-/// Who a contained program is on the machine: for root, a uid of this grading's own for a
-/// server (no account has it: it owns no file and can signal no one), the builds' uid for
-/// a build; for a plain user, that user.
-pub fn identity(purpose: &Purpose) -> Identity {
-    if Uid::effective().is_root() {
-        let uid = match purpose {
-            Purpose::Server => GRADING_UIDS + std::process::id(),
-            Purpose::Build(_) => BUILD_UID,
-        };
-        Identity { uid, gid: uid }
-    } else {
-        Identity {
-            uid: Uid::effective().as_raw(),
-            gid: Gid::effective().as_raw(),
-        }
-    }
-}
-
-/// Maps the root of the shim's new user namespace to `identity`.
-fn map_identity(shim: u32, Identity { uid, gid }: Identity) -> Result<(), String> {
-    let write = |file: &str, text: String| {
-        fs::write(format!("/proc/{shim}/{file}"), text)
-            .map_err(|e| format!("writing /proc/<shim>/{file}: {e}"))
-    };
-    write("setgroups", "deny".into())?;
-    write("uid_map", format!("0 {uid} 1"))?;
-    write("gid_map", format!("0 {gid} 1"))
-}
-
 /// The capability to trace and inspect other users' processes.
 const CAP_SYS_PTRACE: u32 = 19;
 
@@ -413,16 +371,5 @@ mod tests {
         };
         assert_eq!(Plan::decode(&plan.encode()).unwrap(), plan);
         assert!(Plan::decode("hide=/lab").is_err());
-    }
-
-    #[test]
-    fn a_root_checker_grades_as_a_uid_of_its_own() {
-        let Identity { uid, gid } = identity(&Purpose::Server);
-        if Uid::effective().is_root() {
-            assert_eq!(uid, GRADING_UIDS + std::process::id());
-            assert_eq!(gid, uid);
-        } else {
-            assert_eq!(uid, Uid::effective().as_raw());
-        }
     }
 }

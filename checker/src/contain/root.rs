@@ -17,6 +17,10 @@ use std::path::{Path, PathBuf};
 
 use nix::mount::{MsFlags, mount};
 
+mod binds;
+
+pub use binds::{Bind, descriptors, receive, send};
+
 use crate::contain::{LAB_PATH, Plan, Purpose, SERVER_PATH, TargetDir};
 
 /// Where init assembles the new root before entering it: a mount point that exists on
@@ -35,66 +39,6 @@ const ETC: &[&str] = &["/etc/ld.so.cache", "/etc/alternatives"];
 
 /// The devices a program may use.
 const DEVICES: &[&str] = &["null", "zero", "full", "random", "urandom"];
-
-/// A source of the machine's to bind into the world, opened before any mount.
-pub struct Bind {
-    source: File,
-    /// Where it goes, relative to the new root.
-    target: PathBuf,
-    writable: bool,
-    is_dir: bool,
-}
-
-/// How a bind travels from the shim to init: its descriptor's number and the rest.
-#[derive(serde::Serialize, serde::Deserialize)]
-struct SentBind {
-    fd: i32,
-    target: PathBuf,
-    writable: bool,
-    is_dir: bool,
-}
-
-/// The binds as text for init's environment; their descriptors stay open across exec.
-pub fn send(binds: &[Bind]) -> String {
-    let sent: Vec<SentBind> = binds
-        .iter()
-        .map(|bind| SentBind {
-            fd: bind.source.as_raw_fd(),
-            target: bind.target.clone(),
-            writable: bind.writable,
-            is_dir: bind.is_dir,
-        })
-        .collect();
-    serde_json::to_string(&sent).unwrap_or_default()
-}
-
-/// The descriptors of `binds`, to keep open across init's exec.
-pub fn descriptors(binds: &[Bind]) -> Vec<i32> {
-    binds.iter().map(|bind| bind.source.as_raw_fd()).collect()
-}
-
-/// The binds init was given (see [`send`]), now its own, close-on-exec.
-pub fn receive(text: &str) -> Result<Vec<Bind>, String> {
-    let sent: Vec<SentBind> =
-        serde_json::from_str(text).map_err(|e| format!("a bad list of binds: {e}"))?;
-    Ok(sent
-        .into_iter()
-        .map(|bind| {
-            // SAFETY: the shim left these descriptors open for init alone.
-            let source = unsafe { <File as std::os::fd::FromRawFd>::from_raw_fd(bind.fd) };
-            let _ = nix::fcntl::fcntl(
-                &source,
-                nix::fcntl::FcntlArg::F_SETFD(nix::fcntl::FdFlag::FD_CLOEXEC),
-            );
-            Bind {
-                source,
-                target: bind.target,
-                writable: bind.writable,
-                is_dir: bind.is_dir,
-            }
-        })
-        .collect())
-}
 
 /// Builds the world `plan` describes from `binds` and enters it. Runs in init, before
 /// the program starts; afterwards `/` is the new root and the machine's is gone.
