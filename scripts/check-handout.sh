@@ -93,9 +93,9 @@ for log in skeleton/server_output.log skeleton/client_output.log; do
 done
 git checkout --quiet -- "$server"
 
-stage "task 1" "1 2 3 4" "Total: 50/100, bonus not checked, task 3 failed"
-stage "task 2" "1 2 3 4 5" "Total: 100/100, bonus failed, task 3 failed"
-stage bonus "1 2 3 4 5 6 7" "Total: 100/100, bonus passed, task 3 failed"
+stage "task 1" "1 2 3 4" "Total: 50/100, bonus not checked, task 3 not begun"
+stage "task 2" "1 2 3 4 5" "Total: 100/100, bonus not begun, task 3 not begun"
+stage bonus "1 2 3 4 5 6 7" "Total: 100/100, bonus passed, task 3 not begun"
 # Task 3 builds on task 1 only: done before task 2, it passes all the same.
 stage "task 3 before task 2" "1 2 3 4 8 9" "Total: 50/100, bonus not checked, task 3 passed"
 stage "task 3" "1 2 3 4 5 6 7 8 9" "Total: 100/100, bonus passed, task 3 passed"

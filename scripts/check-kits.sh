@@ -139,7 +139,7 @@ scripts/stage.sh 1 "$sub/my_server.rs"
 autograde task1
 expect_status task1 0
 # The bonus was not checked and task 3 not begun: neither shows as a failed test.
-check_results "$work/task1.json" 50 "p p f f" "Total: 50/100, bonus not checked, task 3 failed"
+check_results "$work/task1.json" 50 "p p f f" "Total: 50/100, bonus not checked, task 3 not begun"
 grep -q "Next: task 2, TODO 5 in server.rs" "$work/task1.json" || fail "task1: the report does not point at server.rs"
 grep -q 'Last lines of the server log:' "$work/task1.json" || fail "task1: the output holds no tail of the server log"
 
@@ -150,7 +150,7 @@ scripts/stage.sh 2 "$sub/skeleton/src/bin/server.rs"
 echo "notes" >"$sub/NOTES.txt"
 autograde repository
 expect_status repository 0
-check_results "$work/repository.json" 100 "p p p p" "Total: 100/100, bonus failed, task 3 failed"
+check_results "$work/repository.json" 100 "p p p p" "Total: 100/100, bonus not begun, task 3 not begun"
 
 step "run_autograder: a repository uploaded inside a folder of its own, task 1 done"
 new_upload
@@ -159,7 +159,7 @@ scripts/stage.sh 1 "$sub/lab-main/skeleton/src/bin/server.rs"
 echo "notes" >"$sub/lab-main/README.md"
 autograde nested
 expect_status nested 0
-check_results "$work/nested.json" 50 "p p f f" "Total: 50/100, bonus not checked, task 3 failed"
+check_results "$work/nested.json" 50 "p p f f" "Total: 50/100, bonus not checked, task 3 not begun"
 
 step "run_autograder: a server.rs that is a link, or inside a linked folder, is refused"
 new_upload
@@ -361,7 +361,7 @@ ci_step grade-1.sh "$work/ci-task1" NAME=task1 RUNNER_TEMP="$work/runner-task1" 
 leftovers "the grade job"
 [[ -z $(ls -A "$work/ci-task1") ]] || fail "the grade job left the repository on the runner: $(ls -A "$work/ci-task1")"
 [[ ! -e $work/runner-task1/lab/solution && ! -e $work/runner-task1/lab/submissions ]] || fail "the graded tree holds solution/ or submissions/"
-grep -qx "Total: 50/100, bonus not checked, task 3 failed" "$work/runner-task1/out/task1/report.txt" || fail "the grade job did not grade task1 50/100"
+grep -qx "Total: 50/100, bonus not checked, task 3 not begun" "$work/runner-task1/out/task1/report.txt" || fail "the grade job did not grade task1 50/100"
 
 step "CI: the merge job's step, with two results from \`checker class\`, one from the grade job, one lost, one not graded"
 cargo build --quiet -p checker

@@ -270,7 +270,7 @@ PY
     submit
     scripts/stage.sh 1 "$grade/student/server.rs"
     pl_grade task1
-    check_pl_results "$work/pl-task1.json" gradable 0.5 "Total: 50/100, bonus not checked, task 3 failed"
+    check_pl_results "$work/pl-task1.json" gradable 0.5 "Total: 50/100, bonus not checked, task 3 not begun"
 
     step "prairielearn: a server that does not compile is not gradable, with the compiler's errors"
     submit

@@ -284,6 +284,40 @@ impl fmt::Display for Status {
     }
 }
 
+/// How a check's outcome reads in a report: its status, except for optional work (the
+/// bonus, task 3) that failed on its untouched given code, which reads `not begun`. The
+/// lab's JSON keeps the status (`failed`, with `attempted: false`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Standing {
+    Is(Status),
+    NotBegun,
+}
+
+impl Standing {
+    /// The status behind the words.
+    pub fn status(self) -> Status {
+        match self {
+            Standing::Is(status) => status,
+            Standing::NotBegun => Status::Failed,
+        }
+    }
+}
+
+impl From<Status> for Standing {
+    fn from(status: Status) -> Self {
+        Standing::Is(status)
+    }
+}
+
+impl fmt::Display for Standing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Standing::Is(status) => status.fmt(f),
+            Standing::NotBegun => f.write_str("not begun"),
+        }
+    }
+}
+
 /// How a check came out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
@@ -342,6 +376,16 @@ impl Verdict {
 
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Passed
+    }
+
+    /// How the verdict reads in a report ([`Standing`]).
+    pub fn standing(&self) -> Standing {
+        let status = self.outcome.status();
+        if self.check.max_points() == 0 && status == Status::Failed && !self.attempted() {
+            Standing::NotBegun
+        } else {
+            Standing::Is(status)
+        }
     }
 
     /// Whether the student started the work the check judges: false when it was not

@@ -136,7 +136,7 @@ fault_verdicts! {
         says ["sat unread"];
     server_that_never_reaps_scores_100_without_the_bonus: "never-reaps"
         => [P, P, P, P, F, P], exit 0,
-        says ["Total: 100/100, bonus failed", "still zombies", "(TODO 6 and TODO 7)"],
+        says ["Total: 100/100, bonus not begun", "still zombies", "(TODO 6 and TODO 7)"],
         finds ["no-zombies": "zombies-without-reaper"];
     child_living_on_in_the_loop_fails_a_process_per_client: "child-returns"
         => [P, P, P, F, N, P], exit 1,

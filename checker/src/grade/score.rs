@@ -1,7 +1,7 @@
 //! The sum of a run's verdicts: its points, the bonus and task 3 beside them, and the
 //! total line every rendering shows.
 
-use crate::grade::{Status, Verdict, Weight};
+use crate::grade::{Standing, Verdict, Weight};
 
 /// The sum of a set of verdicts: the one scoring of every run and every rendering.
 #[derive(Debug, PartialEq, Eq)]
@@ -9,9 +9,9 @@ pub struct Score {
     pub points: u32,
     pub max: u32,
     /// The bonus outcome, if the bonus was among the verdicts.
-    pub bonus: Option<Status>,
+    pub bonus: Option<Standing>,
     /// Task 3's outcome, if it was among the verdicts.
-    pub task_three: Option<Status>,
+    pub task_three: Option<Standing>,
     /// Whether every check that counts passed (a check that is not counted counts only
     /// when it is all that was asked for).
     pub all_passed: bool,
@@ -40,13 +40,13 @@ impl Score {
                 .iter()
                 .map(|verdict| verdict.check.max_points())
                 .sum(),
-            bonus: bonus.map(|verdict| verdict.outcome.status()),
-            task_three: task_three.map(|verdict| verdict.outcome.status()),
+            bonus: bonus.map(Verdict::standing),
+            task_three: task_three.map(Verdict::standing),
             all_passed,
         }
     }
 
-    /// `Total: 75/100, bonus not checked, task 3 failed`; `Total: bonus passed` for the
+    /// `Total: 75/100, bonus not checked, task 3 not begun`; `Total: bonus passed` for the
     /// bonus alone, `Total: task 3 passed` for task 3 alone.
     pub fn total_line(&self) -> String {
         let mut parts = Vec::new();

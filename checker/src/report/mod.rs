@@ -14,7 +14,7 @@ pub mod text;
 
 use anstyle::AnsiColor;
 
-use crate::grade::Status;
+use crate::grade::{Standing, Status};
 
 pub use inert::{inert, quote, reason};
 
@@ -25,13 +25,14 @@ pub fn strip_ansi(text: &str) -> String {
 
 /// How each status word looks. The escapes are always written; `anstream` drops them
 /// when stdout is no terminal or NO_COLOR is set, and the files get [`strip_ansi`]'s text.
-fn styled(status: Status) -> String {
-    let style = match status {
-        Status::Passed => AnsiColor::Green.on_default(),
-        Status::Failed => AnsiColor::Red.on_default().bold(),
-        Status::NotChecked => AnsiColor::Yellow.on_default(),
+fn styled(standing: impl Into<Standing>) -> String {
+    let standing = standing.into();
+    let style = match standing {
+        Standing::Is(Status::Passed) => AnsiColor::Green.on_default(),
+        Standing::Is(Status::Failed) => AnsiColor::Red.on_default().bold(),
+        Standing::Is(Status::NotChecked) | Standing::NotBegun => AnsiColor::Yellow.on_default(),
     };
-    format!("{style}{status}{style:#}")
+    format!("{style}{standing}{style:#}")
 }
 
 /// Runs made up for the renderings' tests: the value alone, no server.

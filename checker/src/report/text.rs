@@ -141,7 +141,7 @@ pub fn short(result: &RunResult) -> String {
                 lines.push(format!(
                     "\n{} {}:\n  {}",
                     first.check.name(),
-                    first.outcome.status(),
+                    first.standing(),
                     reason(&said(first))
                 ));
                 lines.extend(
@@ -191,7 +191,7 @@ pub fn check_line(verdict: &Verdict) -> String {
     format!(
         "{} {} ... {score}",
         dotted(verdict.check.name()),
-        styled(verdict.outcome.status())
+        styled(verdict.standing())
     )
 }
 
@@ -240,11 +240,7 @@ fn failures(verdicts: &[Verdict], server_tail: &[String]) -> Vec<String> {
     let mut lines = vec![String::new()];
     let mut hinted = Vec::new();
     for verdict in &failed {
-        lines.push(format!(
-            "{} {}:",
-            verdict.check.name(),
-            verdict.outcome.status()
-        ));
+        lines.push(format!("{} {}:", verdict.check.name(), verdict.standing()));
         lines.push(format!("  {}", reason(&said(verdict))));
         // A hint said once is enough: checks that fail for one cause share it.
         if let Some(hint) = verdict.outcome.finding().map(hints::short)

@@ -42,8 +42,10 @@ impl Serialize for RunResult {
                 points: score.points,
                 max: score.max,
                 all_passed: score.all_passed,
-                bonus: score.bonus.map(status_slug),
-                task_three: score.task_three.map(status_slug),
+                bonus: score.bonus.map(|standing| status_slug(standing.status())),
+                task_three: score
+                    .task_three
+                    .map(|standing| status_slug(standing.status())),
             },
             verdicts: self.verdicts().iter().map(VerdictSchema::of).collect(),
             logs: logs.map(|logs| LogsSchema {

@@ -254,3 +254,33 @@ fn a_build_failure_is_scored_like_any_run() {
         "{all}"
     );
 }
+
+/// Optional work whose given code ran untouched reads `not begun`, on its line, in the
+/// total and above its reason: it is no failure of work done. The JSON keeps `failed`.
+#[test]
+fn optional_work_never_begun_reads_not_begun() {
+    use crate::checks::evidence::{Blame, Cut, Origin, Stopped};
+    use crate::checks::finding::Finding;
+    let mut run = samples::task_one_done();
+    if let RunOutcome::Graded { verdicts, .. } = &mut run.outcome {
+        verdicts[5].outcome = Outcome::Failed(Finding::Cut(Cut::ServerStopped(Stopped {
+            how:
+                "it panicked at server.rs:274:5: not yet implemented: TODO 8: make it non-blocking"
+                    .into(),
+            blame: Blame::Todo(Origin::NotYetDone(8)),
+        })));
+    }
+    let report = plain(&run);
+    assert!(
+        report.contains(
+            "\ntask 3: async uploads ....................... not begun ... optional\nTotal: 50/100, bonus not checked, task 3 not begun\n"
+        ),
+        "{report}"
+    );
+    assert!(
+        report.contains("\ntask 3: async uploads not begun:\n  it panicked at server.rs:274:5"),
+        "{report}"
+    );
+    let json = crate::report::json::lab(&run);
+    assert_eq!(json["score"]["task_three"], "failed", "{json}");
+}
