@@ -10,7 +10,7 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, ExitCode, Stdio};
 
 use lab::{Context, Failure};
 use serde_json::Value;
@@ -21,6 +21,29 @@ pub use summary::Summary;
 
 use crate::report::quote;
 use crate::trouble::Trouble;
+
+/// `checker class`: the class graded, the exit status 0 when everyone got a grade.
+pub fn run_verb(root: Option<std::path::PathBuf>, class: &ClassOptions) -> ExitCode {
+    match crate::target::require_root(root).and_then(|_| grade(class)) {
+        Ok(graded) => {
+            println!(
+                "class: {} graded; grades in {}, the class at a glance in {}",
+                graded
+                    .iter()
+                    .filter(|student| student.result.is_ok())
+                    .count(),
+                class.out.join("grades.csv").display(),
+                class.out.join("summary.md").display()
+            );
+            if graded.iter().all(|student| student.result.is_ok()) {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(3)
+            }
+        }
+        Err(trouble) => ExitCode::from(crate::exit::told(trouble)),
+    }
+}
 
 /// What `checker class` was asked.
 #[derive(Debug, Clone)]

@@ -76,7 +76,7 @@ pub struct Options {
     #[arg(long, conflicts_with_all = ["server", "solution", "json", "csv", "experiment"])]
     pub watch: bool,
 
-    /// Write the short screen of --watch to PATH (what --watch asks each run for).
+    /// Write the short screen that --watch shows after each grading to PATH.
     #[arg(long, value_name = "PATH", hide = true)]
     pub summary: Option<PathBuf>,
 
@@ -370,7 +370,7 @@ mod tests {
             spelled(&["checker", "experiment", "clients", "--solution"]),
             ["checker", "--experiment", "clients", "--solution"]
         );
-        // A run that watch starts is given the flag form, which stays as it is.
+        // The flag form stays as it is.
         assert_eq!(spelled(&["checker", "--watch"]), ["checker", "--watch"]);
         assert_eq!(
             spelled(&["checker", "experiment"]),

@@ -20,7 +20,79 @@ use std::path::{Path, PathBuf};
 use lab::{Context, Failure};
 use serde_json::json;
 
-use crate::report::quote;
+use std::process::ExitCode;
+
+use crate::cli::JsonFormat;
+use crate::report::{json, quote};
+use crate::run::RunOutcome;
+use crate::trouble::Trouble;
+use crate::{exit, grading};
+
+/// `checker gradescope`: the upload in `autograder`/submission graded into
+/// `autograder`/results/results.json (see `gradescope`). Exit status 0 with a result for
+/// the student (a grade, or a refused upload), 3 with no result when the checker could
+/// not grade.
+pub fn autograde(
+    root: Option<std::path::PathBuf>,
+    autograder: &Path,
+    passed: &[std::ffi::OsString],
+) -> ExitCode {
+    let autograder = std::path::absolute(autograder).unwrap_or_else(|_| autograder.to_owned());
+    let results = autograder.join("results").join("results.json");
+    let _ = fs::remove_file(&results);
+    let outcome = (|| -> Result<(), Trouble> {
+        match find(&autograder.join("submission"))? {
+            Upload::Refused(why) => {
+                println!(
+                    "gradescope: the upload was refused: {}",
+                    crate::report::inert(&why)
+                );
+                write_whole(&results, &refusal(&why))?;
+            }
+            Upload::Server(file) => {
+                let work = tempfile::TempDir::new().context("making a scratch folder")?;
+                let server = work.path().join("server.rs");
+                fs::copy(&file, &server).with_context(|| format!("copying {}", file.display()))?;
+                // Graded from the scratch folder, so that the report names the file the
+                // student knows, `server.rs`, and no path of the grading machine.
+                std::env::set_current_dir(work.path())
+                    .with_context(|| format!("entering {}", work.path().display()))?;
+                let mut args: Vec<std::ffi::OsString> = vec![
+                    "checker".into(),
+                    "--submission".into(),
+                    "server.rs".into(),
+                    "--log-dir".into(),
+                    work.path().join("logs").into(),
+                ];
+                args.extend(passed.iter().cloned());
+                let options = crate::cli::parse_from(root.as_deref(), args);
+                let result = grading::grade(&options, root)?;
+                // A build stopped at the time limit says nothing of the student's code
+                // that a slow or busy grading machine would not say too: no grade.
+                if let RunOutcome::BuildUnfinished { why, .. } = &result.outcome {
+                    return Err(Trouble::Checker(lab::Failure::new(
+                        "building the submission",
+                        format!("{why} (no grade is recorded for a build that did not finish)"),
+                    )));
+                }
+                let value = json::render(&result, JsonFormat::Gradescope);
+                write_whole(&results, &value)?;
+            }
+        }
+        Ok(())
+    })();
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(trouble) => {
+            let _ = fs::remove_file(&results);
+            exit::tell(trouble);
+            println!(
+                "gradescope: no result written, so Gradescope shows that the autograder failed; this is no grade of the student's work: run the autograder again"
+            );
+            ExitCode::from(3)
+        }
+    }
+}
 
 /// What the upload holds.
 #[derive(Debug, PartialEq, Eq)]

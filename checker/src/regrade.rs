@@ -1,33 +1,34 @@
 //! `--watch`: the student's loop. The checker grades the server again whenever its source
 //! is saved (or when Enter is pressed, where file events never arrive), each time as a
-//! run of its own: the checker's binary once more, without `--watch`. A save during a run
-//! stops that run (SIGTERM, which the run answers by stopping its servers and its build)
-//! and starts a new one. After each run comes a short screen; the full report is kept in
-//! `checker_report.txt` beside the logs. `q` or Ctrl-C ends it, with nothing left running.
-//! On a terminal keys count as they are typed (`q` needs no Enter).
+//! grading of its own in this process: a thread runs it with stdout and stderr sent to
+//! `checker_report.txt` beside the logs, the full report. A save during a grading cancels
+//! it (every process it started is stopped and its temporaries removed, see
+//! [`Canceller`]) and starts a new one. After each grading comes a short screen. `q` or
+//! Ctrl-C ends it, with nothing left running. On a terminal keys count as they are typed
+//! (`q` needs no Enter).
 
-use std::env;
-use std::ffi::OsString;
-use std::fs;
+use std::fs::{self, File};
 use std::io::{self, IsTerminal, Read, Write};
+use std::os::fd::{AsFd, OwnedFd};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::thread;
 use std::time::Duration;
 
 use lab::{Context, Failure};
-use nix::sys::signal::{SigSet, Signal, kill};
+use nix::sys::signal::{SigSet, Signal};
 use nix::sys::termios::{
     LocalFlags, SetArg, SpecialCharacterIndices, Termios, tcgetattr, tcsetattr,
 };
-use nix::unistd::Pid;
+use nix::unistd::{dup2_stderr, dup2_stdout};
 use notify_debouncer_mini::new_debouncer;
 use notify_debouncer_mini::notify::RecursiveMode;
 
 use crate::build::scratch::SERVER_SOURCE;
 use crate::cli::Options;
 use crate::report::terminal::print;
+use crate::report::text;
+use crate::server::guard::{Canceller, Grading};
 use crate::trouble::Trouble;
 
 /// What can happen while the checker watches.
@@ -59,15 +60,16 @@ pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
             None => root.join("skeleton"),
         });
     fs::create_dir_all(&log_dir).with_context(|| format!("creating {}", log_dir.display()))?;
+    // Nothing a grading starts may inherit a descriptor the checker was given.
+    crate::server::close_inherited_descriptors().context("closing inherited descriptors")?;
     let (events, arrived) = mpsc::channel();
     catch_signals(events.clone())?;
     let keys = KeysAsTyped::on_terminal();
     read_keys(events.clone());
     let _watcher = watch_file(&source, events)?;
     let report = log_dir.join("checker_report.txt");
-    let summary = log_dir.join(".checker_summary.txt");
-    // A file event means a save only if the text changed: a run opens and reads the file
-    // too, and some editors touch it without writing anything new.
+    // A file event means a save only if the text changed: a grading opens and reads the
+    // file too, and some editors touch it without writing anything new.
     let saved = Saved {
         source: &source,
         graded: std::cell::RefCell::new(None),
@@ -75,14 +77,13 @@ pub fn watch(root: &Path, options: &Options) -> Result<(), Trouble> {
     loop {
         print(&format!("\nchecking {}...\n", source.display()));
         saved.note_graded();
-        let run = start_run(&report, &summary)?;
-        match wait_for(run, &arrived, &saved)? {
-            Some(Event::Quit) => return Ok(()),
-            Some(Event::Interrupted(signal)) => stopped_by(signal, keys),
-            Some(Event::Saved | Event::Now) => continue,
-            None => {}
-        }
-        show(&summary, &report, &source);
+        let summary = match grade_once(root, options, &report, &arrived, &saved)? {
+            Ended::Finished(summary) => summary,
+            Ended::Cancelled(Event::Quit) => return Ok(()),
+            Ended::Cancelled(Event::Interrupted(signal)) => stopped_by(signal, keys),
+            Ended::Cancelled(Event::Saved | Event::Now) => continue,
+        };
+        show(summary.as_deref(), &report, &source);
         match next_event(&arrived, &saved) {
             Event::Quit => return Ok(()),
             Event::Interrupted(signal) => stopped_by(signal, keys),
@@ -132,31 +133,78 @@ impl Drop for KeysAsTyped {
     }
 }
 
-/// One grading, as a process of its own: this binary with the same options but `--watch`.
-fn start_run(report: &Path, summary: &Path) -> Result<Child, Trouble> {
-    let me = env::current_exe().context("finding the checker's own binary")?;
-    // The verb `watch` is `--watch` by then, and the run's own is left out.
-    let args: Vec<OsString> = crate::cli::with_verbs_as_flags(env::args_os().collect())
-        .into_iter()
-        .skip(1)
-        .filter(|arg| arg != "--watch")
-        .collect();
-    let _ = fs::remove_file(summary);
-    let output =
-        fs::File::create(report).with_context(|| format!("writing {}", report.display()))?;
-    let errors = output
-        .try_clone()
-        .with_context(|| format!("writing {}", report.display()))?;
-    Command::new(me)
-        .args(args)
-        .arg("--summary")
-        .arg(summary)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stdout(output)
-        .stderr(errors)
-        .spawn()
-        .map_err(|e| Trouble::Checker(Failure::new("starting a grading run", e)))
+/// How a grading ended.
+enum Ended {
+    /// By itself: its short screen, or none when it gave no grade.
+    Finished(Option<String>),
+    /// Cancelled by what happened meanwhile.
+    Cancelled(Event),
+}
+
+/// One grading in a thread of its own, its output in `report`, until it ends or an event
+/// that counts cancels it (then it is waited for: its processes are gone by then).
+fn grade_once(
+    root: &Path,
+    options: &Options,
+    report: &Path,
+    arrived: &Receiver<Event>,
+    saved: &Saved,
+) -> Result<Ended, Trouble> {
+    let output = File::create(report).with_context(|| format!("writing {}", report.display()))?;
+    let grading = Grading::begin();
+    let canceller = grading.canceller();
+    let redirected = Redirected::to(&output).context("sending the report to its file")?;
+    let ended = thread::scope(|scope| {
+        let run = thread::Builder::new()
+            .name("grading".into())
+            .spawn_scoped(scope, move || {
+                match crate::grading::grade_as(options, root, &grading) {
+                    Ok(result) => Some(text::short(&result)),
+                    Err(trouble) => {
+                        crate::exit::tell(trouble);
+                        None
+                    }
+                }
+            })
+            .map_err(|e| Trouble::Checker(Failure::new("starting a grading", e)))?;
+        let ended = wait_for(&run, &canceller, arrived, saved);
+        let summary = run.join().ok().flatten();
+        Ok(ended.unwrap_or(Ended::Finished(summary)))
+    });
+    drop(redirected);
+    if let Ok(Ended::Cancelled(Event::Saved | Event::Now)) = &ended {
+        print("(a new save: that run was stopped)\n");
+    }
+    ended
+}
+
+/// stdout and stderr sent to a file until this is dropped, then put back: a grading's
+/// report, and all its threads print, go to the report file. Both are flushed at each
+/// turn, so nothing lands on the wrong side.
+struct Redirected {
+    stdout: OwnedFd,
+    stderr: OwnedFd,
+}
+
+impl Redirected {
+    fn to(file: &File) -> io::Result<Redirected> {
+        let (stdout, stderr) = (
+            io::stdout().as_fd().try_clone_to_owned()?,
+            io::stderr().as_fd().try_clone_to_owned()?,
+        );
+        let _ = io::stdout().flush();
+        dup2_stdout(file)?;
+        dup2_stderr(file)?;
+        Ok(Redirected { stdout, stderr })
+    }
+}
+
+impl Drop for Redirected {
+    fn drop(&mut self) {
+        let _ = io::stdout().flush();
+        let _ = dup2_stdout(&self.stdout);
+        let _ = dup2_stderr(&self.stderr);
+    }
 }
 
 /// The text last graded, to tell a save from a file event that changed nothing.
@@ -179,36 +227,32 @@ impl Saved<'_> {
     }
 }
 
-/// Waits for the run to end, or for an event that ends it first (the run is stopped
-/// then, and waited for); `None` when the run ended by itself.
-fn wait_for(
-    mut run: Child,
+/// Waits for the grading to end, or for an event that counts, which cancels it first;
+/// `None` when it ended by itself.
+fn wait_for<T>(
+    run: &thread::ScopedJoinHandle<T>,
+    canceller: &Canceller,
     arrived: &Receiver<Event>,
     saved: &Saved,
-) -> Result<Option<Event>, Trouble> {
-    loop {
-        if run
-            .try_wait()
-            .context("waiting for the grading run")?
-            .is_some()
-        {
-            return Ok(None);
+) -> Option<Ended> {
+    let event = loop {
+        if run.is_finished() {
+            return None;
         }
         match arrived.recv_timeout(Duration::from_millis(50)) {
             Ok(event) if !saved.counts(&event) => {}
-            Ok(event) => {
-                // SIGTERM: the run stops its servers and its build, then exits.
-                let _ = kill(Pid::from_raw(run.id() as i32), Signal::SIGTERM);
-                let _ = run.wait();
-                if matches!(event, Event::Saved | Event::Now) {
-                    print("(a new save: that run was stopped)\n");
-                }
-                return Ok(Some(event));
-            }
+            Ok(event) => break event,
             Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => return Ok(Some(Event::Quit)),
+            Err(RecvTimeoutError::Disconnected) => break Event::Quit,
         }
-    }
+    };
+    canceller.cancel(&match &event {
+        Event::Saved => "the grading was cancelled: the source was saved again".to_owned(),
+        Event::Now => "the grading was cancelled: Enter was pressed".to_owned(),
+        Event::Quit => "the grading was cancelled: the watch ended".to_owned(),
+        Event::Interrupted(signal) => format!("the checker was interrupted by {signal}"),
+    });
+    Some(Ended::Cancelled(event))
 }
 
 /// Waits for what comes next (a save that changed nothing does not count); a burst of
@@ -229,12 +273,12 @@ fn next_event(arrived: &Receiver<Event>, saved: &Saved) -> Event {
 }
 
 /// The short screen of the run that just ended.
-fn show(summary: &Path, report: &Path, source: &Path) {
+fn show(summary: Option<&str>, report: &Path, source: &Path) {
     let screen = console::Term::stdout();
     if screen.is_term() {
         let _ = screen.clear_screen();
     }
-    let text = fs::read_to_string(summary).unwrap_or_else(|_| {
+    let text = summary.map(str::to_owned).unwrap_or_else(|| {
         let full = fs::read_to_string(report).unwrap_or_default();
         // The run's own output: the compiler's messages about the source among them.
         let tail: Vec<_> = full

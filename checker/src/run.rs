@@ -22,7 +22,8 @@ use crate::contain::{self, Isolation};
 use crate::grade::Verdict;
 use crate::observe::{Both, Observer};
 use crate::picture::{self, Recorder};
-use crate::server::{self, guard, log};
+use crate::server::guard::Grading;
+use crate::server::{self, log};
 use crate::target::{self, Choice, NotBuilt, TestFile};
 use crate::trouble::Trouble;
 
@@ -47,9 +48,15 @@ impl Transcript<'_> {
     }
 }
 
-/// Runs what `options` ask for in the lab at `root`, telling `observer` as it goes.
-/// Fails only with the checker's own trouble (or bad usage found late).
-pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<RunResult, Trouble> {
+/// Runs what `options` ask for in the lab at `root` as `grading` (which gets the run's
+/// time limit), telling `observer` as it goes. Fails only with the checker's own trouble
+/// (or bad usage found late).
+pub fn run(
+    options: &Options,
+    root: &Path,
+    observer: &dyn Observer,
+    grading: &Arc<Grading>,
+) -> Result<RunResult, Trouble> {
     let started = Instant::now();
     if let Some(port) = options.port {
         server::port_is_free(port)?;
@@ -61,7 +68,7 @@ pub fn run(options: &Options, root: &Path, observer: &dyn Observer) -> Result<Ru
     };
     introduce(&choice, options, &said);
     let contained = isolation(&choice, options, &said)? == Isolation::Full;
-    guard::stop_after(time_limit(options));
+    grading.stop_after(time_limit(options));
     let built = target::build(&choice, root, contained)?;
     if !matches!(choice, Choice::Binary(_)) {
         said.say(Note::Built {

@@ -132,9 +132,12 @@ impl Build<'_> {
                 }
                 // A group of its own, known to the guard: Ctrl-C, SIGTERM and the time
                 // limit stop cargo and every rustc with it.
+                // No input: under `checker watch` the terminal is the watch's, its keys
+                // typed one by one.
                 command
                     .process_group(0)
                     .current_dir(self.root)
+                    .stdin(Stdio::null())
                     .stdout(Stdio::piped())
                     .stderr(Stdio::piped());
                 let running = guard::running_groups();

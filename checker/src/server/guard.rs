@@ -1,7 +1,19 @@
-//! What watches over every server of the run from other threads: the registry of running
-//! process groups, the Ctrl-C handler, the run's time limit and the process guard. These
-//! threads cannot be handed the servers they stop, so this module holds the checker's only
-//! statics.
+//! What watches over every server of a grading from other threads: the grading's own
+//! state ([`Grading`]: its time limit, whether it was stopped and why, its temporary
+//! folders), the registry of running process groups, the Ctrl-C handler and the process
+//! guard.
+//!
+//! A grading is a value: [`Grading::begin`] makes it, the run owns it, and its end (a
+//! drop) ends its deadline thread and forgets its temporaries. Whoever holds a
+//! [`Canceller`] (`checker watch`, when the source is saved) can stop it at any moment:
+//! every process it started is killed, its temporaries are removed and nothing new
+//! starts, as when its time limit passes.
+//!
+//! One static remains, the registry: the interrupt handler is a thread that waits for a
+//! signal and must then stop every process group of every grading under way and remove
+//! their temporaries before the checker exits; nothing can hand it those values, so they
+//! are registered where it can reach them. The functions below that take no grading
+//! (called by the checks and the server) act on the grading under way, the latest begun.
 
 use std::path::{Path, PathBuf};
 use std::process;
@@ -13,6 +25,11 @@ use std::time::{Duration, Instant};
 use nix::sys::signal::{SigSet, Signal, killpg};
 use nix::unistd::Pid;
 
+mod grading;
+
+use grading::State;
+pub use grading::{Canceller, Grading};
+
 use crate::inspect;
 use crate::server::log;
 
@@ -20,22 +37,41 @@ use crate::server::log;
 /// server forks one child per upload, and the checker never runs more than 32 at once.
 pub const MAX_PROCESSES: usize = 64;
 
-/// The process groups of the servers currently running, for the threads that may have to
-/// stop them: the interrupt handler, the deadline, the process guard.
-static RUNNING: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
+/// The registry (see the module's doc): the static the interrupt handler forces.
+static REGISTRY: Mutex<Registry> = Mutex::new(Registry {
+    running: Vec::new(),
+    gradings: Vec::new(),
+    begun: 0,
+});
 
-/// Temporary directories to remove if the checker is interrupted: the normal paths
-/// remove them when their owner is dropped, which an exit from the handler skips.
-static TEMPORARY: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+/// Every process group running, tagged with the grading that started it, and the
+/// gradings under way in the order they began.
+struct Registry {
+    running: Vec<(u64, Registered)>,
+    gradings: Vec<Arc<Grading>>,
+    /// How many gradings began: the next one's id is one more.
+    begun: u64,
+}
 
-/// How long the run was given (--timeout), once the deadline is set.
-static DEADLINE: Mutex<Option<Duration>> = Mutex::new(None);
+impl Registry {
+    /// The grading under way: its id, or 0 outside any grading (a build's test).
+    fn current(&self) -> u64 {
+        self.gradings.last().map_or(0, |grading| grading.id)
+    }
+}
 
-/// Set once the run's time limit has passed.
-static TIMED_OUT: AtomicBool = AtomicBool::new(false);
+fn registry() -> MutexGuard<'static, Registry> {
+    // A panic elsewhere must not stop the cleanup, so a poisoned lock is taken all the same.
+    REGISTRY
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
-/// When the run's time limit was reached: set before any server is stopped for it.
-static REACHED_AT: Mutex<Option<Instant>> = Mutex::new(None);
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 /// A running server's process group, as the registry knows it.
 pub struct Registered {
@@ -58,18 +94,47 @@ impl Registered {
     }
 }
 
-/// The registry of running groups. A panic elsewhere must not stop the cleanup, so a
-/// poisoned lock is taken all the same.
-pub fn running_groups() -> MutexGuard<'static, Vec<Registered>> {
-    RUNNING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// The running groups of the grading under way, the registry locked: while it is held,
+/// no group starts or stops and no deadline or cancellation can miss a group.
+pub struct Groups {
+    registry: MutexGuard<'static, Registry>,
+    grading: u64,
 }
 
-/// Adds a group without a log to the registry (a build), so that the interrupt handler
-/// and the deadline stop it too. Takes the registry already locked: the group was
-/// started while it was, so no stop can miss it.
-pub fn register(mut running: MutexGuard<'static, Vec<Registered>>, group: i32) {
+impl Groups {
+    /// Adds a group of the grading under way.
+    pub fn push(&mut self, server: Registered) {
+        self.registry.running.push((self.grading, server));
+    }
+
+    /// Keeps only the groups for which `keep` holds (of every grading: a group id is
+    /// one running process's).
+    pub fn retain(&mut self, mut keep: impl FnMut(&Registered) -> bool) {
+        self.registry.running.retain(|(_, server)| keep(server));
+    }
+
+    /// The groups of the grading under way.
+    pub fn iter(&self) -> impl Iterator<Item = &Registered> {
+        let grading = self.grading;
+        self.registry
+            .running
+            .iter()
+            .filter(move |(id, _)| *id == grading)
+            .map(|(_, server)| server)
+    }
+}
+
+/// The registry of running groups, locked, as the grading under way sees it.
+pub fn running_groups() -> Groups {
+    let registry = registry();
+    let grading = registry.current();
+    Groups { registry, grading }
+}
+
+/// Adds a group without a log to the registry (a build), so that the interrupt handler,
+/// the deadline and a cancellation stop it too. Takes the registry already locked: the
+/// group was started while it was, so no stop can miss it.
+pub fn register(mut running: Groups, group: i32) {
     running.push(Registered {
         group,
         log: None,
@@ -96,28 +161,6 @@ fn other_program(group: i32, program: (u64, u64)) -> Option<String> {
     })
 }
 
-/// Gives the rest of the run `limit`: then every running server group is stopped, and no
-/// new server starts. A server that never ends (or reads a little every few seconds)
-/// cannot make a run last for hours.
-pub fn stop_after(limit: Duration) {
-    *DEADLINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(limit);
-    let _ = thread::Builder::new()
-        .name("deadline".into())
-        .spawn(move || {
-            thread::sleep(limit);
-            let running = running_groups();
-            *REACHED_AT
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(Instant::now());
-            TIMED_OUT.store(true, Ordering::SeqCst);
-            for server in running.iter() {
-                server.stop(&time_limit_reason(limit));
-            }
-        });
-}
-
 fn time_limit_reason(limit: Duration) -> String {
     format!(
         "the run reached its time limit of {} s (--timeout)",
@@ -125,35 +168,33 @@ fn time_limit_reason(limit: Duration) -> String {
     )
 }
 
-/// Why the run can go on no longer, once its time limit has passed.
+/// The grading under way, if there is one.
+fn current() -> Option<Arc<Grading>> {
+    registry().gradings.last().cloned()
+}
+
+/// Why the grading under way can go on no longer, once its time limit has passed or it
+/// was cancelled.
 pub fn timed_out() -> Option<String> {
-    if !TIMED_OUT.load(Ordering::SeqCst) {
-        return None;
-    }
-    let limit = DEADLINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    Some(time_limit_reason(limit.unwrap_or_default()))
+    current()?.stopped()
 }
 
-/// The run's time limit, if it was reached before `moment`: then what was under way at
-/// `moment` (or had not begun) may have been cut by the limit rather than decided.
+/// The time limit of the grading under way, if it was reached before `moment`: then what
+/// was under way at `moment` (or had not begun) may have been cut by the limit rather
+/// than decided.
 pub fn limit_reached_before(moment: Instant) -> Option<Duration> {
-    let reached = *REACHED_AT
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner());
-    reached.filter(|&reached| reached <= moment)?;
-    *DEADLINE
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+    match &*lock(&current()?.state) {
+        State::TimedOut { limit, at } if *at <= moment => Some(*limit),
+        _ => None,
+    }
 }
 
-/// Makes the interrupt handler remove `dir` too.
+/// Makes a cancellation of the grading under way, and the interrupt handler, remove `dir`
+/// too.
 pub fn remove_on_interrupt(dir: &Path) {
-    TEMPORARY
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-        .push(dir.to_owned());
+    if let Some(grading) = current() {
+        lock(&grading.temporary).push(dir.to_owned());
+    }
 }
 
 /// Makes Ctrl-C (and SIGTERM, SIGHUP) stop every running server group before the checker
@@ -170,15 +211,12 @@ pub fn stop_on_interrupt() -> std::io::Result<()> {
         .spawn(move || {
             let signal = signals.wait().unwrap_or(Signal::SIGTERM);
             // Holding the lock until exit also keeps any new server from being started.
-            let running = running_groups();
-            for server in running.iter() {
+            let registry = registry();
+            for (_, server) in registry.running.iter() {
                 server.stop(&format!("the checker was interrupted by {signal}"));
             }
-            let temporary = TEMPORARY
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner());
-            for dir in temporary.iter() {
-                let _ = std::fs::remove_dir_all(dir);
+            for grading in &registry.gradings {
+                grading.remove_temporaries();
             }
             eprintln!("\nchecker: interrupted by {signal}; the server under test was stopped");
             process::exit(130);
