@@ -41,7 +41,10 @@ fn main() -> ExitCode {
     }
     let root = target::workspace_root();
     let options = cli::parse(root.as_deref());
-    if let Some(Err(failure)) = root.as_deref().map(grade::points::load) {
+    // The points are the lab's whose checker this is; a binary outside any lab takes the
+    // lab it runs in.
+    let settings = target::binary_root().or_else(|| root.clone());
+    if let Some(Err(failure)) = settings.as_deref().map(grade::points::load) {
         return ExitCode::from(exit::told(Trouble::Usage(failure)));
     }
     match &options.verb {

@@ -21,10 +21,15 @@ use crate::trouble::Trouble;
 /// A copied or moved lab therefore grades itself.
 pub fn workspace_root() -> Option<PathBuf> {
     let from_here = env::current_dir().ok().and_then(|dir| lab_above(&dir));
-    from_here.or_else(|| {
-        let binary = env::current_exe().ok()?;
-        lab_above(binary.parent()?)
-    })
+    from_here.or_else(binary_root)
+}
+
+/// The lab the checker's own binary was built in, if it lies in one: where the
+/// instructor's settings (points.toml) are read, so that a student's copy of the file in
+/// the folder graded never weighs a grade.
+pub fn binary_root() -> Option<PathBuf> {
+    let binary = env::current_exe().ok()?;
+    lab_above(binary.parent()?)
 }
 
 fn lab_above(start: &Path) -> Option<PathBuf> {

@@ -314,47 +314,69 @@ fn verbs_print_the_table_and_keep_the_rules_of_the_flags_they_stand_for() {
         .stderr(predicate::str::contains("invalid value '4' for '--task"));
 }
 
-/// The lab's points.toml sets what each counted check is worth, for every run of the
-/// lab's checker; a wrong line is refused before anything runs.
+/// The points.toml of the lab whose checker runs sets what each counted check is worth;
+/// a copy in the folder graded does not (a student's file never weighs a grade), unless
+/// the binary lies in no lab. A wrong line is refused before anything runs.
 #[test]
 fn the_labs_points_file_sets_the_points_and_a_wrong_one_is_refused() {
     use assert_cmd::Command;
     use predicates::prelude::*;
-    // The smallest tree the checker takes for a lab: its manifests, and the points file.
     let dir = TempDir::new().unwrap();
-    fs::write(dir.path().join("Cargo.toml"), "[workspace]\n").unwrap();
-    fs::create_dir_all(dir.path().join("checker")).unwrap();
-    fs::write(
-        dir.path().join("checker/Cargo.toml"),
-        "[package]\nname = \"checker\"\n",
-    )
-    .unwrap();
-    fs::write(
-        dir.path().join("points.toml"),
-        "whole-upload = 40 # the course's weights\nprocess-per-client = 10\n",
-    )
-    .unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_checker"))
-        .current_dir(dir.path())
-        .args(["checks", "--json"])
-        .output()
+    // The smallest trees the checker takes for a lab: the manifests, and a points file.
+    let lab = |name: &str, points: &str| {
+        let root = dir.path().join(name);
+        fs::create_dir_all(root.join("checker")).unwrap();
+        fs::write(root.join("Cargo.toml"), "[workspace]\n").unwrap();
+        fs::write(
+            root.join("checker/Cargo.toml"),
+            "[package]\nname = \"checker\"\n",
+        )
         .unwrap();
-    assert!(output.status.success());
-    let table: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    let points: Vec<Option<u64>> = table
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|check| check["points"].as_u64())
-        .collect();
-    assert_eq!(points, [Some(40), Some(25), Some(25), Some(10), None, None]);
+        fs::write(root.join("points.toml"), points).unwrap();
+        root
+    };
+    let grader = lab(
+        "grader",
+        "whole-upload = 40 # the course's weights\nprocess-per-client = 10\n",
+    );
+    let student = lab("student", "whole-upload = 1000\n");
+    let copy_binary = |to: &std::path::Path| {
+        fs::create_dir_all(to.parent().unwrap()).unwrap();
+        fs::copy(env!("CARGO_BIN_EXE_checker"), to).unwrap();
+        to.to_owned()
+    };
+    let in_grader = copy_binary(&grader.join("target/debug/checker"));
+    let in_no_lab = copy_binary(&dir.path().join("bin/checker"));
+    let points_of = |binary: &std::path::Path| -> Vec<Option<u64>> {
+        let output = Command::new(binary)
+            .current_dir(&student)
+            .args(["checks", "--json"])
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{output:?}");
+        let table: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        table
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|check| check["points"].as_u64())
+            .collect()
+    };
+    assert_eq!(
+        points_of(&in_grader),
+        [Some(40), Some(25), Some(25), Some(10), None, None]
+    );
+    assert_eq!(
+        points_of(&in_no_lab),
+        [Some(1000), Some(25), Some(25), Some(25), None, None]
+    );
     fs::write(
-        dir.path().join("points.toml"),
+        grader.join("points.toml"),
         "whole-upload = 40\nno-zombies = 5\n",
     )
     .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_checker"))
-        .current_dir(dir.path())
+    Command::new(&in_grader)
+        .current_dir(&student)
         .arg("checks")
         .assert()
         .code(2)

@@ -1,5 +1,6 @@
 //! The points of each check that counts, as the instructor sets them: `points.toml` at the
-//! lab's root, the one place every way of grading reads (a run, `checker class`, the
+//! root of the lab the checker's binary was built in (of the lab it runs in, for a binary
+//! that lies in none), the one place every way of grading reads (a run, `checker class`, the
 //! Gradescope and CI kits, which all run the lab's own checker). Its lines are
 //! `SLUG = POINTS` (a TOML table of integers; `#` starts a comment); a check it does not
 //! name keeps the grading table's points. The bonus and task 3 count no points and cannot
