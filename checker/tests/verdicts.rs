@@ -230,6 +230,14 @@ fault_verdicts! {
         says ["the loop served one client at a time", "lab::FAIR_SHARE", "(TODO 9)"],
         never ["TODO 5"],
         finds ["async-uploads": "loop-serves-one-at-a-time"];
+    // Traced as the uploads begin: the bytes its reads asked for against the --buf-size
+    // it was given.
+    fixed_read_buffer_in_task_3_is_told_by_its_read_sizes: "async-fixed-buffer"
+        => [P, P, P, P, P, F], exit 0,
+        says ["started with --buf-size 12", "asked for 4096 bytes, more than the 12 it was given",
+              "the size the command line gives (TODO 9)", "Total: 100/100, bonus passed, task 3 failed"],
+        never ["TODO 8"],
+        finds ["async-uploads": "buf-size-ignored"];
     // A child that prints a line per read outgrows the server log: the report names the
     // checker's limit, its number and what to change, and the server loses nothing for it.
     flooded_log_is_named_as_the_checkers_limit_and_costs_nothing: "prints-every-read"

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::checks::printed::Forks;
+use crate::checks::read_sizes::ReadSizes;
 use crate::inspect::{Activity, Call, CallKind, InterestList, Registration, Signals, Whereabouts};
 
 /// Why the checker stopped watching uploads before they all ended.
@@ -361,6 +362,10 @@ pub struct OneLoop {
     pub errors: Vec<String>,
     /// Its reads counted for a moment while every upload ran, or why they could not be.
     pub turns: Option<Result<Turns, String>>,
+    /// The `--buf-size` it was started with.
+    pub buf_size: u32,
+    /// The sizes its first reads of client sockets asked for, or why they were not traced.
+    pub read_sizes: Option<Result<ReadSizes, String>>,
     /// Time running or ready to run in 300 ms with nothing to do.
     pub idle_cpu: Duration,
     pub interest: InterestList,

@@ -191,6 +191,14 @@ pub enum Finding {
         server: i32,
         children: Vec<i32>,
     },
+    /// Task 3's first reads of client sockets, traced, asked for other sizes than the
+    /// `--buf-size` the server was given: more than it, or never it (`asked`: each size
+    /// once; `reads`: how many reads were seen).
+    BufSizeIgnored {
+        buf_size: u32,
+        asked: Vec<u64>,
+        reads: usize,
+    },
 
     // The checker's own limits.
     /// The server reached one of the checker's limits before the check was decided.
@@ -313,6 +321,7 @@ impl Finding {
             Finding::ForkedAfterReceiving(_) => "forked-after-receiving",
             Finding::SignalfdNotWatched { .. } => "signalfd-not-watched",
             Finding::CreatedLineNamesNoChild { .. } => "created-line-names-no-child",
+            Finding::BufSizeIgnored { .. } => "buf-size-ignored",
             Finding::Limit(Limit::Time { .. }) => "time-limit",
             Finding::Limit(Limit::Memory { .. }) => "memory-limit",
         }
@@ -387,6 +396,7 @@ impl Finding {
             Finding::ForkedAfterReceiving(_) => vec![5],
             Finding::SignalfdNotWatched { .. } => vec![6],
             Finding::CreatedLineNamesNoChild { .. } => vec![5],
+            Finding::BufSizeIgnored { .. } => vec![9],
             Finding::DoesNotCompile
             | Finding::BuildStopped(_)
             | Finding::NeedsWholeUpload

@@ -18,6 +18,7 @@ pub(crate) mod judge;
 pub mod many_clients;
 mod one_loop;
 pub(crate) mod printed;
+pub mod read_sizes;
 mod reaper;
 mod watch;
 
@@ -150,6 +151,7 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
                 let outcome = judge::async_uploads(&seen);
                 if outcome == Outcome::Passed {
                     not_observed.extend(judge::unobserved_turns(&seen));
+                    not_observed.extend(judge::unobserved_read_sizes(&seen));
                 }
                 task_three_log = seen.log_start;
                 outcome

@@ -9,6 +9,7 @@ use gen_testfile::human_size;
 use crate::checks::at_once::{no_progress, one_at_a_time};
 use crate::checks::evidence::{Cut, OneLoop, Turns};
 use crate::checks::printed::Printed;
+use crate::checks::read_sizes::{self, TASK_THREE_BUF_SIZE};
 use crate::checks::watch::{Look, Unaccepted};
 use crate::checks::{
     AsyncUploads, REPORT_WAIT, Session, eventually, idle_cpu, settled_descriptors,
@@ -56,9 +57,15 @@ pub fn gather(
     let mut seen = OneLoop {
         clients,
         size,
+        buf_size: TASK_THREE_BUF_SIZE,
         ..OneLoop::default()
     };
-    let args = ["--mode".to_owned(), "async".to_owned()];
+    let args = [
+        "--mode".to_owned(),
+        "async".to_owned(),
+        "--buf-size".to_owned(),
+        TASK_THREE_BUF_SIZE.to_string(),
+    ];
     let mut server = match session.start_server_with(&title, &args)? {
         Ok(server) => server,
         Err(cut) => {
@@ -76,14 +83,29 @@ pub fn gather(
     wait_until_idle(&server, Duration::from_secs(3));
     seen.descriptors_before = settled_descriptors(pid);
     let milestone = (size / 4).min(lab::PROGRESS_STEP);
-    if !survives_pause {
-        seen.turns = Some(Err(
-            "the server stops when a signal interrupts epoll_wait (seen in \"keeps serving\"), and tracing it would"
-                .to_owned(),
-        ));
+    let plan = session.plan(size, milestone);
+    let mut started = None;
+    if survives_pause {
+        // The clients start while the trace holds the server: its first reads are seen
+        // however fast it serves.
+        let start = || started = Some(session.uploads(&server, &plan, first, clients));
+        seen.read_sizes = Some(match read_sizes::trace_first_reads(pid, start) {
+            Ok(sizes) => Ok(sizes),
+            Err(Untraced::Refused(why)) => Err(why),
+            Err(Untraced::Held(why)) => {
+                return Err(Trouble::Checker(lab::Failure::new(
+                    "following the server's first reads",
+                    why,
+                )));
+            }
+        });
+    } else {
+        let why = "the server stops when a signal interrupts epoll_wait (seen in \"keeps serving\"), and tracing it would";
+        seen.turns = Some(Err(why.to_owned()));
+        seen.read_sizes = Some(Err(why.to_owned()));
     }
     let (mut held, mut blocking_once) = (None, Vec::new());
-    let uploads = session.uploads(&server, &session.plan(size, milestone), first, clients);
+    let uploads = started.unwrap_or_else(|| session.uploads(&server, &plan, first, clients));
     let watched = session.watch(&mut server, &uploads, Unaccepted::Note, |look, uploads| {
         observe(look, &mut seen, &mut blocking_once);
         let under_way = uploads

@@ -1,5 +1,7 @@
-//! The system calls a process makes, counted for a moment by tracing it (ptrace): the one
-//! piece of evidence /proc cannot give, how often a loop reads between two waits.
+//! The system calls a process makes, followed for a moment by tracing it (ptrace): the one
+//! piece of evidence /proc cannot give, what a loop does between two waits: how often it
+//! reads, how much each read asks for, how many events a wait returned and which
+//! descriptors the loop then handled.
 
 use std::thread;
 use std::time::{Duration, Instant};
@@ -10,14 +12,36 @@ use nix::sys::signal::Signal;
 use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
 use nix::unistd::Pid;
 
-use crate::inspect::{CallKind, kind_of};
+use crate::inspect::{CallKind, bytes_asked, kind_of};
 
-/// One system call, as it was entered.
+/// One system call, as it was entered and, where the trace saw it end, what it returned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Call {
     pub kind: CallKind,
     /// Its first argument: the descriptor of a read or an epoll_wait.
     pub first_arg: i64,
+    /// Its first three arguments as the kernel got them (for epoll_ctl: the epoll
+    /// instance, the operation, the descriptor; for read and recvfrom: the descriptor, the
+    /// buffer, the bytes asked for).
+    pub args: [u64; 3],
+    /// The bytes a read asked for, where its arguments say it (read, recvfrom).
+    pub asked: Option<u64>,
+    /// What it returned (a negative error number on failure); `None` if the trace ended
+    /// before the call did.
+    pub returned: Option<i64>,
+}
+
+impl Call {
+    /// A call entered with these arguments that has not returned yet.
+    pub fn entered(kind: CallKind, args: [u64; 3]) -> Self {
+        Call {
+            kind,
+            first_arg: args[0] as i64,
+            args,
+            asked: None,
+            returned: None,
+        }
+    }
 }
 
 /// Traces `pid` until it has entered `most` system calls or `window` has passed, and
@@ -25,7 +49,19 @@ pub struct Call {
 /// slower while traced). Fails, saying why, where this machine does not allow the
 /// tracing (ptrace refused) or the process ended; fails with [`Untraced::Held`] if the
 /// checker could not let go of it, which leaves the process stopped.
-pub fn trace_calls(pid: i32, most: usize, window: Duration) -> Result<Vec<Call>, Untraced> {
+///
+/// Two hooks: `held` runs once while the process is held stopped, before the first
+/// traced call (what happens meanwhile, such as data arriving, waits for it; the window
+/// starts after it); `enough` is asked at every stop and, while the process runs or
+/// sleeps, every few milliseconds, with the calls so far and whether no call has been
+/// made for a while ([`QUIET`]): once it says so, the trace ends.
+pub fn trace_calls_with(
+    pid: i32,
+    most: usize,
+    window: Duration,
+    held: impl FnOnce(),
+    mut enough: impl FnMut(&[Call], bool) -> bool,
+) -> Result<Vec<Call>, Untraced> {
     let tracee = Pid::from_raw(pid);
     ptrace::seize(tracee, ptrace::Options::PTRACE_O_TRACESYSGOOD).map_err(|errno| {
         Untraced::Refused(format!(
@@ -34,9 +70,18 @@ pub fn trace_calls(pid: i32, most: usize, window: Duration) -> Result<Vec<Call>,
         ))
     })?;
     let mut followed = Followed::default();
-    let traced = follow(tracee, most, window, &mut followed);
+    let mut hooks = Hooks {
+        held: Some(Box::new(held)),
+        enough: &mut enough,
+    };
+    let traced = follow(tracee, most, window, &mut followed, &mut hooks);
     release(tracee, &followed)?;
     traced.map(|()| followed.calls).map_err(Untraced::Refused)
+}
+
+/// [`trace_calls_with`] with no hooks: traces until `most` calls or `window`.
+pub fn trace_calls(pid: i32, most: usize, window: Duration) -> Result<Vec<Call>, Untraced> {
+    trace_calls_with(pid, most, window, || {}, |_, _| false)
 }
 
 /// Why the calls were not counted.
@@ -49,10 +94,22 @@ pub enum Untraced {
     Held(String),
 }
 
+/// How long a traced process may make no call before it counts as quiet: blocked, or
+/// sleeping in a wait.
+pub const QUIET: Duration = Duration::from_millis(30);
+
+/// What the caller of [`trace_calls_with`] does while the trace runs.
+struct Hooks<'a> {
+    held: Option<Box<dyn FnOnce() + 'a>>,
+    enough: &'a mut dyn FnMut(&[Call], bool) -> bool,
+}
+
 /// Where the following of a tracee got to.
 #[derive(Default)]
 struct Followed {
     calls: Vec<Call>,
+    /// The last call entered has not returned yet.
+    inside: bool,
     /// The tracee is in a ptrace stop now, and this signal was on its way to it there.
     stopped: Option<Option<Signal>>,
 }
@@ -64,7 +121,7 @@ fn release(tracee: Pid, followed: &Followed) -> Result<(), Untraced> {
     for _ in 0..3 {
         if pending.is_none() {
             let _ = ptrace::interrupt(tracee);
-            pending = match wait_for_stop(tracee, Duration::from_secs(1)) {
+            pending = match wait_for_stop(tracee, Duration::from_secs(1), &mut |_| false) {
                 Ok(Some(WaitStatus::PtraceEvent(_, Signal::SIGTRAP, _)))
                 | Ok(Some(WaitStatus::PtraceSyscall(_))) => Some(None),
                 Ok(Some(WaitStatus::PtraceEvent(_, signal, _)))
@@ -106,13 +163,16 @@ fn follow(
     most: usize,
     window: Duration,
     followed: &mut Followed,
+    hooks: &mut Hooks,
 ) -> Result<(), String> {
-    let deadline = Instant::now() + window;
+    let mut deadline = Instant::now() + window;
     let failed = |errno: Errno| format!("tracing the server failed ({})", errno.desc());
     ptrace::interrupt(tracee).map_err(failed)?;
     loop {
         let left = deadline.saturating_duration_since(Instant::now());
-        let Some(status) = wait_for_stop(tracee, left)? else {
+        let calls = &followed.calls;
+        let enough = &mut *hooks.enough;
+        let Some(status) = wait_for_stop(tracee, left, &mut |quiet| enough(calls, quiet))? else {
             return Ok(());
         };
         let mut inject = None;
@@ -122,21 +182,39 @@ fn follow(
                 if info.op == nix::libc::PTRACE_SYSCALL_INFO_ENTRY {
                     // SAFETY: `op` says the kernel filled the union's `entry` member.
                     let entry = unsafe { info.u.entry };
+                    let (number, args) = (
+                        entry.nr as i64,
+                        [entry.args[0], entry.args[1], entry.args[2]],
+                    );
                     followed.calls.push(Call {
-                        kind: kind_of(entry.nr as i64),
-                        first_arg: entry.args[0] as i64,
+                        asked: bytes_asked(number, args),
+                        ..Call::entered(kind_of(number), args)
                     });
+                    followed.inside = true;
+                } else if info.op == nix::libc::PTRACE_SYSCALL_INFO_EXIT && followed.inside {
+                    // SAFETY: `op` says the kernel filled the union's `exit` member.
+                    let exit = unsafe { info.u.exit };
+                    if let Some(call) = followed.calls.last_mut() {
+                        call.returned = Some(exit.sval);
+                    }
+                    followed.inside = false;
                 }
             }
-            // A stop the checker asked for (PTRACE_INTERRUPT), or a signal on its way to
-            // the process, which it must still get.
-            WaitStatus::PtraceEvent(_, Signal::SIGTRAP, _) => {}
+            // The stop the checker asked for (PTRACE_INTERRUPT): the process is held, and
+            // the window starts once it runs on.
+            WaitStatus::PtraceEvent(_, Signal::SIGTRAP, _) => {
+                if let Some(held) = hooks.held.take() {
+                    held();
+                    deadline = Instant::now() + window;
+                }
+            }
             WaitStatus::PtraceEvent(_, signal, _) | WaitStatus::Stopped(_, signal) => {
                 inject = Some(signal)
             }
             _ => return Err("the server ended while it was traced".to_owned()),
         }
-        if followed.calls.len() >= most || Instant::now() >= deadline {
+        let enough = (hooks.enough)(&followed.calls, false);
+        if followed.calls.len() >= most || Instant::now() >= deadline || enough {
             followed.stopped = Some(inject);
             return Ok(());
         }
@@ -144,10 +222,18 @@ fn follow(
     }
 }
 
-/// Waits up to `timeout` for the tracee's next stop; `None` if none came in time. An exit
-/// is seen but left to be collected by the process's parent (which may be the checker).
-fn wait_for_stop(tracee: Pid, timeout: Duration) -> Result<Option<WaitStatus>, String> {
-    let deadline = Instant::now() + timeout;
+/// Waits up to `timeout` for the tracee's next stop; `None` if none came in time, or if
+/// `enough` (asked every few milliseconds, with whether the tracee has been quiet for
+/// [`QUIET`]) said to stop waiting. An exit is seen but left to be collected by the
+/// process's parent (which may be the checker).
+fn wait_for_stop(
+    tracee: Pid,
+    timeout: Duration,
+    enough: &mut dyn FnMut(bool) -> bool,
+) -> Result<Option<WaitStatus>, String> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    let mut asked = started;
     let stops = WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG;
     let exits = WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT | WaitPidFlag::WNOHANG;
     let waiting = |errno: Errno| format!("waiting for the traced server failed ({})", errno.desc());
@@ -163,8 +249,15 @@ fn wait_for_stop(tracee: Pid, timeout: Duration) -> Result<Option<WaitStatus>, S
         {
             return Err("the server ended while it was traced".to_owned());
         }
-        if Instant::now() >= deadline {
+        let now = Instant::now();
+        if now >= deadline {
             return Ok(None);
+        }
+        if now.duration_since(asked) >= Duration::from_millis(5) {
+            asked = now;
+            if enough(now.duration_since(started) >= QUIET) {
+                return Ok(None);
+            }
         }
         thread::sleep(Duration::from_micros(20));
     }

@@ -69,6 +69,23 @@ pub fn kind_of(number: i64) -> CallKind {
     CallKind::Other(number)
 }
 
+/// The bytes a call asks to read, for the reads whose third argument says it: read and
+/// recvfrom (recvmsg says it in its message, which the trace does not follow).
+#[cfg(target_arch = "x86_64")]
+pub fn bytes_asked(number: i64, args: [u64; 3]) -> Option<u64> {
+    matches!(number, 0 | 45).then_some(args[2])
+}
+
+#[cfg(target_arch = "aarch64")]
+pub fn bytes_asked(number: i64, args: [u64; 3]) -> Option<u64> {
+    matches!(number, 63 | 207).then_some(args[2])
+}
+
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+pub fn bytes_asked(_number: i64, _args: [u64; 3]) -> Option<u64> {
+    None
+}
+
 /// What a descriptor a process waits on refers to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Waited {

@@ -395,6 +395,27 @@ fn render(finding: &Finding) -> String {
                 list(children)
             )
         }
+        Finding::BufSizeIgnored {
+            buf_size,
+            asked,
+            reads,
+        } => {
+            let sizes = asked
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let against = if asked.iter().any(|&size| size > u64::from(*buf_size)) {
+                format!("more than the {buf_size} it was given")
+            } else {
+                format!("never {buf_size}")
+            };
+            format!(
+                "the server was started with --buf-size {buf_size}, but its reads of client sockets asked for {sizes} bytes, \
+                 {against} ({reads} reads traced as the uploads began). Read into a buffer of buf_size bytes, \
+                 the size the command line gives (TODO 9)"
+            )
+        }
     }
 }
 
@@ -1070,6 +1091,17 @@ pub(crate) mod tests {
             server: 2,
             children: vec![3, 4],
         });
+        // The sizes task 3's reads asked for against --buf-size.
+        findings.push(Finding::BufSizeIgnored {
+            buf_size: 12,
+            asked: vec![4096],
+            reads: 32,
+        });
+        findings.push(Finding::BufSizeIgnored {
+            buf_size: 12,
+            asked: vec![8],
+            reads: 32,
+        });
         findings
     }
 
@@ -1215,9 +1247,10 @@ pub(crate) mod tests {
             Finding::SignalfdNotWatched { .. } => 46,
             Finding::Limit(_) => 47,
             Finding::CreatedLineNamesNoChild { .. } => 48,
+            Finding::BufSizeIgnored { .. } => 49,
         }
     }
-    const KINDS: usize = 49;
+    const KINDS: usize = 50;
 
     /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
     pub(crate) fn todos_named(text: &str) -> Vec<u8> {

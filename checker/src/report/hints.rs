@@ -159,6 +159,9 @@ pub fn short(finding: &Finding) -> &'static str {
         Finding::CreatedLineNamesNoChild { .. } => {
             "After a fork, each process gets a different answer: the parent's is the new child's pid, the one to print."
         }
+        Finding::BufSizeIgnored { .. } => {
+            "The read size is the lesson of the lab: it comes from the command line, so that the same server can be measured with tiny and large reads."
+        }
         Finding::SignalfdNotWatched { .. } => {
             "A signalfd wakes the loop only from inside the epoll instance: register it there as you make it."
         }

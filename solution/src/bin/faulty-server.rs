@@ -53,6 +53,7 @@
 //! | `async-misses-eof`   | takes a read of 0 for "nothing more now": spins at the end  | 9    |
 //! | `async-no-share`     | reads until EAGAIN with no fair share                       | 9    |
 //! | `async-eagain-is-end`| takes EAGAIN for the end of the upload                      | 9    |
+//! | `async-fixed-buffer` | reads into a 4096-byte buffer, whatever `--buf-size` says   | 9    |
 //!
 //! Hostile faults: the reference, plus an attempt to escape the checker or touch what it
 //! must not. `FAULTY_SERVER_TARGETS` names the files to attack (separated by `:`).
@@ -136,6 +137,7 @@ const FAULTS: &[(&str, Fault)] = &[
     ("signalfd-not-added", Fault::SignalfdNotAdded),
     ("parent-prints-own-pid", Fault::ParentPrintsOwnPid),
     ("async-eagain-is-end", Fault::AsyncEagainIsEnd),
+    ("async-fixed-buffer", Fault::AsyncFixedBuffer),
     ("setsid-grandchild", Fault::SetsidGrandchild),
     ("daemon", Fault::Daemon),
     ("fork-flood", Fault::ForkFlood),
@@ -196,6 +198,7 @@ enum Fault {
     SignalfdNotAdded,
     ParentPrintsOwnPid,
     AsyncEagainIsEnd,
+    AsyncFixedBuffer,
     SetsidGrandchild,
     Daemon,
     ForkFlood,
@@ -409,7 +412,11 @@ fn read_piece(
     received: &mut u64,
     fault: Fault,
 ) -> io::Result<lab::Piece> {
-    let mut buffer = vec![0; buf_size as usize];
+    let size = match fault {
+        Fault::AsyncFixedBuffer => 4096,
+        _ => buf_size as usize,
+    };
+    let mut buffer = vec![0; size];
     let (mut this_turn, mut local) = (0, 0);
     let share = match fault {
         Fault::AsyncNoShare => u64::MAX,

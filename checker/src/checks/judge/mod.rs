@@ -12,7 +12,7 @@ mod reaper;
 
 pub use at_once::{concurrent, needs_passed, process_per_client, task_two_judged, whole_upload};
 pub use in_turn::keeps_serving;
-pub use one_loop::{async_uploads, unobserved_turns};
+pub use one_loop::{async_uploads, unobserved_read_sizes, unobserved_turns};
 pub use reaper::no_zombies;
 
 use std::time::Duration;
@@ -57,6 +57,7 @@ pub(crate) mod table {
     use std::time::Duration;
 
     use crate::checks::evidence::{AtOnce, InTurn, OneLoop, Reaping, Turns};
+    use crate::checks::read_sizes::ReadSizes;
     use crate::inspect::{Activity, CallKind, InterestList, Signals, Waited, Whereabouts};
 
     /// Pid 42 blocked in `call` with `first_arg`, on `on`.
@@ -143,6 +144,12 @@ pub(crate) mod table {
                 reads: 380,
                 turns: 3,
                 single: 0,
+            })),
+            buf_size: 12,
+            read_sizes: Some(Ok(ReadSizes {
+                calls: 80,
+                reads: 32,
+                asked: vec![12],
             })),
             idle_cpu: Duration::from_millis(1),
             interest: InterestList {

@@ -45,6 +45,15 @@ fn judge(seen: &OneLoop) -> Judged {
     {
         return Err(Finding::OneReadPerEvent(turns));
     }
+    if let Some(Ok(sizes)) = &seen.read_sizes
+        && sizes.ignore(seen.buf_size)
+    {
+        return Err(Finding::BufSizeIgnored {
+            buf_size: seen.buf_size,
+            asked: sizes.asked.clone(),
+            reads: sizes.reads,
+        });
+    }
     if let Some(cut) = seen.not_accepted.as_ref().or(seen.cut.as_ref()) {
         return Err(Finding::LoopCut(cut.clone()));
     }
@@ -118,6 +127,24 @@ pub fn unobserved_turns(seen: &OneLoop) -> Option<String> {
     ))
 }
 
+/// What a passing task 3 could not be judged on, said in the report: the sizes its reads
+/// ask for, where no read of a client socket was traced.
+pub fn unobserved_read_sizes(seen: &OneLoop) -> Option<String> {
+    let why = match &seen.read_sizes {
+        Some(Ok(sizes)) if sizes.reads > 0 => return None,
+        Some(Ok(sizes)) => format!(
+            "{} system calls were traced as the uploads began, no read of a client socket among them that says its size",
+            sizes.calls
+        ),
+        Some(Err(why)) => why.clone(),
+        None => "the server was not traced".to_owned(),
+    };
+    Some(format!(
+        "task 3: the bytes the server's reads ask for were not held against --buf-size {} ({why}), so a server that ignores the option would pass",
+        seen.buf_size
+    ))
+}
+
 /// Whether an error line of the server is a read of a client's that would have blocked
 /// (EAGAIN), as the given code of task 3 prints it.
 fn is_would_block(line: &str) -> bool {
@@ -138,6 +165,7 @@ mod tests {
     use super::*;
     use crate::checks::evidence::{ClientFailure, Cut, Turns};
     use crate::checks::judge::table::{changed, check_table, served_in_one_loop};
+    use crate::checks::read_sizes::ReadSizes;
     use crate::inspect::{Call, CallKind};
 
     #[test]
@@ -231,6 +259,48 @@ mod tests {
     }
 
     #[test]
+    fn read_sizes_other_than_buf_size_are_sent_to_todo_9() {
+        let asked = |asked: Vec<u64>| {
+            let mut seen = served_in_one_loop();
+            if let Some(Ok(sizes)) = &mut seen.read_sizes {
+                sizes.asked = asked;
+            }
+            judge(&seen)
+        };
+        check_table(vec![
+            ("buf_size on every read", asked(vec![12]), None),
+            ("less for the rest of a share", asked(vec![5, 12]), None),
+            (
+                "a fixed buffer",
+                asked(vec![4096]),
+                Some(
+                    "with --buf-size 12, but its reads of client sockets asked for 4096 bytes, more than the 12",
+                ),
+            ),
+            (
+                "a smaller fixed buffer",
+                asked(vec![8]),
+                Some("asked for 8 bytes, never 12 (32 reads"),
+            ),
+            (
+                "reads that were not traced judge nothing",
+                judge(&changed(served_in_one_loop(), |s| {
+                    s.read_sizes = Some(Err("refused".into()))
+                })),
+                None,
+            ),
+        ]);
+        let untraced = changed(served_in_one_loop(), |s| {
+            s.read_sizes = Some(Ok(ReadSizes::default()))
+        });
+        assert!(
+            unobserved_read_sizes(&untraced)
+                .is_some_and(|why| why.contains("not held against --buf-size 12 (0 system calls"))
+        );
+        assert!(unobserved_read_sizes(&served_in_one_loop()).is_none());
+    }
+
+    #[test]
     fn a_server_without_the_option_is_not_checked() {
         let seen = changed(served_in_one_loop(), |s| s.no_mode = true);
         assert!(
@@ -240,7 +310,7 @@ mod tests {
 
     #[test]
     fn reads_are_counted_in_turns_of_one_client() {
-        let call = |kind, first_arg| Call { kind, first_arg };
+        let call = |kind, first_arg: i64| Call::entered(kind, [first_arg as u64, 0, 0]);
         let (read, wait) = (CallKind::Read, CallKind::EpollWait);
         let calls = [
             call(wait, 4),
