@@ -14,6 +14,7 @@ pub mod evidence;
 pub mod experiment;
 pub mod finding;
 mod in_turn;
+mod lasting;
 pub(crate) mod judge;
 pub mod many_clients;
 mod one_loop;
@@ -28,6 +29,7 @@ use std::time::{Duration, Instant};
 
 use crate::checks::evidence::{Cut, Snapshot, Stopped};
 use crate::checks::finding::{Finding, Limit};
+use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
 use crate::grade::{CheckId, Gate, Outcome, Selection, Verdict};
@@ -366,7 +368,7 @@ fn wait_for_reports_or(
     mut hopeless: impl FnMut(usize) -> bool,
 ) -> Result<Vec<u64>, evidence::Cut> {
     let started = Instant::now();
-    let mut quiet: Option<Instant> = None;
+    let mut quiet = Lasting::new(Duration::from_secs(1));
     loop {
         let counts = Printed::of(&server.output()).received;
         if counts.len() >= count {
@@ -379,19 +381,8 @@ fn wait_for_reports_or(
             && inspect::children(server.pid)
                 .iter()
                 .all(inspect::Process::is_zombie);
-        let quiet_for = match (idle, quiet) {
-            (false, _) => {
-                quiet = None;
-                Duration::ZERO
-            }
-            (true, None) => {
-                quiet = Some(Instant::now());
-                Duration::ZERO
-            }
-            (true, Some(since)) => since.elapsed(),
-        };
         if started.elapsed() > timeout
-            || quiet_for > Duration::from_secs(1)
+            || quiet.holds(idle).is_some()
             || hopeless(counts.len())
         {
             return Err(evidence::Cut::ReportsMissing {
@@ -444,7 +435,7 @@ fn wait_until_idle(
     let listener = inspect::listening_socket(server.port);
     let mut looks = 0;
     let mut at = inspect::whereabouts(pid, listener);
-    let mut blocked_since: Option<(Instant, Option<inspect::CallKind>, i64)> = None;
+    let mut stuck = Lasting::new(Duration::from_secs(1));
     eventually(timeout, || {
         at = inspect::whereabouts(pid, listener);
         let idle = at.activity == inspect::Activity::EpollWait
@@ -455,18 +446,7 @@ fn wait_until_idle(
         let blocked = at
             .is_blocked_outside_the_loop()
             .then_some((at.call, at.first_arg));
-        blocked_since = match (blocked, blocked_since) {
-            (Some((call, arg)), Some((since, was_call, was_arg)))
-                if (call, arg) == (was_call, was_arg) =>
-            {
-                Some((since, call, arg))
-            }
-            (Some((call, arg)), _) => Some((Instant::now(), call, arg)),
-            (None, _) => None,
-        };
-        let stuck =
-            blocked_since.is_some_and(|(since, _, _)| since.elapsed() >= Duration::from_secs(1));
-        looks == 2 || stuck
+        looks == 2 || stuck.holds_as(blocked).is_some()
     });
     (at, started.elapsed())
 }
