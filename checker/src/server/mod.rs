@@ -60,6 +60,8 @@ pub struct ServerUnderTest {
     pub sockets: Option<Arc<SocketSource>>,
     /// The thread that copies the server's output into the log, until it ends.
     output: Option<JoinHandle<()>>,
+    /// What the server has printed, read from its section of the log as it grows.
+    printed: Mutex<log::Reader>,
 }
 
 impl ServerUnderTest {
@@ -182,6 +184,7 @@ impl ServerUnderTest {
             channel: Mutex::new(channel),
             sockets,
             output: Some(output),
+            printed: Mutex::new(log::Reader::new(log, log_start)),
         };
         if pid.is_none() && server.exit_status().is_none() {
             return Err(Failure::new(
@@ -428,9 +431,14 @@ impl ServerUnderTest {
         }
     }
 
-    /// Everything this server has printed so far (complete lines only).
+    /// Everything this server has printed so far (complete lines only), read from the log
+    /// where the last look stopped.
     pub fn output(&self) -> Vec<String> {
-        log::output_from(&self.log, self.log_start)
+        self.printed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .lines()
+            .to_vec()
     }
 }
 
