@@ -234,7 +234,8 @@ pub struct InTurn {
     pub paused_in: Option<Whereabouts>,
     /// How long the checker waited for the fresh server to sit idle.
     pub idle_wait: Duration,
-    /// Time running or ready to run in 300 ms with nothing to do.
+    /// Time running or ready to run in 300 ms with nothing to do (a shorter look once
+    /// /proc showed the server asleep, see `idle_cpu`).
     pub idle_cpu: Duration,
     /// The server's interest list and signal masks once idle.
     pub interest: InterestList,
@@ -361,7 +362,8 @@ pub struct OneLoop {
     pub errors: Vec<String>,
     /// Its reads counted for a moment while every upload ran, or why they could not be.
     pub turns: Option<Result<Turns, String>>,
-    /// Time running or ready to run in 300 ms with nothing to do.
+    /// Time running or ready to run in 300 ms with nothing to do (a shorter look once
+    /// /proc showed the server asleep, see `idle_cpu`).
     pub idle_cpu: Duration,
     pub interest: InterestList,
     pub signals: Option<Signals>,

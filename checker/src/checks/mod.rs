@@ -451,13 +451,41 @@ fn wait_until_idle(
     (at, started.elapsed())
 }
 
+/// How long a server with nothing to do is watched for spinning.
+const IDLE_WINDOW: Duration = Duration::from_millis(300);
+
+/// How long a server must be seen asleep in epoll_wait, not once given the CPU, with no
+/// child left running, for the watch for spinning to end early: it waits for an event, and
+/// with nothing to do none comes.
+const ASLEEP: Duration = Duration::from_millis(100);
+
 /// How long the server runs or waits to run in 300 ms with nothing to do (its CPU time
 /// and its time on a run queue: a machine too busy to give a spinning server the CPU
-/// still shows it wanting it).
+/// still shows it wanting it). The window opens once the server sleeps in epoll_wait with
+/// no child left running (after 50 ms at most), and closes early once /proc shows it
+/// asleep there for [`ASLEEP`] without running once (/proc/PID/schedstat): a spinning
+/// server is never seen so, and is watched for the whole window.
 fn idle_cpu(pid: i32) -> Duration {
-    thread::sleep(Duration::from_millis(50));
-    let before = inspect::busy_time(pid).unwrap_or_default();
-    thread::sleep(Duration::from_millis(300));
+    let idle = || {
+        inspect::activity(pid) == inspect::Activity::EpollWait
+            && inspect::children(pid)
+                .iter()
+                .all(inspect::Process::is_zombie)
+    };
+    eventually(Duration::from_millis(50), idle);
+    let (before, started) = (inspect::busy_time(pid).unwrap_or_default(), Instant::now());
+    let mut asleep = Lasting::new(ASLEEP);
+    loop {
+        // The count first: asleep after it, the server did not run since the last look
+        // when the count is still the same.
+        let runs = inspect::times_run(pid);
+        let quiet = runs.is_some() && idle();
+        let window_left = IDLE_WINDOW.saturating_sub(started.elapsed());
+        if asleep.holds_as(quiet.then_some(runs)).is_some() || window_left.is_zero() {
+            break;
+        }
+        thread::sleep(watch::TICK.min(window_left));
+    }
     inspect::busy_time(pid)
         .unwrap_or_default()
         .saturating_sub(before)

@@ -108,11 +108,16 @@ fn late_client(
         return Err(cut);
     }
     wait_for_reports(server, 1, REPORT_WAIT)?;
-    // The quick client's child exits; give the reaper a moment to run.
+    // The quick client's child exits; give the reaper a moment to run: until the server
+    // has no zombie child and sleeps again (in its loop, or blocked in a wait), 100 ms at most.
     eventually(Duration::from_secs(2), || {
         Look::take(server).children.len() <= 1
     });
-    thread::sleep(Duration::from_millis(100));
+    let pid = server.pid;
+    eventually(Duration::from_millis(100), || {
+        inspect::activity(pid) != Activity::Running
+            && !inspect::children(pid).iter().any(inspect::Process::is_zombie)
+    });
 
     let late = session.uploads(server, &short, first + 2, 1);
     let started = Instant::now();
