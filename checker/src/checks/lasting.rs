@@ -52,7 +52,11 @@ mod tests {
         let mut quiet = Lasting::new(Duration::from_millis(30));
         assert_eq!(quiet.holds(true), None);
         std::thread::sleep(Duration::from_millis(40));
-        assert!(quiet.holds(true).is_some_and(|lasted| lasted >= Duration::from_millis(30)));
+        assert!(
+            quiet
+                .holds(true)
+                .is_some_and(|lasted| lasted >= Duration::from_millis(30))
+        );
         assert_eq!(quiet.holds(false), None);
         assert_eq!(quiet.holds(true), None, "a break starts the count afresh");
     }

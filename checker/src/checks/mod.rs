@@ -14,8 +14,8 @@ pub mod evidence;
 pub mod experiment;
 pub mod finding;
 mod in_turn;
-mod lasting;
 pub(crate) mod judge;
+mod lasting;
 pub mod many_clients;
 mod one_loop;
 pub(crate) mod printed;
@@ -381,10 +381,7 @@ fn wait_for_reports_or(
             && inspect::children(server.pid)
                 .iter()
                 .all(inspect::Process::is_zombie);
-        if started.elapsed() > timeout
-            || quiet.holds(idle).is_some()
-            || hopeless(counts.len())
-        {
+        if started.elapsed() > timeout || quiet.holds(idle).is_some() || hopeless(counts.len()) {
             return Err(evidence::Cut::ReportsMissing {
                 waited: started.elapsed(),
                 reported: counts.len(),

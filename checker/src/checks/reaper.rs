@@ -116,7 +116,9 @@ fn late_client(
     let pid = server.pid;
     eventually(Duration::from_millis(100), || {
         inspect::activity(pid) != Activity::Running
-            && !inspect::children(pid).iter().any(inspect::Process::is_zombie)
+            && !inspect::children(pid)
+                .iter()
+                .any(inspect::Process::is_zombie)
     });
 
     let late = session.uploads(server, &short, first + 2, 1);

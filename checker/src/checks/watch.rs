@@ -6,8 +6,8 @@ use std::thread;
 use std::time::Duration;
 
 use crate::checks::Session;
-use crate::checks::lasting::Lasting;
 use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Snapshot};
+use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::snapshot;
 use crate::clients::Uploads;

@@ -363,14 +363,23 @@ mod tests {
     fn the_reader_takes_only_whole_lines_and_reads_each_byte_once() {
         let dir = tempfile::TempDir::new().unwrap();
         let log = dir.path().join("server_output.log");
-        fs::write(&log, "an earlier run\nServer listening on 127.0.0.1:7\nClient 5 wa").unwrap();
+        fs::write(
+            &log,
+            "an earlier run\nServer listening on 127.0.0.1:7\nClient 5 wa",
+        )
+        .unwrap();
         let mut reader = Reader::new(&log, "an earlier run\n".len() as u64);
         assert_eq!(reader.lines(), ["Server listening on 127.0.0.1:7"]);
         let mut file = OpenOptions::new().append(true).open(&log).unwrap();
-        file.write_all(b"nts to send a file\n\nReceived 7 bytes").unwrap();
+        file.write_all(b"nts to send a file\n\nReceived 7 bytes")
+            .unwrap();
         assert_eq!(
             reader.lines(),
-            ["Server listening on 127.0.0.1:7", "Client 5 wants to send a file", ""]
+            [
+                "Server listening on 127.0.0.1:7",
+                "Client 5 wants to send a file",
+                ""
+            ]
         );
         file.write_all(b" from [Client 5]\n").unwrap();
         assert_eq!(reader.lines()[3], "Received 7 bytes from [Client 5]");
