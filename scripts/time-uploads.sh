@@ -8,10 +8,11 @@
 #   scripts/time-uploads.sh target/debug/server 2            two uploads at once
 #   scripts/time-uploads.sh target/debug/server 1 -- --buf-size 65536
 #
-# Needs test-file.txt (cargo run -p gen-testfile) and built binaries (cargo build).
+# Needs test-file.txt (cargo run -p gen-testfile) and built binaries (cargo build);
+# UPLOAD_FILE=PATH uploads that file instead.
 set -euo pipefail
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,11s/^# \{0,1\}//p' "$0"
+    sed -n '2,12s/^# \{0,1\}//p' "$0"
     exit 0
 fi
 set -m # background jobs get process groups of their own, so the server's can be stopped whole
@@ -24,7 +25,8 @@ client=target/debug/client
 for binary in "$server" "$client"; do
     [[ -x $binary ]] || { echo "time-uploads: $binary is missing: run cargo build --workspace" >&2; exit 1; }
 done
-[[ -f test-file.txt ]] || { echo "time-uploads: test-file.txt is missing: run cargo run -p gen-testfile" >&2; exit 1; }
+file=${UPLOAD_FILE:-test-file.txt}
+[[ -f $file ]] || { echo "time-uploads: $file is missing: run cargo run -p gen-testfile" >&2; exit 1; }
 
 log=$(mktemp)
 "$server" --port 0 "$@" >"$log" 2>&1 &
@@ -40,7 +42,7 @@ done
 start=$(date +%s.%N)
 uploads=()
 for _ in $(seq "$clients"); do
-    "$client" --port "$port" >/dev/null &
+    "$client" --port "$port" --file "$file" >/dev/null &
     uploads+=($!)
 done
 until (($(grep -c '^Received ' "$log" || true) >= clients)); do

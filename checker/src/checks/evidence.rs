@@ -235,7 +235,8 @@ pub struct InTurn {
     pub paused_in: Option<Whereabouts>,
     /// How long the checker waited for the fresh server to sit idle.
     pub idle_wait: Duration,
-    /// Time running or ready to run in 300 ms with nothing to do.
+    /// Time running or ready to run in 300 ms with nothing to do (a shorter look once
+    /// /proc showed the server asleep, see `idle_cpu`).
     pub idle_cpu: Duration,
     /// The server's interest list and signal masks once idle.
     pub interest: InterestList,
@@ -366,7 +367,8 @@ pub struct OneLoop {
     pub buf_size: u32,
     /// The sizes its first reads of client sockets asked for, or why they were not traced.
     pub read_sizes: Option<Result<ReadSizes, String>>,
-    /// Time running or ready to run in 300 ms with nothing to do.
+    /// Time running or ready to run in 300 ms with nothing to do (a shorter look once
+    /// /proc showed the server asleep, see `idle_cpu`).
     pub idle_cpu: Duration,
     pub interest: InterestList,
     pub signals: Option<Signals>,

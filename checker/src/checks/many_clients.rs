@@ -19,6 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::checks::finding::Finding;
+use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::{Hold, Plan, Uploads};
@@ -190,24 +191,23 @@ fn run_once(
     let uploads = session.uploads(&server, &plan, first, clients);
     // Looks as often as they take: the watch of the graded checks reads much more of
     // every process per look, and would see a child of a short upload once at most.
-    let (mut last_total, mut last_move) = (0, Instant::now());
+    let (mut arriving, mut still) = (Lasting::new(NO_MORE_ARRIVING), Lasting::new(STALL));
     let mut held_for = None;
     while uploads.ended() < clients {
         samples.take(pid);
         if held_for.is_none()
-            && (all_held(&uploads, hold.at) || last_move.elapsed() > NO_MORE_ARRIVING)
+            && (all_held(&uploads, hold.at)
+                || arriving.holds_as(Some(uploads.total_sent())).is_some())
         {
             held_for = Some(everyone_under_way(&mut samples, pid, expected_processes));
             hold.release();
-            (last_total, last_move) = (uploads.total_sent(), Instant::now());
+            still = Lasting::new(STALL);
         }
         if let Err(stopped) = server.check_running() {
             return Ok(Err(stopped.how));
         }
         let total = uploads.total_sent();
-        if total != last_total {
-            (last_total, last_move) = (total, Instant::now());
-        } else if last_move.elapsed() > STALL {
+        if still.holds_as(Some(total)).is_some() {
             return Ok(Err(format!(
                 "no byte moved for {} s (the clients had sent {total} of {} bytes)",
                 STALL.as_secs(),

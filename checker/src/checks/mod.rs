@@ -15,6 +15,7 @@ pub mod experiment;
 pub mod finding;
 mod in_turn;
 pub(crate) mod judge;
+mod lasting;
 pub mod many_clients;
 mod one_loop;
 pub(crate) mod printed;
@@ -29,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use crate::checks::evidence::{Cut, Snapshot, Stopped};
 use crate::checks::finding::{Finding, Limit};
+use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::clients::{ClientLog, Plan, Uploads};
 use crate::grade::{CheckId, Gate, Outcome, Selection, Verdict};
@@ -368,7 +370,7 @@ fn wait_for_reports_or(
     mut hopeless: impl FnMut(usize) -> bool,
 ) -> Result<Vec<u64>, evidence::Cut> {
     let started = Instant::now();
-    let mut quiet: Option<Instant> = None;
+    let mut quiet = Lasting::new(Duration::from_secs(1));
     loop {
         let counts = Printed::of(&server.output()).received;
         if counts.len() >= count {
@@ -381,21 +383,7 @@ fn wait_for_reports_or(
             && inspect::children(server.pid)
                 .iter()
                 .all(inspect::Process::is_zombie);
-        let quiet_for = match (idle, quiet) {
-            (false, _) => {
-                quiet = None;
-                Duration::ZERO
-            }
-            (true, None) => {
-                quiet = Some(Instant::now());
-                Duration::ZERO
-            }
-            (true, Some(since)) => since.elapsed(),
-        };
-        if started.elapsed() > timeout
-            || quiet_for > Duration::from_secs(1)
-            || hopeless(counts.len())
-        {
+        if started.elapsed() > timeout || quiet.holds(idle).is_some() || hopeless(counts.len()) {
             return Err(evidence::Cut::ReportsMissing {
                 waited: started.elapsed(),
                 reported: counts.len(),
@@ -446,7 +434,7 @@ fn wait_until_idle(
     let listener = inspect::listening_socket(server.port);
     let mut looks = 0;
     let mut at = inspect::whereabouts(pid, listener);
-    let mut blocked_since: Option<(Instant, Option<inspect::CallKind>, i64)> = None;
+    let mut stuck = Lasting::new(Duration::from_secs(1));
     eventually(timeout, || {
         at = inspect::whereabouts(pid, listener);
         let idle = at.activity == inspect::Activity::EpollWait
@@ -457,29 +445,46 @@ fn wait_until_idle(
         let blocked = at
             .is_blocked_outside_the_loop()
             .then_some((at.call, at.first_arg));
-        blocked_since = match (blocked, blocked_since) {
-            (Some((call, arg)), Some((since, was_call, was_arg)))
-                if (call, arg) == (was_call, was_arg) =>
-            {
-                Some((since, call, arg))
-            }
-            (Some((call, arg)), _) => Some((Instant::now(), call, arg)),
-            (None, _) => None,
-        };
-        let stuck =
-            blocked_since.is_some_and(|(since, _, _)| since.elapsed() >= Duration::from_secs(1));
-        looks == 2 || stuck
+        looks == 2 || stuck.holds_as(blocked).is_some()
     });
     (at, started.elapsed())
 }
 
+/// How long a server with nothing to do is watched for spinning.
+const IDLE_WINDOW: Duration = Duration::from_millis(300);
+
+/// How long a server must be seen asleep in epoll_wait, not once given the CPU, with no
+/// child left running, for the watch for spinning to end early: it waits for an event, and
+/// with nothing to do none comes.
+const ASLEEP: Duration = Duration::from_millis(100);
+
 /// How long the server runs or waits to run in 300 ms with nothing to do (its CPU time
 /// and its time on a run queue: a machine too busy to give a spinning server the CPU
-/// still shows it wanting it).
+/// still shows it wanting it). The window opens once the server sleeps in epoll_wait with
+/// no child left running (after 50 ms at most), and closes early once /proc shows it
+/// asleep there for [`ASLEEP`] without running once (/proc/PID/schedstat): a spinning
+/// server is never seen so, and is watched for the whole window.
 fn idle_cpu(pid: i32) -> Duration {
-    thread::sleep(Duration::from_millis(50));
-    let before = inspect::busy_time(pid).unwrap_or_default();
-    thread::sleep(Duration::from_millis(300));
+    let idle = || {
+        inspect::activity(pid) == inspect::Activity::EpollWait
+            && inspect::children(pid)
+                .iter()
+                .all(inspect::Process::is_zombie)
+    };
+    eventually(Duration::from_millis(50), idle);
+    let (before, started) = (inspect::busy_time(pid).unwrap_or_default(), Instant::now());
+    let mut asleep = Lasting::new(ASLEEP);
+    loop {
+        // The count first: asleep after it, the server did not run since the last look
+        // when the count is still the same.
+        let runs = inspect::times_run(pid);
+        let quiet = runs.is_some() && idle();
+        let window_left = IDLE_WINDOW.saturating_sub(started.elapsed());
+        if asleep.holds_as(quiet.then_some(runs)).is_some() || window_left.is_zero() {
+            break;
+        }
+        thread::sleep(watch::TICK.min(window_left));
+    }
     inspect::busy_time(pid)
         .unwrap_or_default()
         .saturating_sub(before)

@@ -2,12 +2,13 @@
 //! once, and the server watched throughout: it must serve them side by side from its one
 //! loop, with no child process and no second thread, and be idle afterwards.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use gen_testfile::human_size;
 
 use crate::checks::at_once::{no_progress, one_at_a_time};
 use crate::checks::evidence::{Cut, OneLoop, Turns};
+use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::read_sizes::{self, TASK_THREE_BUF_SIZE};
 use crate::checks::watch::{Look, Unaccepted};
@@ -137,12 +138,12 @@ pub fn gather(
         // Sockets whose end was read, still held with no report for a second: the
         // reports are not coming.
         let mut ended = Vec::new();
-        let mut since: Option<Instant> = None;
+        let mut unclosed = Lasting::new(ENDED_UNCLOSED);
         let reported = wait_for_reports_or(&mut server, clients, REPORT_WAIT, |reported| {
             ended = inspect::ended_unclosed(pid, &inspect::tcp_table());
-            let held = !ended.is_empty() && ended.len() + reported >= clients;
-            since = held.then(|| since.unwrap_or_else(Instant::now));
-            since.is_some_and(|since| since.elapsed() >= ENDED_UNCLOSED)
+            unclosed
+                .holds(!ended.is_empty() && ended.len() + reported >= clients)
+                .is_some()
         });
         if let Err(missing) = reported {
             seen.ended_unclosed = ended;

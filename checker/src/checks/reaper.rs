@@ -13,11 +13,12 @@ use std::time::{Duration, Instant};
 use lab::MIB;
 
 use crate::checks::evidence::{Cut, Reaping};
+use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::watch::{Look, TICK, Unaccepted};
 use crate::checks::{REPORT_WAIT, Session, eventually, idle_cpu, wait_for_reports};
 use crate::clients::{Hold, Plan};
-use crate::inspect::{self, Activity, CallKind};
+use crate::inspect::{self, Activity};
 use crate::server::ServerUnderTest;
 use crate::trouble::Trouble;
 
@@ -107,16 +108,23 @@ fn late_client(
         return Err(cut);
     }
     wait_for_reports(server, 1, REPORT_WAIT)?;
-    // The quick client's child exits; give the reaper a moment to run.
+    // The quick client's child exits; give the reaper a moment to run: until the server
+    // has no zombie child and sleeps again (in its loop, or blocked in a wait), 100 ms at most.
     eventually(Duration::from_secs(2), || {
         Look::take(server).children.len() <= 1
     });
-    thread::sleep(Duration::from_millis(100));
+    let pid = server.pid;
+    eventually(Duration::from_millis(100), || {
+        inspect::activity(pid) != Activity::Running
+            && !inspect::children(pid)
+                .iter()
+                .any(inspect::Process::is_zombie)
+    });
 
     let late = session.uploads(server, &short, first + 2, 1);
     let started = Instant::now();
     // Blocked in one call outside epoll_wait for a second is as good as the whole wait.
-    let mut blocked_since: Option<(Instant, Option<CallKind>, i64)> = None;
+    let mut stuck = Lasting::new(Duration::from_secs(1));
     while started.elapsed() < LATE_LIMIT {
         if Printed::of(&server.output()).received.len() >= 2 {
             seen.late_served_in = Some(started.elapsed());
@@ -125,15 +133,13 @@ fn late_client(
         server.check_running().map_err(Cut::ServerStopped)?;
         session.observer.uploads(&late);
         let at = inspect::whereabouts(server.pid, inspect::listening_socket(server.port));
-        blocked_since = match (at.is_blocked_outside_the_loop(), blocked_since) {
-            (true, Some(was)) if (was.1, was.2) == (at.call, at.first_arg) => Some(was),
-            (true, _) => Some((Instant::now(), at.call, at.first_arg)),
-            (false, _) => None,
-        };
+        let blocked = at
+            .is_blocked_outside_the_loop()
+            .then_some((at.call, at.first_arg));
         if at.activity != Activity::Running {
             seen.server_while_late = Some(at);
         }
-        if blocked_since.is_some_and(|(since, _, _)| since.elapsed() >= Duration::from_secs(1)) {
+        if stuck.holds_as(blocked).is_some() {
             break;
         }
         thread::sleep(TICK);

@@ -3,10 +3,11 @@
 
 use std::ops::ControlFlow;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::checks::Session;
 use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Snapshot};
+use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::snapshot;
 use crate::clients::Uploads;
@@ -90,25 +91,6 @@ impl Look {
     }
 }
 
-/// A condition that counts only once it has held for a while.
-#[derive(Default)]
-struct Lasting {
-    since: Option<Instant>,
-}
-
-impl Lasting {
-    /// Notes whether the condition holds now; returns how long it has held, once that is
-    /// at least [`UNSERVED`].
-    fn holds(&mut self, now: bool) -> Option<Duration> {
-        if !now {
-            self.since = None;
-            return None;
-        }
-        let since = *self.since.get_or_insert_with(Instant::now);
-        (since.elapsed() >= UNSERVED).then(|| since.elapsed())
-    }
-}
-
 /// What to do about connections that wait in the listener's queue while the server
 /// sits idle.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -137,9 +119,8 @@ impl Session<'_> {
         mut look: impl FnMut(&Look, &Uploads) -> ControlFlow<Cut>,
     ) -> Watched {
         let mut watched = Watched::default();
-        let (mut waiting, mut forgotten) = (Lasting::default(), Lasting::default());
-        let (mut last_total, mut last_move) = (0, Instant::now());
-        let (mut stuck, mut stuck_in) = (Lasting::default(), None::<(CallKind, i64, u64)>);
+        let (mut waiting, mut forgotten) = (Lasting::new(UNSERVED), Lasting::new(UNSERVED));
+        let (mut stuck, mut still) = (Lasting::new(UNSERVED), Lasting::new(STALL));
         let pid = server.pid;
         let cut = loop {
             self.observer.uploads(uploads);
@@ -193,18 +174,13 @@ impl Session<'_> {
                 let call = now.server_at.call.unwrap_or(CallKind::Other(-1));
                 (call, now.server_at.first_arg, total)
             });
-            if blocked != stuck_in {
-                (stuck, stuck_in) = (Lasting::default(), blocked);
-            }
-            if let Some(lasted) = stuck.holds(blocked.is_some()) {
+            if let Some(lasted) = stuck.holds_as(blocked) {
                 break Some(Cut::Stuck {
                     lasted,
                     seen: Box::new(snapshot(server)),
                 });
             }
-            if total != last_total {
-                (last_total, last_move) = (total, Instant::now());
-            } else if last_move.elapsed() > STALL {
+            if still.holds_as(Some(total)).is_some() {
                 break Some(Cut::Stalled {
                     after: STALL,
                     sent: total,

@@ -1,6 +1,7 @@
 //! Sockets on 127.0.0.1, from the kernel's table /proc/net/tcp.
 
 use std::fs;
+use std::io::Read;
 use std::sync::Mutex;
 
 use crate::inspect::{FileKind, children, descriptors, epoll_registrations, holds_socket};
@@ -55,7 +56,7 @@ pub fn tcp_table() -> Vec<TcpRow> {
         .clone();
     std::iter::once("/proc/net/tcp".to_owned())
         .chain(networks.iter().map(|pid| format!("/proc/{pid}/net/tcp")))
-        .filter_map(|path| fs::read_to_string(path).ok())
+        .filter_map(|path| read_table(&path))
         .flat_map(|table| {
             table
                 .lines()
@@ -64,6 +65,15 @@ pub fn tcp_table() -> Vec<TcpRow> {
                 .collect::<Vec<_>>()
         })
         .collect()
+}
+
+/// Reads a table of sockets in as few reads as it takes: the kernel walks its whole table
+/// of connections for every read of it, however short, so a buffer that grows from a few
+/// bytes (what reading a file of unknown size starts with) would cost a walk per step.
+fn read_table(path: &str) -> Option<String> {
+    let mut text = Vec::with_capacity(64 * 1024);
+    fs::File::open(path).ok()?.read_to_end(&mut text).ok()?;
+    String::from_utf8(text).ok()
 }
 
 /// Reads a row such as `0: 0100007F:B2FF 00000000:0000 0A 00000000:00000002 ... 4013 ...`:

@@ -170,6 +170,14 @@ pub fn busy_time(pid: i32) -> Option<Duration> {
     cpu_time(pid)
 }
 
+/// How many times `pid` has been given a CPU (the third field of /proc/PID/schedstat):
+/// unchanged between two looks, it did not run at all in between. `None` where the kernel
+/// has no schedstat.
+pub fn times_run(pid: i32) -> Option<u64> {
+    let schedstat = fs::read_to_string(format!("/proc/{pid}/schedstat")).ok()?;
+    schedstat.split_whitespace().nth(2)?.parse().ok()
+}
+
 /// What a process is doing, as far as the checker needs to know.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Activity {

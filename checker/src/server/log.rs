@@ -4,7 +4,7 @@
 //! client log.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
 use std::thread::{self, JoinHandle};
@@ -223,15 +223,43 @@ pub fn note_stop(log: &Path, why: &str) {
     }
 }
 
-/// Everything a server has printed from byte `start` of the log on (complete lines only).
-pub fn output_from(log: &Path, start: u64) -> Vec<String> {
-    let Ok(text) = fs::read(log) else {
-        return Vec::new();
-    };
-    let start = usize::try_from(start).unwrap_or(usize::MAX).min(text.len());
-    let text = String::from_utf8_lossy(&text[start..]);
-    let complete = text.rfind('\n').map_or("", |end| &text[..end]);
-    complete.lines().map(str::to_owned).collect()
+/// A server's output, read from the log as it grows: each read starts at the byte where
+/// the last one stopped, so a look costs what was printed since the last look, never the
+/// whole log again.
+pub struct Reader {
+    log: PathBuf,
+    /// The next byte of the log to read.
+    offset: u64,
+    /// The complete lines read so far, from the start on.
+    lines: Vec<String>,
+}
+
+impl Reader {
+    /// Reads the log `log` from byte `start` on.
+    pub fn new(log: &Path, start: u64) -> Self {
+        Reader {
+            log: log.to_owned(),
+            offset: start,
+            lines: Vec::new(),
+        }
+    }
+
+    /// Every complete line from the start on, with those printed since the last call.
+    pub fn lines(&mut self) -> &[String] {
+        let mut fresh = Vec::new();
+        if let Ok(mut file) = File::open(&self.log) {
+            let _ = file
+                .seek(SeekFrom::Start(self.offset))
+                .and_then(|_| file.read_to_end(&mut fresh));
+        }
+        // Only whole lines: the rest is read again, whole, next time.
+        if let Some(end) = fresh.iter().rposition(|&byte| byte == b'\n') {
+            self.offset += end as u64 + 1;
+            let text = String::from_utf8_lossy(&fresh[..=end]);
+            self.lines.extend(text.lines().map(str::to_owned));
+        }
+        &self.lines
+    }
 }
 
 /// The lines of one server's section of the log: from byte `start` (its header line) up
@@ -318,13 +346,43 @@ mod tests {
         assert_eq!(first.len(), 3, "{first:?}");
         assert_eq!(first[0], "----- checker: first: /bin/server --port 7 -----");
         assert!(first[2].starts_with(STOPPED), "{first:?}");
+        let mut reader = Reader::new(&log, second);
         assert_eq!(
-            output_from(&log, second),
+            reader.lines(),
             [
                 "----- checker: second: /bin/server --port 8 -----",
                 "Server listening on 127.0.0.1:8"
             ]
         );
         assert!(is_section_header(&line("a title")));
+    }
+
+    /// What was read once is not read again: a line half written is taken once it ends,
+    /// and the lines before it stay as they were.
+    #[test]
+    fn the_reader_takes_only_whole_lines_and_reads_each_byte_once() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let log = dir.path().join("server_output.log");
+        fs::write(
+            &log,
+            "an earlier run\nServer listening on 127.0.0.1:7\nClient 5 wa",
+        )
+        .unwrap();
+        let mut reader = Reader::new(&log, "an earlier run\n".len() as u64);
+        assert_eq!(reader.lines(), ["Server listening on 127.0.0.1:7"]);
+        let mut file = OpenOptions::new().append(true).open(&log).unwrap();
+        file.write_all(b"nts to send a file\n\nReceived 7 bytes")
+            .unwrap();
+        assert_eq!(
+            reader.lines(),
+            [
+                "Server listening on 127.0.0.1:7",
+                "Client 5 wants to send a file",
+                ""
+            ]
+        );
+        file.write_all(b" from [Client 5]\n").unwrap();
+        assert_eq!(reader.lines()[3], "Received 7 bytes from [Client 5]");
+        assert_eq!(reader.lines().len(), 4);
     }
 }

@@ -60,6 +60,8 @@ pub struct ServerUnderTest {
     pub sockets: Option<Arc<SocketSource>>,
     /// The thread that copies the server's output into the log, until it ends.
     output: Option<JoinHandle<()>>,
+    /// What the server has printed, read from its section of the log as it grows.
+    printed: Mutex<log::Reader>,
 }
 
 impl ServerUnderTest {
@@ -182,6 +184,7 @@ impl ServerUnderTest {
             channel: Mutex::new(channel),
             sockets,
             output: Some(output),
+            printed: Mutex::new(log::Reader::new(log, log_start)),
         };
         if pid.is_none() && server.exit_status().is_none() {
             return Err(Failure::new(
@@ -349,18 +352,34 @@ impl ServerUnderTest {
         self.check_running()
     }
 
-    /// Resumes a paused server (SIGCONT) and watches it for `grace`, calling `meanwhile`
-    /// every 10 ms: a server that cannot stand being interrupted ends right then. Fails
-    /// with how it ended.
+    /// Resumes a paused server (SIGCONT) and watches it, calling `meanwhile` every 10 ms,
+    /// until it has gone on past the interruption or `grace` has passed: a server that
+    /// cannot stand being interrupted ends right then. It has gone on once it has run since
+    /// the resume and then either sleeps in epoll_wait again or has accepted a connection
+    /// that waited in the listener's queue (/proc shows both). Fails with how it ended.
     pub fn resume(&mut self, grace: Duration, mut meanwhile: impl FnMut()) -> Result<(), Stopped> {
+        let runs = inspect::times_run(self.pid);
+        let queued = self.queued();
         let _ = kill(Pid::from_raw(self.pid), Signal::SIGCONT);
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             self.check_running()?;
             meanwhile();
+            let ran = runs.is_some() && inspect::times_run(self.pid) > runs;
+            if ran
+                && (inspect::activity(self.pid) == inspect::Activity::EpollWait
+                    || self.queued() < queued)
+            {
+                break;
+            }
             thread::sleep(Duration::from_millis(10));
         }
         self.check_running()
+    }
+
+    /// How many connections wait in the listener's queue.
+    fn queued(&self) -> u64 {
+        inspect::listener(self.port).map_or(0, |row| row.queued)
     }
 
     /// Waits (a second at most) until `count` connections wait in the listener's queue.
@@ -428,9 +447,14 @@ impl ServerUnderTest {
         }
     }
 
-    /// Everything this server has printed so far (complete lines only).
+    /// Everything this server has printed so far (complete lines only), read from the log
+    /// where the last look stopped.
     pub fn output(&self) -> Vec<String> {
-        log::output_from(&self.log, self.log_start)
+        self.printed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .lines()
+            .to_vec()
     }
 }
 
