@@ -1,9 +1,12 @@
 use std::time::Duration;
 
-use super::*;
-use crate::checks::evidence::{Handled, Turns};
+use crate::checks::evidence::{
+    Blame, ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Origin, Snapshot, Stopped, Turns,
+};
+use crate::checks::finding::{Finding, Limit, Spin};
 use crate::checks::printed::ForkSeen;
-use crate::inspect::{CallKind, Signals, Waited};
+use crate::grade::CheckId;
+use crate::inspect::{Activity, CallKind, Signals, Waited, Whereabouts};
 
 use crate::checks::judge::table::at;
 
