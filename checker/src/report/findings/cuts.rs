@@ -2,6 +2,8 @@
 //! and which of the checker's limits a server reached: the words of [`Cut`], which
 //! several findings hold, and of the findings that are a cut or a limit.
 
+use std::time::Duration;
+
 use gen_testfile::human_size;
 
 use super::words::{list, plural, seconds};
@@ -98,25 +100,8 @@ pub(super) fn cut_reason(cut: &Cut) -> String {
             waiting,
             pid,
             lasted,
-        } => format!(
-            "{} waited {} to be accepted while the server sat idle in epoll_wait (/proc/net/tcp showed {waiting} in the listener's queue, /proc/{pid}/wchan showed epoll_wait): \
-             the server does not accept every client that knocks. Accept whenever epoll reports the listener (TODO 3), \
-             and keep the listener level-triggered, as lab::w_epoll::add registers it, so that epoll reports it for as long as clients wait (TODO 1)",
-            plural(*waiting as usize, "connection", "connections"),
-            seconds(*lasted)
-        ),
-        Cut::NotWatched { fds, pid, lasted } => format!(
-            "the server accepted the {} {} but does not watch {}: not in its epoll interest list (/proc/{pid}/fdinfo), \
-             while the data sat unread for {} and the server waited in epoll_wait. Add every accepted client to epoll (TODO 3)",
-            if fds.len() == 1 {
-                "client on socket"
-            } else {
-                "clients on sockets"
-            },
-            list(fds),
-            if fds.len() == 1 { "it" } else { "them" },
-            seconds(*lasted)
-        ),
+        } => not_accepted(*waiting, *pid, *lasted),
+        Cut::NotWatched { fds, pid, lasted } => not_watched(fds, *pid, *lasted),
         Cut::OneAtATime {
             finished,
             behind,
@@ -148,6 +133,33 @@ pub(super) fn cut_reason(cut: &Cut) -> String {
             where_they_were(seen)
         ),
     }
+}
+
+/// The words of `Cut::NotAccepted`.
+fn not_accepted(waiting: u64, pid: i32, lasted: Duration) -> String {
+    format!(
+        "{} waited {} to be accepted while the server sat idle in epoll_wait (/proc/net/tcp showed {waiting} in the listener's queue, /proc/{pid}/wchan showed epoll_wait): \
+         the server does not accept every client that knocks. Accept whenever epoll reports the listener (TODO 3), \
+         and keep the listener level-triggered, as lab::w_epoll::add registers it, so that epoll reports it for as long as clients wait (TODO 1)",
+        plural(waiting as usize, "connection", "connections"),
+        seconds(lasted)
+    )
+}
+
+/// The words of `Cut::NotWatched`.
+fn not_watched(fds: &[i32], pid: i32, lasted: Duration) -> String {
+    format!(
+        "the server accepted the {} {} but does not watch {}: not in its epoll interest list (/proc/{pid}/fdinfo), \
+         while the data sat unread for {} and the server waited in epoll_wait. Add every accepted client to epoll (TODO 3)",
+        if fds.len() == 1 {
+            "client on socket"
+        } else {
+            "clients on sockets"
+        },
+        list(fds),
+        if fds.len() == 1 { "it" } else { "them" },
+        seconds(lasted)
+    )
 }
 
 /// How a server stopped, and whose code stopped it where the evidence tells.
