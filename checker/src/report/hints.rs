@@ -10,164 +10,149 @@ use crate::checks::finding::{Finding, Limit, Spin};
 /// The TODOs of the handout, the ones `checker hint` knows.
 pub const TODOS: std::ops::RangeInclusive<u8> = 1..=9;
 
+// The short hint of each finding, in the order of the match in `short`.
+
+// Not judged.
+const DOES_NOT_COMPILE: &str =
+    "Fix the compiler's first error first: the later ones often follow from it.";
+const BUILD_STOPPED: &str =
+    "The build did not finish in time: build once with cargo build --workspace, then grade again.";
+const NEEDS_WHOLE_UPLOAD: &str =
+    "Start with task 1: this check is graded once a whole upload gets through.";
+const NEEDS_EVERY_CLIENT_ACCEPTED: &str = "Make \"keeps serving\" pass first: this check is graded on a server that accepts every client.";
+const NEEDS_PASSED: &str =
+    "Make the check the reason names pass first: this one is judged after it.";
+const NO_ASYNC_MODE: &str = "Task 3 is optional. To try it, your server.rs needs the skeleton's --mode option, which older copies lack.";
+
+// Any scenario.
+const LISTENER_NOT_IN_EPOLL: &str = "The loop wakes for a new client only if the listening socket is in the epoll instance: register it as you create the instance.";
+const SPINS_FINISHED_CLIENTS: &str = "A finished client left in epoll is reported as readable forever, since the end of a stream counts as readable: remove it from epoll, then close it.";
+const SPINS_NO_WAIT: &str = "epoll_wait must sleep until something is ready: wait with no timeout at all, not with a timeout of zero.";
+const SPINS_UNREAD_SIGNALFD: &str = "A signalfd stays readable until its signals are read: read every pending one each time it wakes the loop, then reap.";
+const STALE_REGISTRATIONS: &str = "A registration belongs to the open socket, not to its number, and a child still holds the socket: remove it from epoll first, then close it.";
+const SERVER_ERROR: &str =
+    "The quoted line is the server's own error: it says which step failed and why.";
+
+// Task 1.
+const WHOLE_UPLOAD_MISCOUNTED: &str = "An upload ends when the client closes the connection (a read returns 0): the count covers every byte up to there.";
+const NO_WHOLE_UPLOAD: &str = "No upload got through whole: the client log and the last lines of the server log show where it stopped.";
+const UPLOAD_MISCOUNTED: &str = "Each upload's Received line must give exactly what its client sent: one receiver per connection, reading to the end.";
+const HANDLED_NOT_ONCE: &str = "Each connection is handled once, then leaves epoll and is closed; one handled again was still in epoll.";
+const NEVER_PAUSED: &str =
+    "A fresh server must reach epoll_wait and sleep there; the checker never saw it do so.";
+const NEVER_IDLE: &str =
+    "A fresh server must reach epoll_wait and sleep there: the reason says where it was instead.";
+
+// Task 2.
+const UPLOADS_MISREPORTED: &str =
+    "Every upload is reported exactly once, with its whole size: one Received line per client.";
+const THREADS: &str =
+    "Task 2 asks for processes, not threads: fork gives each upload a process of its own.";
+const NO_CHILD: &str =
+    "The uploads ran without a child process: receive each upload in a child that fork makes.";
+const WRONG_CHILD_COUNT: &str = "Each upload needs a child of its own while it runs: one fork per client, as its upload begins.";
+const CHILD_IN_LOOP: &str = "A child must end when its upload is done; one that returns from the function runs the server's loop as a second server.";
+const CHILDREN_LEFT: &str =
+    "Children must exit once their upload is done: end the child explicitly, never let it return.";
+const CHILD_ERROR_LINE: &str = "Only the loop's code prints that line, so a child ran it: the child returned instead of ending.";
+const HANDLED_AGAIN: &str = "A connection was handled more than once: once a child has a client, the parent stops watching it.";
+const DESCRIPTORS_NOT_COUNTED: &str = "The checker could not count the server's descriptors before the clients came: grade again; the server log may say why.";
+const PARENT_KEEPS_COPIES: &str = "After the fork the parent closes its copy of the client's socket (the child keeps its own), or its descriptors grow with every client.";
+
+// The bonus.
+const LATE_CLIENT_NOT_SERVED: &str = "A new client must be served while uploads run and children exit: nothing in the loop may wait, not even for a child.";
+const ZOMBIES_WITHOUT_REAPER: &str = "A finished child stays a zombie until its parent collects its status: hear children exit, then reap them.";
+const SIGCHLD_NOT_BLOCKED: &str =
+    "A signalfd receives only signals that are blocked: block SIGCHLD before you create it.";
+const ONE_REAPED_PER_SIGNAL: &str = "Pending signals of one kind merge, so three exits can wake the loop once: reap until no exited child is left.";
+const ZOMBIES_LEFT: &str = "The signalfd woke the server, yet children stayed zombies: each wakeup must reap every exited child.";
+
+// Task 3.
+const EAGAIN_TAKEN_FOR_ERROR: &str = "On a non-blocking socket, EAGAIN (would block) means nothing more for now, not an error: go back to the loop.";
+const NOT_ONE_LOOP: &str =
+    "In task 3 the one loop serves every client: no fork and no thread in async mode.";
+const BLOCKING_SOCKETS: &str = "In async mode every client socket must be non-blocking, or one read waits for one client while all the others wait too.";
+const END_OF_UPLOAD_MISSED: &str = "A read of 0 bytes means the client has closed: that is the end of the upload, to report and forget.";
+const ONE_READ_PER_EVENT: &str = "Read again and again each time epoll reports a client, until it would block or the fair share is read, not once per event.";
+const LOOP_ONE_AT_A_TIME: &str = "Stop reading after the fair share and return: epoll reports the socket again after the other clients' turns.";
+const COUNT_LOST: &str = "Add every byte each read returns to the client's state, which lasts as long as the connection; a read that fails must have taken nothing.";
+const COUNTED_MORE: &str = "Add what each read returned, not the size of the buffer.";
+const LOOP_UPLOADS_MISREPORTED: &str =
+    "Every upload is reported once, with its whole size, when its stream ends.";
+const LOOP_HANDLED_NOT_ONCE: &str = "A client stays in the loop's state from its first event to the end of its upload: one that is forgotten early starts over.";
+const FINISHED_CLIENTS_WATCHED: &str =
+    "At the end of an upload the client leaves epoll and is closed, in that order (TODO 4).";
+const DESCRIPTORS_KEPT: &str =
+    "Every descriptor opened for a client is closed when its upload ends.";
+
+// Where the server forked, as its own lines place the fork.
+const FORKED_AT_ACCEPT: &str = "A child per upload is forked where the upload starts, not where the client is accepted: the loop must not also serve that client.";
+const FORKED_AFTER_RECEIVING: &str = "The child is there to receive: fork first, and let only the child receive and report the upload.";
+const CREATED_LINE_NAMES_NO_CHILD: &str = "After a fork, each process gets a different answer: the parent's is the new child's pid, the one to print.";
+const SIGNALFD_NOT_WATCHED: &str = "A signalfd wakes the loop only from inside the epoll instance: register it there as you make it.";
+
+// The checker's own limits.
+const TIME_LIMIT: &str = "Time ran out before this check was decided: tiny reads or a line per read make a server slow; give it more with --timeout to see the verdict.";
+const MEMORY_LIMIT: &str = "A process asked for more memory than the checker allows: read into a buffer of the size the options give, and keep no whole upload in memory.";
+
 /// The short hint for what `finding` observed.
 pub fn short(finding: &Finding) -> &'static str {
     match finding {
-        Finding::DoesNotCompile => {
-            "Fix the compiler's first error first: the later ones often follow from it."
-        }
-        Finding::BuildStopped(_) => {
-            "The build did not finish in time: build once with cargo build --workspace, then grade again."
-        }
-        Finding::NeedsWholeUpload => {
-            "Start with task 1: this check is graded once a whole upload gets through."
-        }
-        Finding::NeedsEveryClientAccepted(_) => {
-            "Make \"keeps serving\" pass first: this check is graded on a server that accepts every client."
-        }
-        Finding::NeedsPassed { .. } => {
-            "Make the check the reason names pass first: this one is judged after it."
-        }
-        Finding::NoAsyncMode => {
-            "Task 3 is optional. To try it, your server.rs needs the skeleton's --mode option, which older copies lack."
-        }
+        Finding::DoesNotCompile => DOES_NOT_COMPILE,
+        Finding::BuildStopped(_) => BUILD_STOPPED,
+        Finding::NeedsWholeUpload => NEEDS_WHOLE_UPLOAD,
+        Finding::NeedsEveryClientAccepted(_) => NEEDS_EVERY_CLIENT_ACCEPTED,
+        Finding::NeedsPassed { .. } => NEEDS_PASSED,
+        Finding::NoAsyncMode => NO_ASYNC_MODE,
         Finding::Cut(cut) => cut_hint(cut),
-        Finding::ListenerNotInEpoll => {
-            "The loop wakes for a new client only if the listening socket is in the epoll instance: register it as you create the instance."
-        }
+        Finding::ListenerNotInEpoll => LISTENER_NOT_IN_EPOLL,
         Finding::Spins { cause, .. } => match cause {
-            Spin::FinishedClients { .. } => {
-                "A finished client left in epoll is reported as readable forever, since the end of a stream counts as readable: remove it from epoll, then close it."
-            }
-            Spin::NoWait { .. } => {
-                "epoll_wait must sleep until something is ready: wait with no timeout at all, not with a timeout of zero."
-            }
-            Spin::UnreadSignalfd { .. } => {
-                "A signalfd stays readable until its signals are read: read every pending one each time it wakes the loop, then reap."
-            }
+            Spin::FinishedClients { .. } => SPINS_FINISHED_CLIENTS,
+            Spin::NoWait { .. } => SPINS_NO_WAIT,
+            Spin::UnreadSignalfd { .. } => SPINS_UNREAD_SIGNALFD,
         },
-        Finding::StaleRegistrations { .. } => {
-            "A registration belongs to the open socket, not to its number, and a child still holds the socket: remove it from epoll first, then close it."
-        }
-        Finding::ServerError { .. } => {
-            "The quoted line is the server's own error: it says which step failed and why."
-        }
-        Finding::WholeUploadMiscounted { .. } => {
-            "An upload ends when the client closes the connection (a read returns 0): the count covers every byte up to there."
-        }
-        Finding::NoWholeUpload => {
-            "No upload got through whole: the client log and the last lines of the server log show where it stopped."
-        }
-        Finding::UploadMiscounted { .. } => {
-            "Each upload's Received line must give exactly what its client sent: one receiver per connection, reading to the end."
-        }
-        Finding::HandledNotOnce { .. } => {
-            "Each connection is handled once, then leaves epoll and is closed; one handled again was still in epoll."
-        }
-        Finding::NeverPaused => {
-            "A fresh server must reach epoll_wait and sleep there; the checker never saw it do so."
-        }
-        Finding::NeverIdle { .. } => {
-            "A fresh server must reach epoll_wait and sleep there: the reason says where it was instead."
-        }
-        Finding::UploadsMisreported { .. } => {
-            "Every upload is reported exactly once, with its whole size: one Received line per client."
-        }
-        Finding::Threads { .. } => {
-            "Task 2 asks for processes, not threads: fork gives each upload a process of its own."
-        }
-        Finding::NoChild { .. } => {
-            "The uploads ran without a child process: receive each upload in a child that fork makes."
-        }
-        Finding::WrongChildCount { .. } => {
-            "Each upload needs a child of its own while it runs: one fork per client, as its upload begins."
-        }
-        Finding::ChildInLoop(_) => {
-            "A child must end when its upload is done; one that returns from the function runs the server's loop as a second server."
-        }
-        Finding::ChildrenLeft(_) => {
-            "Children must exit once their upload is done: end the child explicitly, never let it return."
-        }
-        Finding::ChildErrorLine { .. } => {
-            "Only the loop's code prints that line, so a child ran it: the child returned instead of ending."
-        }
-        Finding::HandledAgain { .. } => {
-            "A connection was handled more than once: once a child has a client, the parent stops watching it."
-        }
-        Finding::DescriptorsNotCounted => {
-            "The checker could not count the server's descriptors before the clients came: grade again; the server log may say why."
-        }
-        Finding::ParentKeepsCopies { .. } => {
-            "After the fork the parent closes its copy of the client's socket (the child keeps its own), or its descriptors grow with every client."
-        }
-        Finding::LateClientNotServed { .. } => {
-            "A new client must be served while uploads run and children exit: nothing in the loop may wait, not even for a child."
-        }
-        Finding::ZombiesWithoutReaper { .. } => {
-            "A finished child stays a zombie until its parent collects its status: hear children exit, then reap them."
-        }
-        Finding::SigchldNotBlocked { .. } => {
-            "A signalfd receives only signals that are blocked: block SIGCHLD before you create it."
-        }
-        Finding::OneReapedPerSignal { .. } => {
-            "Pending signals of one kind merge, so three exits can wake the loop once: reap until no exited child is left."
-        }
-        Finding::ZombiesLeft { .. } => {
-            "The signalfd woke the server, yet children stayed zombies: each wakeup must reap every exited child."
-        }
-        Finding::EagainTakenForError { .. } => {
-            "On a non-blocking socket, EAGAIN (would block) means nothing more for now, not an error: go back to the loop."
-        }
-        Finding::NotOneLoop { .. } => {
-            "In task 3 the one loop serves every client: no fork and no thread in async mode."
-        }
-        Finding::BlockingSockets { .. } => {
-            "In async mode every client socket must be non-blocking, or one read waits for one client while all the others wait too."
-        }
-        Finding::EndOfUploadMissed { .. } => {
-            "A read of 0 bytes means the client has closed: that is the end of the upload, to report and forget."
-        }
-        Finding::OneReadPerEvent(_) => {
-            "Read again and again each time epoll reports a client, until it would block or the fair share is read, not once per event."
-        }
-        Finding::LoopCut(Cut::OneAtATime { .. }) => {
-            "Stop reading after the fair share and return: epoll reports the socket again after the other clients' turns."
-        }
+        Finding::StaleRegistrations { .. } => STALE_REGISTRATIONS,
+        Finding::ServerError { .. } => SERVER_ERROR,
+        Finding::WholeUploadMiscounted { .. } => WHOLE_UPLOAD_MISCOUNTED,
+        Finding::NoWholeUpload => NO_WHOLE_UPLOAD,
+        Finding::UploadMiscounted { .. } => UPLOAD_MISCOUNTED,
+        Finding::HandledNotOnce { .. } => HANDLED_NOT_ONCE,
+        Finding::NeverPaused => NEVER_PAUSED,
+        Finding::NeverIdle { .. } => NEVER_IDLE,
+        Finding::UploadsMisreported { .. } => UPLOADS_MISREPORTED,
+        Finding::Threads { .. } => THREADS,
+        Finding::NoChild { .. } => NO_CHILD,
+        Finding::WrongChildCount { .. } => WRONG_CHILD_COUNT,
+        Finding::ChildInLoop(_) => CHILD_IN_LOOP,
+        Finding::ChildrenLeft(_) => CHILDREN_LEFT,
+        Finding::ChildErrorLine { .. } => CHILD_ERROR_LINE,
+        Finding::HandledAgain { .. } => HANDLED_AGAIN,
+        Finding::DescriptorsNotCounted => DESCRIPTORS_NOT_COUNTED,
+        Finding::ParentKeepsCopies { .. } => PARENT_KEEPS_COPIES,
+        Finding::LateClientNotServed { .. } => LATE_CLIENT_NOT_SERVED,
+        Finding::ZombiesWithoutReaper { .. } => ZOMBIES_WITHOUT_REAPER,
+        Finding::SigchldNotBlocked { .. } => SIGCHLD_NOT_BLOCKED,
+        Finding::OneReapedPerSignal { .. } => ONE_REAPED_PER_SIGNAL,
+        Finding::ZombiesLeft { .. } => ZOMBIES_LEFT,
+        Finding::EagainTakenForError { .. } => EAGAIN_TAKEN_FOR_ERROR,
+        Finding::NotOneLoop { .. } => NOT_ONE_LOOP,
+        Finding::BlockingSockets { .. } => BLOCKING_SOCKETS,
+        Finding::EndOfUploadMissed { .. } => END_OF_UPLOAD_MISSED,
+        Finding::OneReadPerEvent(_) => ONE_READ_PER_EVENT,
+        Finding::LoopCut(Cut::OneAtATime { .. }) => LOOP_ONE_AT_A_TIME,
         Finding::LoopCut(cut) => cut_hint(cut),
-        Finding::CountLost { .. } => {
-            "Add every byte each read returns to the client's state, which lasts as long as the connection; a read that fails must have taken nothing."
-        }
-        Finding::CountedMore { .. } => "Add what each read returned, not the size of the buffer.",
-        Finding::LoopUploadsMisreported { .. } => {
-            "Every upload is reported once, with its whole size, when its stream ends."
-        }
-        Finding::LoopHandledNotOnce { .. } => {
-            "A client stays in the loop's state from its first event to the end of its upload: one that is forgotten early starts over."
-        }
-        Finding::FinishedClientsWatched { .. } => {
-            "At the end of an upload the client leaves epoll and is closed, in that order (TODO 4)."
-        }
-        Finding::DescriptorsKept { .. } => {
-            "Every descriptor opened for a client is closed when its upload ends."
-        }
-        Finding::ForkedAtAccept(_) => {
-            "A child per upload is forked where the upload starts, not where the client is accepted: the loop must not also serve that client."
-        }
-        Finding::ForkedAfterReceiving(_) => {
-            "The child is there to receive: fork first, and let only the child receive and report the upload."
-        }
-        Finding::CreatedLineNamesNoChild { .. } => {
-            "After a fork, each process gets a different answer: the parent's is the new child's pid, the one to print."
-        }
-        Finding::SignalfdNotWatched { .. } => {
-            "A signalfd wakes the loop only from inside the epoll instance: register it there as you make it."
-        }
-        Finding::Limit(Limit::Time { .. }) => {
-            "Time ran out before this check was decided: tiny reads or a line per read make a server slow; give it more with --timeout to see the verdict."
-        }
-        Finding::Limit(Limit::Memory { .. }) => {
-            "A process asked for more memory than the checker allows: read into a buffer of the size the options give, and keep no whole upload in memory."
-        }
+        Finding::CountLost { .. } => COUNT_LOST,
+        Finding::CountedMore { .. } => COUNTED_MORE,
+        Finding::LoopUploadsMisreported { .. } => LOOP_UPLOADS_MISREPORTED,
+        Finding::LoopHandledNotOnce { .. } => LOOP_HANDLED_NOT_ONCE,
+        Finding::FinishedClientsWatched { .. } => FINISHED_CLIENTS_WATCHED,
+        Finding::DescriptorsKept { .. } => DESCRIPTORS_KEPT,
+        Finding::ForkedAtAccept(_) => FORKED_AT_ACCEPT,
+        Finding::ForkedAfterReceiving(_) => FORKED_AFTER_RECEIVING,
+        Finding::CreatedLineNamesNoChild { .. } => CREATED_LINE_NAMES_NO_CHILD,
+        Finding::SignalfdNotWatched { .. } => SIGNALFD_NOT_WATCHED,
+        Finding::Limit(Limit::Time { .. }) => TIME_LIMIT,
+        Finding::Limit(Limit::Memory { .. }) => MEMORY_LIMIT,
     }
 }
 
