@@ -197,11 +197,8 @@ fn cut_hint(cut: &Cut) -> &'static str {
     }
 }
 
-/// The longer hint for a TODO, or `None` for a number that is no TODO of the handout.
-pub fn long(todo: u8) -> Option<&'static str> {
-    Some(match todo {
-        1 => {
-            "\
+// The longer hint of each TODO, as `checker hint N` prints it.
+const TODO_1_HINT: &str = "\
 TODO 1 (task 1): create the event loop.
 
 The whole server sleeps in one place, epoll_wait, and wakes when any descriptor it
@@ -211,19 +208,17 @@ listener with the lab's helper for adding, which registers it level-triggered, s
 epoll keeps reporting the listener for as long as clients wait to be accepted.
 Errors go up with the context the top of server.rs shows.
 
-The checker looks in /proc/<pid>/fdinfo/<epoll fd> for the listener's registration."
-        }
-        2 => {
-            "\
+The checker looks in /proc/<pid>/fdinfo/<epoll fd> for the listener's registration.";
+
+const TODO_2_HINT: &str = "\
 TODO 2 (task 1): wait for events.
 
 Wait with no timeout: the server has nothing to do until a descriptor is ready, and a
 timeout of zero turns the wait into a spin at 100% CPU. A signal can interrupt the wait
 (EINTR). That is no error: just wait again. The checker pauses and resumes the idle
-server (what Ctrl-Z and fg do) to make sure it survives exactly that."
-        }
-        3 => {
-            "\
+server (what Ctrl-Z and fg do) to make sure it survives exactly that.";
+
+const TODO_3_HINT: &str = "\
 TODO 3 (task 1): accept a client.
 
 Accept the one connection epoll reported, print the line the task table gives (the
@@ -232,10 +227,9 @@ never hears that the client sent anything. Return the socket: the caller keeps i
 `clients`, which owns it until the upload is handled.
 
 Accept once per report of the listener: with a level-triggered listener, epoll reports
-it again while more clients wait."
-        }
-        4 => {
-            "\
+it again while more clients wait.";
+
+const TODO_4_HINT: &str = "\
 TODO 4 (task 1): stop watching a finished client.
 
 Two steps, in this order: remove the socket from the epoll instance, then close it
@@ -245,10 +239,9 @@ readable): the server spins and handles the same connection again and again.
 
 The order matters in task 2: a registration belongs to the open socket, not to its
 number. If the parent closes its number first, the child still holds the socket, the
-registration stays, and epoll reports a number the parent no longer owns."
-        }
-        5 => {
-            "\
+registration stays, and epoll reports a number the parent no longer owns.";
+
+const TODO_5_HINT: &str = "\
 TODO 5 (task 2): a process per upload.
 
 Receive the upload in a child process, so that the parent can go straight back to
@@ -260,38 +253,34 @@ returns at once; its caller then closes the parent's copy of the socket (TODO 4)
 
 fork is unsafe in Rust: write why it is sound here in a SAFETY comment (this server has
 one thread). Do not wait for the child in the parent: that is one client at a time
-again. Reaping is the bonus."
-        }
-        6 => {
-            "\
+again. Reaping is the bonus.";
+
+const TODO_6_HINT: &str = "\
 TODO 6 (bonus): hear children exit.
 
 A finished child stays a zombie until its parent collects its status. To learn of an
 exit inside the loop, turn SIGCHLD into a descriptor: block the signal first (a signalfd
 receives only blocked signals), create a signalfd for it, non-blocking and
 close-on-exec, add it to the epoll instance, and return it. A blocking signalfd would
-stop the whole loop at the first read with nothing pending."
-        }
-        7 => {
-            "\
+stop the whole loop at the first read with nothing pending.";
+
+const TODO_7_HINT: &str = "\
 TODO 7 (bonus): reap every exited child.
 
 First read the signalfd until nothing is pending, or it stays readable and the loop
 spins. Then collect exited children without waiting for any that still runs, again and
 again, until none is left (or there are no children at all): several exits that happen
 together can arrive as one signal, so one collection per wakeup leaves zombies. Print
-the exit line for each child, and the `killed by` line for one a signal ended."
-        }
-        8 => {
-            "\
+the exit line for each child, and the `killed by` line for one a signal ended.";
+
+const TODO_8_HINT: &str = "\
 TODO 8 (task 3): a non-blocking socket.
 
 In async mode the one thread must never wait on one client. Make each new client's
 socket non-blocking: a read with nothing to read then returns at once with
-WouldBlock (EAGAIN) instead of sleeping while every other client waits."
-        }
-        9 => {
-            "\
+WouldBlock (EAGAIN) instead of sleeping while every other client waits.";
+
+const TODO_9_HINT: &str = "\
 TODO 9 (task 3): read what has arrived.
 
 Read into a buffer of buf_size bytes again and again, adding each read's size to the
@@ -304,8 +293,20 @@ outlive the call). Stop when a read:
 Also stop, saying there is more to come, once this call has read the fair share
 (the lab's FAIR_SHARE bytes): otherwise one fast client keeps the loop to itself.
 Epoll is level-triggered, so it reports the socket again after the others' turns.
-One read per event works but is slow; the checker counts the reads per event."
-        }
+One read per event works but is slow; the checker counts the reads per event.";
+
+/// The longer hint for a TODO, or `None` for a number that is no TODO of the handout.
+pub fn long(todo: u8) -> Option<&'static str> {
+    Some(match todo {
+        1 => TODO_1_HINT,
+        2 => TODO_2_HINT,
+        3 => TODO_3_HINT,
+        4 => TODO_4_HINT,
+        5 => TODO_5_HINT,
+        6 => TODO_6_HINT,
+        7 => TODO_7_HINT,
+        8 => TODO_8_HINT,
+        9 => TODO_9_HINT,
         _ => return None,
     })
 }
