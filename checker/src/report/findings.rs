@@ -4,6 +4,11 @@
 //! finding's [`Finding::todos`] says so (the tests hold the two together). A line
 //! the server printed is quoted through [`quote`]: cut to a length a report holds, and
 //! inert.
+//!
+//! [`render`] is the one match over every finding; the longer words live beside it, one
+//! module per family of checks (`task_one`, `task_two`, `bonus`, `task_three`), the words
+//! of a cut short scenario and of the checker's limits in `cuts`, and the small pieces
+//! they share in `words`.
 
 use std::fmt;
 
