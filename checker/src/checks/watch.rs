@@ -3,7 +3,7 @@
 
 use std::ops::ControlFlow;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crate::checks::Session;
 use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Snapshot};
@@ -16,6 +16,13 @@ use crate::server::ServerUnderTest;
 
 /// How often the checker looks at the server while uploads run.
 pub const TICK: Duration = Duration::from_millis(20);
+/// How long the first looks at running uploads come every [`TICK`]: what a look catches
+/// in passing (a child started, a client accepted, a line printed) happens at the start.
+const EARLY: Duration = Duration::from_secs(1);
+/// How often the checker looks once the uploads are under way: a server that reads 10
+/// bytes at a time is bound by its system calls, and every look takes the processor from
+/// it. Every condition the watch holds against a server lasts a second or more first.
+const LATER: Duration = Duration::from_millis(100);
 /// No byte moved for this long: the server has stopped reading.
 const STALL: Duration = Duration::from_secs(5);
 /// How long a client may wait unserved while the server sits idle before it counts.
@@ -122,6 +129,7 @@ impl Session<'_> {
         let (mut waiting, mut forgotten) = (Lasting::new(UNSERVED), Lasting::new(UNSERVED));
         let (mut stuck, mut still) = (Lasting::new(UNSERVED), Lasting::new(STALL));
         let pid = server.pid;
+        let started = Instant::now();
         let cut = loop {
             self.observer.uploads(uploads);
             let ended = uploads.ended();
@@ -188,7 +196,7 @@ impl Session<'_> {
                     seen: Box::new(snapshot(server)),
                 });
             }
-            thread::sleep(TICK);
+            thread::sleep(if started.elapsed() < EARLY { TICK } else { LATER });
         };
         self.observer.uploads_over(uploads);
         watched.cut = cut.or_else(|| client_failure(server, uploads));
