@@ -1,6 +1,7 @@
 //! Tests of the grade: the table, the selections, the verdicts and their sum.
 
 use super::*;
+use crate::checks::finding::Finding;
 
 fn verdict(check: CheckId, outcome: Outcome) -> Verdict {
     Verdict { check, outcome }
