@@ -196,7 +196,11 @@ impl Session<'_> {
                     seen: Box::new(snapshot(server)),
                 });
             }
-            thread::sleep(if started.elapsed() < EARLY { TICK } else { LATER });
+            thread::sleep(if started.elapsed() < EARLY {
+                TICK
+            } else {
+                LATER
+            });
         };
         self.observer.uploads_over(uploads);
         watched.cut = cut.or_else(|| client_failure(server, uploads));
