@@ -8,9 +8,10 @@ use std::time::Duration;
 use gen_testfile::human_size;
 
 use crate::checks::evidence::{AtOnce, ChildSeen, Cut};
+use crate::checks::idle::{eventually, settled_descriptors, wait_for_reports};
 use crate::checks::printed::{Forks, Printed};
 use crate::checks::watch::{Look, Unaccepted};
-use crate::checks::{REPORT_WAIT, Session, eventually, settled_descriptors, wait_for_reports};
+use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::Uploads;
 use crate::inspect::{self, Activity};
 use crate::trouble::Trouble;

@@ -8,14 +8,14 @@ use gen_testfile::human_size;
 
 use crate::checks::at_once::{no_progress, one_at_a_time};
 use crate::checks::evidence::{Cut, OneLoop, Turns};
+use crate::checks::idle::{
+    eventually, idle_cpu, settled_descriptors, wait_for_reports_or, wait_until_idle,
+};
 use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::read_sizes::{self, TASK_THREE_BUF_SIZE};
 use crate::checks::watch::{Look, Unaccepted};
-use crate::checks::{
-    AsyncUploads, REPORT_WAIT, Session, eventually, idle_cpu, settled_descriptors,
-    wait_for_reports_or, wait_until_idle,
-};
+use crate::checks::{AsyncUploads, REPORT_WAIT, Session};
 use crate::inspect::{self, Untraced};
 use crate::trouble::Trouble;
 

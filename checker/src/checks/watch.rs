@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::checks::Session;
 use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Snapshot};
+use crate::checks::idle::snapshot;
 use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
-use crate::checks::snapshot;
 use crate::clients::Uploads;
 use crate::inspect::{self, Activity, CallKind, TcpRow, Whereabouts};
 use crate::server::ServerUnderTest;
