@@ -8,11 +8,13 @@ use std::time::Duration;
 use gen_testfile::human_size;
 
 use crate::checks::evidence::{AtOnce, ChildSeen, Cut};
+use crate::checks::idle::{eventually, settled_descriptors, wait_for_reports};
 use crate::checks::printed::{Forks, Printed};
 use crate::checks::watch::{Look, Unaccepted};
-use crate::checks::{REPORT_WAIT, Session, eventually, settled_descriptors, wait_for_reports};
+use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::Uploads;
 use crate::inspect::{self, Activity};
+use crate::server::ServerUnderTest;
 use crate::trouble::Trouble;
 
 /// The first progress must come this soon.
@@ -62,11 +64,27 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
     seen.not_accepted = watched.not_accepted;
     seen.cut = watched.cut;
     seen.listener_registered |= inspect::listener_registered(pid, port);
+    wait_for_the_reports(&mut server, clients, &mut seen);
+    let output = server.output();
+    seen.reports = Printed::of(&output).received;
+    seen.forks = Forks::of(&output);
+    seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
+    if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
+        session.stop_with_verdict(&mut server, cut);
+        return Ok(seen);
+    }
+    once_every_upload_is_in(&mut server, &mut seen);
+    Ok(seen)
+}
+
+/// Waits for a report of every upload (for the first one's alone once the uploads were
+/// cut short or a client was not accepted); a report missing is the cut.
+fn wait_for_the_reports(server: &mut ServerUnderTest, clients: usize, seen: &mut AtOnce) {
     let reported = match (&seen.cut, &seen.not_accepted) {
-        (None, None) => wait_for_reports(&mut server, clients, REPORT_WAIT),
+        (None, None) => wait_for_reports(server, clients, REPORT_WAIT),
         // Whatever went wrong, what the server reported for the first upload still tells
         // whether it received that one whole.
-        _ => wait_for_reports(&mut server, 1, Duration::from_secs(1)),
+        _ => wait_for_reports(server, 1, Duration::from_secs(1)),
     };
     if let (Err(missing), None) = (&reported, &seen.cut) {
         seen.cut = Some(missing.clone());
@@ -78,18 +96,12 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
             Forks::of(&server.output()) != Forks::default()
         });
     }
-    let output = server.output();
-    seen.reports = Printed::of(&output).received;
-    seen.forks = Forks::of(&output);
-    seen.some_sent_all = uploads.uploads.iter().any(|upload| upload.finished());
-    if let Some(cut) = seen.cut.as_ref().or(seen.not_accepted.as_ref()) {
-        session.stop_with_verdict(&mut server, cut);
-        return Ok(seen);
-    }
+}
 
-    // Every upload is in: its child must end, and the server must be back where it was.
+/// Every upload is in: its child must end, and the server must be back where it was.
+fn once_every_upload_is_in(server: &mut ServerUnderTest, seen: &mut AtOnce) {
     eventually(CHILDREN_END, || {
-        seen.children_left = Look::take(&server)
+        seen.children_left = Look::take(server)
             .children
             .into_iter()
             .map(ChildSeen::shown)
@@ -98,11 +110,11 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
     });
     if let Some(before) = seen.descriptors_before {
         eventually(Duration::from_secs(2), || {
-            seen.descriptors_after = inspect::open_descriptors(pid);
+            seen.descriptors_after = inspect::open_descriptors(server.pid);
             seen.descriptors_after == Some(before)
         });
     }
-    seen.stale_after = inspect::stale_registrations(pid);
+    seen.stale_after = inspect::stale_registrations(server.pid);
     let output = server.output();
     seen.forks = Forks::of(&output);
     let printed = Printed::of(&output);
@@ -115,7 +127,6 @@ pub fn gather(session: &Session, clients: usize, first: usize) -> Result<AtOnce,
         // the process that prints it: its children printed these, outside their upload.
         seen.child_errors = printed.loop_errors();
     }
-    Ok(seen)
 }
 
 /// One look at the server while the uploads run.

@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 use gen_testfile::human_size;
 
 use crate::checks::finding::Finding;
+use crate::checks::idle::wait_for_reports;
 use crate::checks::watch::Unaccepted;
-use crate::checks::{REPORT_WAIT, Session, wait_for_reports};
+use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::Plan;
 use crate::trouble::Trouble;
 

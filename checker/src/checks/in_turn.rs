@@ -9,9 +9,10 @@ use std::time::Duration;
 use lab::MIB;
 
 use crate::checks::evidence::{Cut, InTurn, WrongCount};
+use crate::checks::idle::{idle_cpu, wait_for_reports, wait_until_idle};
 use crate::checks::printed::{Forks, Printed};
 use crate::checks::watch::Unaccepted;
-use crate::checks::{REPORT_WAIT, Session, idle_cpu, wait_for_reports, wait_until_idle};
+use crate::checks::{REPORT_WAIT, Session};
 use crate::inspect;
 use crate::server::ServerUnderTest;
 use crate::trouble::Trouble;

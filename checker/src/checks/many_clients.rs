@@ -12,20 +12,22 @@
 //! measured it then; the clock stops meanwhile. Where that moment never comes, the row says
 //! how many processes were seen at most, and no memory is compared for it.
 
-use std::collections::HashMap;
-use std::fs;
+mod samples;
+#[cfg(test)]
+mod tests;
+
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use self::samples::{Samples, listen_overflows};
 use crate::checks::finding::Finding;
 use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
-use crate::checks::{REPORT_WAIT, Session};
+use crate::checks::{REPORT_WAIT, Session, Started};
 use crate::clients::{Hold, Plan, Uploads};
-use crate::inspect;
 use crate::observe::Observer;
-use crate::server::guard;
+use crate::server::{ServerUnderTest, guard};
 use crate::trouble::Trouble;
 
 /// The numbers of clients tried when none are given.
@@ -161,16 +163,7 @@ fn run_once(
     clients: usize,
     first: usize,
 ) -> Result<Result<Load, String>, Trouble> {
-    let title = format!(
-        "experiment: {clients} clients, {} (--mode {})",
-        design.name(),
-        design.mode()
-    );
-    session.client_log.note(&title);
-    let args = ["--mode".to_owned(), design.mode().to_owned()];
-    // A process per client, and the usual allowance on top: the experiment's own limit.
-    let processes = (design == Design::Processes).then_some(clients + guard::MAX_PROCESSES);
-    let mut server = match session.start_server_allowing(&title, &args, processes)? {
+    let mut server = match start_design(session, design, clients)? {
         Ok(server) => server,
         Err(cut) => return Ok(Err(Finding::Cut(cut).to_string())),
     };
@@ -189,59 +182,21 @@ fn run_once(
     let mut samples = Samples::default();
     let started = Instant::now();
     let uploads = session.uploads(&server, &plan, first, clients);
-    // Looks as often as they take: the watch of the graded checks reads much more of
-    // every process per look, and would see a child of a short upload once at most.
-    let (mut arriving, mut still) = (Lasting::new(NO_MORE_ARRIVING), Lasting::new(STALL));
-    let mut held_for = None;
-    while uploads.ended() < clients {
-        samples.take(pid);
-        if held_for.is_none()
-            && (all_held(&uploads, hold.at)
-                || arriving.holds_as(Some(uploads.total_sent())).is_some())
-        {
-            held_for = Some(everyone_under_way(&mut samples, pid, expected_processes));
-            hold.release();
-            still = Lasting::new(STALL);
-        }
-        if let Err(stopped) = server.check_running() {
-            return Ok(Err(stopped.how));
-        }
-        let total = uploads.total_sent();
-        if still.holds_as(Some(total)).is_some() {
-            return Ok(Err(format!(
-                "no byte moved for {} s (the clients had sent {total} of {} bytes)",
-                STALL.as_secs(),
-                clients as u64 * UPLOAD
-            )));
-        }
-        thread::sleep(LOOK);
-    }
-    if let Some(error) = uploads
-        .uploads
-        .iter()
-        .find_map(|upload| upload.ended()?.as_ref().err())
-    {
-        return Ok(Err(format!("a client failed: {error}")));
-    }
-    // The last reports, looked for as often as the samples: the clock stops at the last.
-    let waited = Instant::now();
-    let reports = loop {
-        let reports = Printed::of(&server.output()).received;
-        if reports.len() >= clients {
-            break reports;
-        }
-        if let Err(stopped) = server.check_running() {
-            return Ok(Err(stopped.how));
-        }
-        if waited.elapsed() > REPORT_WAIT {
-            return Ok(Err(format!(
-                "the clients sent everything, but after {} s the server had reported {} of {clients} uploads",
-                REPORT_WAIT.as_secs(),
-                reports.len()
-            )));
-        }
-        samples.take(pid);
-        thread::sleep(LOOK);
+    let watched = watch_uploads(
+        &mut server,
+        &uploads,
+        &hold,
+        &mut samples,
+        clients,
+        expected_processes,
+    );
+    let held_for = match watched {
+        Ok(held_for) => held_for,
+        Err(why) => return Ok(Err(why)),
+    };
+    let reports = match last_reports(&mut server, &mut samples, clients) {
+        Ok(reports) => reports,
+        Err(why) => return Ok(Err(why)),
     };
     let seconds = started
         .elapsed()
@@ -265,6 +220,95 @@ fn run_once(
     }
 }
 
+/// Starts a fresh server of `design` for `clients` clients, allowed a process per client
+/// on top of the usual limit for a process per client.
+fn start_design(session: &Session, design: Design, clients: usize) -> Result<Started, Trouble> {
+    let title = format!(
+        "experiment: {clients} clients, {} (--mode {})",
+        design.name(),
+        design.mode()
+    );
+    session.client_log.note(&title);
+    let args = ["--mode".to_owned(), design.mode().to_owned()];
+    // A process per client, and the usual allowance on top: the experiment's own limit.
+    let processes = (design == Design::Processes).then_some(clients + guard::MAX_PROCESSES);
+    session.start_server_allowing(&title, &args, processes)
+}
+
+/// Samples the server until every client has ended. Once every client waits at its
+/// pause (or no more arrive), looks until everyone is under way and lets the clients go
+/// on; returns how long that took, which the clock leaves out. Fails with why the run was
+/// cut short: the server stopped, no byte moved for [`STALL`], or a client failed.
+fn watch_uploads(
+    server: &mut ServerUnderTest,
+    uploads: &Uploads,
+    hold: &Hold,
+    samples: &mut Samples,
+    clients: usize,
+    expected_processes: usize,
+) -> Result<Option<Duration>, String> {
+    let pid = server.pid;
+    // Looks as often as they take: the watch of the graded checks reads much more of
+    // every process per look, and would see a child of a short upload once at most.
+    let (mut arriving, mut still) = (Lasting::new(NO_MORE_ARRIVING), Lasting::new(STALL));
+    let mut held_for = None;
+    while uploads.ended() < clients {
+        samples.take(pid);
+        if held_for.is_none()
+            && (all_held(uploads, hold.at)
+                || arriving.holds_as(Some(uploads.total_sent())).is_some())
+        {
+            held_for = Some(everyone_under_way(samples, pid, expected_processes));
+            hold.release();
+            still = Lasting::new(STALL);
+        }
+        server.check_running().map_err(|stopped| stopped.how)?;
+        let total = uploads.total_sent();
+        if still.holds_as(Some(total)).is_some() {
+            return Err(format!(
+                "no byte moved for {} s (the clients had sent {total} of {} bytes)",
+                STALL.as_secs(),
+                clients as u64 * UPLOAD
+            ));
+        }
+        thread::sleep(LOOK);
+    }
+    if let Some(error) = uploads
+        .uploads
+        .iter()
+        .find_map(|upload| upload.ended()?.as_ref().err())
+    {
+        return Err(format!("a client failed: {error}"));
+    }
+    Ok(held_for)
+}
+
+/// The server's reports of every upload, looked for as often as the samples are taken:
+/// the clock stops at the last. Fails with why they did not all come.
+fn last_reports(
+    server: &mut ServerUnderTest,
+    samples: &mut Samples,
+    clients: usize,
+) -> Result<Vec<u64>, String> {
+    let waited = Instant::now();
+    loop {
+        let reports = Printed::of(&server.output()).received;
+        if reports.len() >= clients {
+            return Ok(reports);
+        }
+        server.check_running().map_err(|stopped| stopped.how)?;
+        if waited.elapsed() > REPORT_WAIT {
+            return Err(format!(
+                "the clients sent everything, but after {} s the server had reported {} of {clients} uploads",
+                REPORT_WAIT.as_secs(),
+                reports.len()
+            ));
+        }
+        samples.take(server.pid);
+        thread::sleep(LOOK);
+    }
+}
+
 /// Whether every client has sent `at` bytes (and so waits at its pause) or has ended.
 fn all_held(uploads: &Uploads, at: u64) -> bool {
     uploads
@@ -282,80 +326,6 @@ fn everyone_under_way(samples: &mut Samples, pid: i32, expected: usize) -> Durat
         samples.take(pid);
     }
     since.elapsed()
-}
-
-/// What the looks at the server have found so far.
-#[derive(Default)]
-struct Samples {
-    peak_memory: u64,
-    peak_resident: u64,
-    processes: usize,
-    /// The processes at the last look.
-    last_processes: usize,
-    /// The last count of each process seen, by pid.
-    switches: HashMap<i32, u64>,
-}
-
-impl Samples {
-    fn take(&mut self, server: i32) {
-        let live: Vec<i32> = std::iter::once(server)
-            .chain(
-                inspect::children(server)
-                    .iter()
-                    .filter(|child| !child.is_zombie())
-                    .map(|child| child.pid),
-            )
-            .collect();
-        self.processes = self.processes.max(live.len());
-        self.last_processes = live.len();
-        let (mut memory, mut resident) = (0, 0);
-        for &pid in &live {
-            let Some(status) = fs::read_to_string(format!("/proc/{pid}/status")).ok() else {
-                continue;
-            };
-            let rss = field(&status, "VmRSS:").map_or(0, |kib| kib * 1024);
-            resident += rss;
-            memory += proportional_size(pid).unwrap_or(rss);
-            if let (Some(voluntary), Some(other)) = (
-                field(&status, "voluntary_ctxt_switches:"),
-                field(&status, "nonvoluntary_ctxt_switches:"),
-            ) {
-                self.switches.insert(pid, voluntary + other);
-            }
-        }
-        self.peak_memory = self.peak_memory.max(memory);
-        self.peak_resident = self.peak_resident.max(resident);
-    }
-}
-
-/// The number after `name` on its line of a /proc text (`VmRSS:   2048 kB`).
-fn field(text: &str, name: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|line| line.strip_prefix(name))
-        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
-}
-
-/// The proportional set size of `pid` in bytes (/proc/PID/smaps_rollup).
-fn proportional_size(pid: i32) -> Option<u64> {
-    let text = fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok()?;
-    field(&text, "Pss:").map(|kib| kib * 1024)
-}
-
-/// Connections dropped so far on this machine, by any program, for a full listen queue.
-fn listen_overflows() -> u64 {
-    let Ok(text) = fs::read_to_string("/proc/net/netstat") else {
-        return 0;
-    };
-    let mut lines = text.lines().filter(|line| line.starts_with("TcpExt:"));
-    let (Some(names), Some(values)) = (lines.next(), lines.next()) else {
-        return 0;
-    };
-    names
-        .split_whitespace()
-        .zip(values.split_whitespace())
-        .find(|(name, _)| *name == "ListenOverflows")
-        .and_then(|(_, value)| value.parse().ok())
-        .unwrap_or(0)
 }
 
 /// What the rows say, in one sentence: the designs compared at the largest count that
@@ -408,95 +378,5 @@ impl Load {
     /// Whether every process the row's clients call for was seen at once.
     pub fn all_seen(&self) -> bool {
         self.processes >= self.expected_processes
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_process_is_sampled_with_memory_and_switches() {
-        // A process of its own, which has no children (other tests here start some).
-        let mut sleeper = std::process::Command::new("sleep")
-            .arg("10")
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(50));
-        let mut samples = Samples::default();
-        samples.take(sleeper.id() as i32);
-        sleeper.kill().unwrap();
-        sleeper.wait().unwrap();
-        assert_eq!(samples.processes, 1);
-        assert!(samples.peak_memory > 0 && samples.peak_resident >= samples.peak_memory);
-        assert!(samples.switches.values().sum::<u64>() > 0);
-    }
-
-    #[test]
-    fn the_summary_compares_the_largest_count_both_designs_went_through() {
-        let load = |seconds, peak_memory, processes, switches| {
-            Ok(Load {
-                seconds,
-                peak_memory,
-                peak_resident: peak_memory,
-                processes,
-                expected_processes: processes,
-                switches,
-                overflows: 0,
-            })
-        };
-        let row = |clients, design, load| LoadRow {
-            clients,
-            design,
-            load,
-        };
-        let rows = [
-            row(10, Design::Processes, load(1.0, 40 << 20, 11, 200)),
-            row(10, Design::OneLoop, load(2.0, 4 << 20, 1, 20)),
-            row(500, Design::Processes, Err("stopped".into())),
-            row(500, Design::OneLoop, load(9.0, 5 << 20, 1, 30)),
-        ];
-        assert_eq!(
-            summary(&rows).unwrap(),
-            "At 10 clients one loop took 2.00 times the time of a process per client, with 10.0 times less memory \
-             (1 process against 11) and 10.0 times fewer context switches."
-        );
-    }
-
-    /// A process per client whose children were not all seen at once gives no memory
-    /// ratio: its peak is that of fewer clients.
-    #[test]
-    fn the_summary_compares_no_memory_where_not_every_process_was_seen() {
-        let load = |processes, expected_processes| {
-            Ok(Load {
-                seconds: 1.0,
-                peak_memory: 40 << 20,
-                peak_resident: 40 << 20,
-                processes,
-                expected_processes,
-                switches: 100,
-                overflows: 0,
-            })
-        };
-        let rows = [
-            LoadRow {
-                clients: 256,
-                design: Design::Processes,
-                load: load(21, 257),
-            },
-            LoadRow {
-                clients: 256,
-                design: Design::OneLoop,
-                load: load(1, 1),
-            },
-        ];
-        let said = summary(&rows).unwrap();
-        assert_eq!(
-            said,
-            "At 256 clients one loop took 1.00 times the time of a process per client, memory not compared (the \
-             checker saw at most 21 of the 257 processes of a process per client at once, so its peak is not that of \
-             256 clients) and 1.0 times fewer context switches."
-        );
-        assert!(!said.contains("less memory"), "{said}");
     }
 }

@@ -13,11 +13,13 @@ mod at_once;
 pub mod evidence;
 pub mod experiment;
 pub mod finding;
+mod idle;
 mod in_turn;
 pub(crate) mod judge;
 mod lasting;
 pub mod many_clients;
 mod one_loop;
+mod outcomes;
 pub(crate) mod printed;
 pub mod read_sizes;
 mod reaper;
@@ -25,16 +27,12 @@ mod watch;
 
 use std::path::Path;
 use std::sync::Arc;
-use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::checks::evidence::{Cut, Snapshot, Stopped};
-use crate::checks::finding::{Finding, Limit};
-use crate::checks::lasting::Lasting;
-use crate::checks::printed::Printed;
+use crate::checks::evidence::{Cut, Stopped};
+use crate::checks::outcomes::Outcomes;
 use crate::clients::{ClientLog, Plan, Uploads};
-use crate::grade::{CheckId, Gate, Outcome, Selection, Verdict};
-use crate::inspect;
+use crate::grade::{CheckId, Outcome, Selection, Verdict};
 use crate::observe::Observer;
 use crate::server::{ServerUnderTest, free_port, guard, log};
 use crate::trouble::Trouble;
@@ -114,52 +112,22 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
         CheckId::WholeUpload,
         Outcome::of(judge::whole_upload(&at_once)),
     );
-    // Task 2 is judged whatever the selection: the bonus's gate reads its verdict.
-    for (check, judgement) in [
-        (CheckId::Concurrent, judge::concurrent as fn(&_) -> _),
-        (CheckId::ProcessPerClient, judge::process_per_client),
-    ] {
-        let outcome = match judged.gate(check, &in_turn) {
-            Ok(()) => Outcome::of(judgement(&at_once)),
-            Err(why) => Outcome::NotChecked(why),
-        };
-        judged.set(check, outcome);
-    }
+    judge_task_two(&mut judged, &in_turn, &at_once);
     let mut bonus_log = None;
     if selection.includes(CheckId::NoZombies) {
-        let outcome = match judged.gate(CheckId::NoZombies, &in_turn) {
-            Err(why) => Outcome::NotChecked(why),
-            Ok(()) => {
-                // Children that exit together are made to by pausing the server: only for
-                // a server that "keeps serving" saw survive a pause (its EINTR costs task 1
-                // alone).
-                let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
-                let reaping = reaper::gather(session, 4 + clients, survives_pause)?;
-                bonus_log = reaping.log_start;
-                Outcome::of(judge::no_zombies(&reaping))
-            }
-        };
-        judged.set(CheckId::NoZombies, outcome);
+        bonus_log = judge_bonus(session, &mut judged, &in_turn, clients)?;
     }
     let mut not_observed = Vec::new();
     let mut task_three_log = None;
     if selection.includes(CheckId::AsyncUploads) {
-        let outcome = match judged.gate(CheckId::AsyncUploads, &in_turn) {
-            Err(why) => Outcome::NotChecked(why),
-            Ok(()) => {
-                let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
-                let planned = then_async.unwrap_or(one_loop::uploads(session.size, clients));
-                let seen = one_loop::gather(session, planned, 12 + clients, survives_pause)?;
-                let outcome = judge::async_uploads(&seen);
-                if outcome == Outcome::Passed {
-                    not_observed.extend(judge::unobserved_turns(&seen));
-                    not_observed.extend(judge::unobserved_read_sizes(&seen));
-                }
-                task_three_log = seen.log_start;
-                outcome
-            }
-        };
-        judged.set(CheckId::AsyncUploads, outcome);
+        task_three_log = judge_task_three(
+            session,
+            &mut judged,
+            &in_turn,
+            then_async,
+            clients,
+            &mut not_observed,
+        )?;
     }
     judged.not_decided_past_the_time_limit();
     // Where in the server log each check's server is.
@@ -172,98 +140,78 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     judged.name_the_memory_cap(|check| {
         section_of(check).map(|start| log::section(session.server_log, start))
     });
-    let verdicts: Vec<Verdict> = selection
-        .checks()
-        .iter()
-        .filter_map(|&check| {
-            Some(Verdict {
-                check,
-                outcome: judged.take(check)?,
-            })
-        })
-        .collect();
-    let failed_log_start = verdicts
-        .iter()
-        .find(|verdict| matches!(verdict.outcome, Outcome::Failed(_)))
-        .and_then(|verdict| section_of(verdict.check));
-    Ok(Graded {
-        verdicts,
-        failed_log_start,
-        not_observed,
-    })
+    Ok(judged.graded(selection, section_of, not_observed))
 }
 
-/// The outcomes judged so far in a run, by check, with when each was decided.
-#[derive(Default)]
-struct Outcomes(Vec<(CheckId, Outcome, Instant)>);
-
-impl Outcomes {
-    fn set(&mut self, check: CheckId, outcome: Outcome) {
-        self.0.retain(|(judged, _, _)| *judged != check);
-        self.0.push((check, outcome, Instant::now()));
+/// Task 2's checks, judged on the uploads at once whatever the selection: the bonus's
+/// gate reads their verdicts.
+fn judge_task_two(judged: &mut Outcomes, in_turn: &evidence::InTurn, at_once: &evidence::AtOnce) {
+    for (check, judgement) in [
+        (CheckId::Concurrent, judge::concurrent as fn(&_) -> _),
+        (CheckId::ProcessPerClient, judge::process_per_client),
+    ] {
+        let outcome = match judged.gate(check, in_turn) {
+            Ok(()) => Outcome::of(judgement(at_once)),
+            Err(why) => Outcome::NotChecked(why),
+        };
+        judged.set(check, outcome);
     }
+}
 
-    fn take(&mut self, check: CheckId) -> Option<Outcome> {
-        let at = self.0.iter().position(|(judged, _, _)| *judged == check)?;
-        Some(self.0.remove(at).1)
-    }
-
-    fn passed(&self, check: CheckId) -> bool {
-        self.0
-            .iter()
-            .any(|(judged, outcome, _)| *judged == check && *outcome == Outcome::Passed)
-    }
-
-    /// Whether `check` can be judged, by its gate in the grading table; if not, why.
-    fn gate(&self, check: CheckId, in_turn: &evidence::InTurn) -> judge::Judged {
-        match check.gate() {
-            Gate::Builds => Ok(()),
-            Gate::TaskOne => judge::task_two_judged(self.passed(CheckId::WholeUpload), in_turn),
-            Gate::Passed(other) if self.passed(other) => Ok(()),
-            Gate::Passed(other) => Err(judge::needs_passed(check, other)),
+/// The bonus, "no zombies", when its gate lets it be judged; returns where its server's
+/// section of the log starts.
+fn judge_bonus(
+    session: &Session,
+    judged: &mut Outcomes,
+    in_turn: &evidence::InTurn,
+    clients: usize,
+) -> Result<Option<u64>, Trouble> {
+    let mut bonus_log = None;
+    let outcome = match judged.gate(CheckId::NoZombies, in_turn) {
+        Err(why) => Outcome::NotChecked(why),
+        Ok(()) => {
+            // Children that exit together are made to by pausing the server: only for
+            // a server that "keeps serving" saw survive a pause (its EINTR costs task 1
+            // alone).
+            let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
+            let reaping = reaper::gather(session, 4 + clients, survives_pause)?;
+            bonus_log = reaping.log_start;
+            Outcome::of(judge::no_zombies(&reaping))
         }
-    }
+    };
+    judged.set(CheckId::NoZombies, outcome);
+    Ok(bonus_log)
+}
 
-    /// The run's time limit decides no verdict: a check that did not pass, decided once
-    /// the limit had been reached (its scenario was cut by it, or never ran), says that it
-    /// was not decided within the limit, whatever the cut looked like. So a longer
-    /// `--timeout` can only turn "not decided" into a verdict, never change one.
-    fn not_decided_past_the_time_limit(&mut self) {
-        for (_, outcome, decided) in &mut self.0 {
-            let Some(limit) = guard::limit_reached_before(*decided) else {
-                continue;
-            };
-            let finding = Finding::Limit(Limit::Time { limit });
-            *outcome = match outcome {
-                Outcome::Passed => continue,
-                Outcome::Failed(_) => Outcome::Failed(finding),
-                Outcome::NotChecked(_) => Outcome::NotChecked(finding),
-            };
-        }
-    }
-
-    /// A check that failed on a server one of whose processes reached the memory cap
-    /// (its section of the log, `section` of the check, holds Rust's word of the refused
-    /// allocation) names that cap, whatever the cut looked like (a reset connection, a
-    /// server that stopped).
-    fn name_the_memory_cap(&mut self, section: impl Fn(CheckId) -> Option<Vec<String>>) {
-        for (check, outcome, _) in &mut self.0 {
-            if !matches!(outcome, Outcome::Failed(_)) {
-                continue;
+/// Task 3, with its uploads (`then_async`, or as many as `clients` asks for), when its
+/// gate lets it be judged; adds what a pass could not observe to `not_observed` and
+/// returns where its server's section of the log starts.
+fn judge_task_three(
+    session: &Session,
+    judged: &mut Outcomes,
+    in_turn: &evidence::InTurn,
+    then_async: Option<AsyncUploads>,
+    clients: usize,
+    not_observed: &mut Vec<String>,
+) -> Result<Option<u64>, Trouble> {
+    let mut task_three_log = None;
+    let outcome = match judged.gate(CheckId::AsyncUploads, in_turn) {
+        Err(why) => Outcome::NotChecked(why),
+        Ok(()) => {
+            let survives_pause = !matches!(in_turn.cut, Some(Cut::StoppedAfterPause(_)));
+            let planned = then_async.unwrap_or(one_loop::uploads(session.size, clients));
+            let seen = one_loop::gather(session, planned, 12 + clients, survives_pause)?;
+            let outcome = judge::async_uploads(&seen);
+            if outcome == Outcome::Passed {
+                not_observed.extend(judge::unobserved_turns(&seen));
+                not_observed.extend(judge::unobserved_read_sizes(&seen));
             }
-            let refused = section(*check).and_then(|lines| {
-                lines
-                    .iter()
-                    .find_map(|line| crate::server::allocation_failed(line))
-            });
-            if let Some(asked) = refused {
-                *outcome = Outcome::Failed(Finding::Limit(Limit::Memory {
-                    asked,
-                    cap: crate::contain::limits::SERVER_MEMORY,
-                }));
-            }
+            task_three_log = seen.log_start;
+            outcome
         }
-    }
+    };
+    judged.set(CheckId::AsyncUploads, outcome);
+    Ok(task_three_log)
 }
 
 impl Session<'_> {
@@ -348,156 +296,4 @@ impl Session<'_> {
         self.observer.uploads_started(&uploads);
         uploads
     }
-}
-
-/// Waits until the server has printed at least `count` upload reports; returns them all,
-/// or the cut that says they did not come. Gives up early once the server has sat idle in
-/// epoll_wait with no child left for a second: then no report is on its way.
-fn wait_for_reports(
-    server: &mut ServerUnderTest,
-    count: usize,
-    timeout: Duration,
-) -> Result<Vec<u64>, evidence::Cut> {
-    wait_for_reports_or(server, count, timeout, |_| false)
-}
-
-/// The same, also giving up as soon as `hopeless` says no report is on its way (it is
-/// told how many reports have come).
-fn wait_for_reports_or(
-    server: &mut ServerUnderTest,
-    count: usize,
-    timeout: Duration,
-    mut hopeless: impl FnMut(usize) -> bool,
-) -> Result<Vec<u64>, evidence::Cut> {
-    let started = Instant::now();
-    let mut quiet = Lasting::new(Duration::from_secs(1));
-    loop {
-        let counts = Printed::of(&server.output()).received;
-        if counts.len() >= count {
-            return Ok(counts);
-        }
-        server
-            .check_running()
-            .map_err(evidence::Cut::ServerStopped)?;
-        let idle = inspect::activity(server.pid) == inspect::Activity::EpollWait
-            && inspect::children(server.pid)
-                .iter()
-                .all(inspect::Process::is_zombie);
-        if started.elapsed() > timeout || quiet.holds(idle).is_some() || hopeless(counts.len()) {
-            return Err(evidence::Cut::ReportsMissing {
-                waited: started.elapsed(),
-                reported: counts.len(),
-                expected: count,
-                seen: Box::new(snapshot(server)),
-            });
-        }
-        thread::sleep(watch::TICK);
-    }
-}
-
-/// Where the server and each of its live children are, now.
-fn snapshot(server: &ServerUnderTest) -> Snapshot {
-    let listener = inspect::listening_socket(server.port);
-    Snapshot {
-        server: inspect::whereabouts(server.pid, listener),
-        children: inspect::children(server.pid)
-            .iter()
-            .filter(|child| !child.is_zombie())
-            .map(|child| inspect::whereabouts(child.pid, listener))
-            .collect(),
-    }
-}
-
-/// Polls `probe` until it is true or `timeout` passes; returns its last answer.
-fn eventually(timeout: Duration, mut probe: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if probe() {
-            return true;
-        }
-        if Instant::now() > deadline {
-            return false;
-        }
-        thread::sleep(watch::TICK);
-    }
-}
-
-/// Waits (`timeout` at most) until the server sits in epoll_wait with no child left
-/// running, seen so on two looks in a row; returns where it was at the last look and how
-/// long the wait took. A server blocked in one call outside epoll_wait for a second is
-/// not waited for any longer: it is not coming back.
-fn wait_until_idle(
-    server: &ServerUnderTest,
-    timeout: Duration,
-) -> (inspect::Whereabouts, Duration) {
-    let (pid, started) = (server.pid, Instant::now());
-    let listener = inspect::listening_socket(server.port);
-    let mut looks = 0;
-    let mut at = inspect::whereabouts(pid, listener);
-    let mut stuck = Lasting::new(Duration::from_secs(1));
-    eventually(timeout, || {
-        at = inspect::whereabouts(pid, listener);
-        let idle = at.activity == inspect::Activity::EpollWait
-            && inspect::children(pid)
-                .iter()
-                .all(inspect::Process::is_zombie);
-        looks = if idle { looks + 1 } else { 0 };
-        let blocked = at
-            .is_blocked_outside_the_loop()
-            .then_some((at.call, at.first_arg));
-        looks == 2 || stuck.holds_as(blocked).is_some()
-    });
-    (at, started.elapsed())
-}
-
-/// How long a server with nothing to do is watched for spinning.
-const IDLE_WINDOW: Duration = Duration::from_millis(300);
-
-/// How long a server must be seen asleep in epoll_wait, not once given the CPU, with no
-/// child left running, for the watch for spinning to end early: it waits for an event, and
-/// with nothing to do none comes.
-const ASLEEP: Duration = Duration::from_millis(100);
-
-/// How long the server runs or waits to run in 300 ms with nothing to do (its CPU time
-/// and its time on a run queue: a machine too busy to give a spinning server the CPU
-/// still shows it wanting it). The window opens once the server sleeps in epoll_wait with
-/// no child left running (after 50 ms at most), and closes early once /proc shows it
-/// asleep there for [`ASLEEP`] without running once (/proc/PID/schedstat): a spinning
-/// server is never seen so, and is watched for the whole window.
-fn idle_cpu(pid: i32) -> Duration {
-    let idle = || {
-        inspect::activity(pid) == inspect::Activity::EpollWait
-            && inspect::children(pid)
-                .iter()
-                .all(inspect::Process::is_zombie)
-    };
-    eventually(Duration::from_millis(50), idle);
-    let (before, started) = (inspect::busy_time(pid).unwrap_or_default(), Instant::now());
-    let mut asleep = Lasting::new(ASLEEP);
-    loop {
-        // The count first: asleep after it, the server did not run since the last look
-        // when the count is still the same.
-        let runs = inspect::times_run(pid);
-        let quiet = runs.is_some() && idle();
-        let window_left = IDLE_WINDOW.saturating_sub(started.elapsed());
-        if asleep.holds_as(quiet.then_some(runs)).is_some() || window_left.is_zero() {
-            break;
-        }
-        thread::sleep(watch::TICK.min(window_left));
-    }
-    inspect::busy_time(pid)
-        .unwrap_or_default()
-        .saturating_sub(before)
-}
-
-/// The server's open descriptors once it sits idle (two equal counts in a row).
-fn settled_descriptors(pid: i32) -> Option<usize> {
-    let mut last = None;
-    eventually(Duration::from_secs(1), || {
-        let now = inspect::open_descriptors(pid);
-        let settled = now.is_some() && now == last;
-        last = now;
-        settled
-    });
-    last
 }

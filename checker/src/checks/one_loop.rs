@@ -8,15 +8,17 @@ use gen_testfile::human_size;
 
 use crate::checks::at_once::{no_progress, one_at_a_time};
 use crate::checks::evidence::{Cut, OneLoop, Turns};
+use crate::checks::idle::{
+    eventually, idle_cpu, settled_descriptors, wait_for_reports_or, wait_until_idle,
+};
 use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::read_sizes::{self, TASK_THREE_BUF_SIZE};
 use crate::checks::watch::{Look, Unaccepted};
-use crate::checks::{
-    AsyncUploads, REPORT_WAIT, Session, eventually, idle_cpu, settled_descriptors,
-    wait_for_reports_or, wait_until_idle,
-};
+use crate::checks::{AsyncUploads, REPORT_WAIT, Session, Started};
+use crate::clients::{Plan, Uploads};
 use crate::inspect::{self, Untraced};
+use crate::server::ServerUnderTest;
 use crate::trouble::Trouble;
 
 /// How much each client uploads at most: a single thread reads every upload, 10 bytes a
@@ -50,24 +52,13 @@ pub fn gather(
     survives_pause: bool,
 ) -> Result<OneLoop, Trouble> {
     let AsyncUploads { size, clients } = planned;
-    let title = format!(
-        "task 3: {clients} uploads of {} at once, --mode async",
-        human_size(size)
-    );
-    session.client_log.note(&title);
     let mut seen = OneLoop {
         clients,
         size,
         buf_size: TASK_THREE_BUF_SIZE,
         ..OneLoop::default()
     };
-    let args = [
-        "--mode".to_owned(),
-        "async".to_owned(),
-        "--buf-size".to_owned(),
-        TASK_THREE_BUF_SIZE.to_string(),
-    ];
-    let mut server = match session.start_server_with(&title, &args)? {
+    let mut server = match start_async(session, planned)? {
         Ok(server) => server,
         Err(cut) => {
             seen.no_mode =
@@ -85,70 +76,18 @@ pub fn gather(
     seen.descriptors_before = settled_descriptors(pid);
     let milestone = (size / 4).min(lab::PROGRESS_STEP);
     let plan = session.plan(size, milestone);
-    let mut started = None;
-    if survives_pause {
-        // The clients start while the trace holds the server: its first reads are seen
-        // however fast it serves.
-        let start = || started = Some(session.uploads(&server, &plan, first, clients));
-        seen.read_sizes = Some(match read_sizes::trace_first_reads(pid, start) {
-            Ok(sizes) => Ok(sizes),
-            Err(Untraced::Refused(why)) => Err(why),
-            Err(Untraced::Held(why)) => {
-                return Err(Trouble::Checker(lab::Failure::new(
-                    "following the server's first reads",
-                    why,
-                )));
-            }
-        });
+    let started = if survives_pause {
+        trace_first_reads(session, &server, &plan, first, clients, &mut seen)?
     } else {
         let why = "the server stops when a signal interrupts epoll_wait (seen in \"keeps serving\"), and tracing it would";
         seen.turns = Some(Err(why.to_owned()));
         seen.read_sizes = Some(Err(why.to_owned()));
-    }
-    let (mut held, mut blocking_once) = (None, Vec::new());
+        None
+    };
     let uploads = started.unwrap_or_else(|| session.uploads(&server, &plan, first, clients));
-    let watched = session.watch(&mut server, &uploads, Unaccepted::Note, |look, uploads| {
-        observe(look, &mut seen, &mut blocking_once);
-        let under_way = uploads
-            .uploads
-            .iter()
-            .all(|upload| upload.sent() >= milestone / 2);
-        if seen.turns.is_none() && under_way && !uploads.uploads.iter().any(|u| u.finished()) {
-            seen.turns = Some(match count_turns(pid, look) {
-                Ok(turns) => Ok(turns),
-                Err(Untraced::Refused(why)) => Err(why),
-                Err(Untraced::Held(why)) => {
-                    held = Some(why.clone());
-                    Err(why)
-                }
-            });
-        }
-        no_progress(look, uploads, milestone)?;
-        one_at_a_time(uploads, milestone, false)
-    });
-    if let Some(why) = held {
-        return Err(Trouble::Checker(lab::Failure::new(
-            "counting the server's reads",
-            why,
-        )));
-    }
-    seen.not_accepted = watched.not_accepted;
-    seen.cut = watched.cut;
+    watch_uploads(session, &mut server, &uploads, milestone, &mut seen)?;
     if seen.cut.is_none() && seen.not_accepted.is_none() {
-        // Sockets whose end was read, still held with no report for a second: the
-        // reports are not coming.
-        let mut ended = Vec::new();
-        let mut unclosed = Lasting::new(ENDED_UNCLOSED);
-        let reported = wait_for_reports_or(&mut server, clients, REPORT_WAIT, |reported| {
-            ended = inspect::ended_unclosed(pid, &inspect::tcp_table());
-            unclosed
-                .holds(!ended.is_empty() && ended.len() + reported >= clients)
-                .is_some()
-        });
-        if let Err(missing) = reported {
-            seen.ended_unclosed = ended;
-            seen.cut = Some(missing);
-        }
+        wait_for_every_report(&mut server, clients, &mut seen);
     }
     let printed = Printed::of(&server.output());
     seen.reports = printed.received;
@@ -174,6 +113,107 @@ pub fn gather(
         seen.cut = Some(Cut::ServerStopped(stopped));
     }
     Ok(seen)
+}
+
+/// Starts the server of task 3 for `planned`: `--mode async` with task 3's buffer size.
+fn start_async(session: &Session, planned: AsyncUploads) -> Result<Started, Trouble> {
+    let AsyncUploads { size, clients } = planned;
+    let title = format!(
+        "task 3: {clients} uploads of {} at once, --mode async",
+        human_size(size)
+    );
+    session.client_log.note(&title);
+    let args = [
+        "--mode".to_owned(),
+        "async".to_owned(),
+        "--buf-size".to_owned(),
+        TASK_THREE_BUF_SIZE.to_string(),
+    ];
+    session.start_server_with(&title, &args)
+}
+
+/// Starts the uploads while a trace holds the server, so that its first reads are seen
+/// however fast it serves, into `seen.read_sizes`; returns the uploads once started.
+fn trace_first_reads(
+    session: &Session,
+    server: &ServerUnderTest,
+    plan: &Plan,
+    first: usize,
+    clients: usize,
+    seen: &mut OneLoop,
+) -> Result<Option<Uploads>, Trouble> {
+    let mut started = None;
+    let start = || started = Some(session.uploads(server, plan, first, clients));
+    seen.read_sizes = Some(match read_sizes::trace_first_reads(server.pid, start) {
+        Ok(sizes) => Ok(sizes),
+        Err(Untraced::Refused(why)) => Err(why),
+        Err(Untraced::Held(why)) => {
+            return Err(Trouble::Checker(lab::Failure::new(
+                "following the server's first reads",
+                why,
+            )));
+        }
+    });
+    Ok(started)
+}
+
+/// Watches the uploads, each look into `seen`, and counts the server's turns once every
+/// upload is under way and none has finished.
+fn watch_uploads(
+    session: &Session,
+    server: &mut ServerUnderTest,
+    uploads: &Uploads,
+    milestone: u64,
+    seen: &mut OneLoop,
+) -> Result<(), Trouble> {
+    let pid = server.pid;
+    let (mut held, mut blocking_once) = (None, Vec::new());
+    let watched = session.watch(server, uploads, Unaccepted::Note, |look, uploads| {
+        observe(look, seen, &mut blocking_once);
+        let under_way = uploads
+            .uploads
+            .iter()
+            .all(|upload| upload.sent() >= milestone / 2);
+        if seen.turns.is_none() && under_way && !uploads.uploads.iter().any(|u| u.finished()) {
+            seen.turns = Some(match count_turns(pid, look) {
+                Ok(turns) => Ok(turns),
+                Err(Untraced::Refused(why)) => Err(why),
+                Err(Untraced::Held(why)) => {
+                    held = Some(why.clone());
+                    Err(why)
+                }
+            });
+        }
+        no_progress(look, uploads, milestone)?;
+        one_at_a_time(uploads, milestone, false)
+    });
+    if let Some(why) = held {
+        return Err(Trouble::Checker(lab::Failure::new(
+            "counting the server's reads",
+            why,
+        )));
+    }
+    seen.not_accepted = watched.not_accepted;
+    seen.cut = watched.cut;
+    Ok(())
+}
+
+/// Waits for a report of every upload. Sockets whose end was read, still held with no
+/// report for a second: the reports are not coming.
+fn wait_for_every_report(server: &mut ServerUnderTest, clients: usize, seen: &mut OneLoop) {
+    let pid = server.pid;
+    let mut ended = Vec::new();
+    let mut unclosed = Lasting::new(ENDED_UNCLOSED);
+    let reported = wait_for_reports_or(server, clients, REPORT_WAIT, |reported| {
+        ended = inspect::ended_unclosed(pid, &inspect::tcp_table());
+        unclosed
+            .holds(!ended.is_empty() && ended.len() + reported >= clients)
+            .is_some()
+    });
+    if let Err(missing) = reported {
+        seen.ended_unclosed = ended;
+        seen.cut = Some(missing);
+    }
 }
 
 /// The server's reads, traced for a moment while every upload runs.

@@ -13,10 +13,11 @@ use std::time::{Duration, Instant};
 use lab::MIB;
 
 use crate::checks::evidence::{Cut, Reaping};
+use crate::checks::idle::{eventually, idle_cpu, wait_for_reports};
 use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
 use crate::checks::watch::{Look, TICK, Unaccepted};
-use crate::checks::{REPORT_WAIT, Session, eventually, idle_cpu, wait_for_reports};
+use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::{Hold, Plan};
 use crate::inspect::{self, Activity};
 use crate::server::ServerUnderTest;

@@ -7,9 +7,9 @@ use std::time::{Duration, Instant};
 
 use crate::checks::Session;
 use crate::checks::evidence::{ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Snapshot};
+use crate::checks::idle::snapshot;
 use crate::checks::lasting::Lasting;
 use crate::checks::printed::Printed;
-use crate::checks::snapshot;
 use crate::clients::Uploads;
 use crate::inspect::{self, Activity, CallKind, TcpRow, Whereabouts};
 use crate::server::ServerUnderTest;
@@ -151,13 +151,7 @@ impl Session<'_> {
                 }
                 watched.not_accepted.get_or_insert(cut);
             }
-            // With one thread only, a socket outside the interest list is read by nobody.
-            let unwatched = if idle && now.threads == 1 {
-                let listener = now.listener.map(|listener| listener.inode);
-                inspect::unwatched_clients(pid, &now.tcp, listener)
-            } else {
-                Vec::new()
-            };
+            let unwatched = unwatched_clients(pid, &now, idle);
             if let Some(lasted) = forgotten.holds(!unwatched.is_empty()) {
                 break Some(Cut::NotWatched {
                     fds: unwatched,
@@ -175,26 +169,8 @@ impl Session<'_> {
             if ended + waiting_for_good >= uploads.uploads.len() {
                 break None;
             }
-            let total = uploads.total_sent();
-            // Blocked in one call outside epoll_wait, with no byte moving, while clients
-            // wait: a second of that is enough to know the server will not go on.
-            let blocked = now.server_at.is_blocked_outside_the_loop().then(|| {
-                let call = now.server_at.call.unwrap_or(CallKind::Other(-1));
-                (call, now.server_at.first_arg, total)
-            });
-            if let Some(lasted) = stuck.holds_as(blocked) {
-                break Some(Cut::Stuck {
-                    lasted,
-                    seen: Box::new(snapshot(server)),
-                });
-            }
-            if still.holds_as(Some(total)).is_some() {
-                break Some(Cut::Stalled {
-                    after: STALL,
-                    sent: total,
-                    of: uploads.uploads.len() as u64 * uploads.bytes,
-                    seen: Box::new(snapshot(server)),
-                });
+            if let Some(cut) = stopped_moving(server, &now, uploads, &mut stuck, &mut still) {
+                break Some(cut);
             }
             thread::sleep(if started.elapsed() < EARLY {
                 TICK
@@ -206,6 +182,50 @@ impl Session<'_> {
         watched.cut = cut.or_else(|| client_failure(server, uploads));
         watched
     }
+}
+
+/// The client sockets a server with one thread sits idle without watching: with one
+/// thread only, a socket outside the interest list is read by nobody.
+fn unwatched_clients(pid: i32, now: &Look, idle: bool) -> Vec<i32> {
+    if idle && now.threads == 1 {
+        let listener = now.listener.map(|listener| listener.inode);
+        inspect::unwatched_clients(pid, &now.tcp, listener)
+    } else {
+        Vec::new()
+    }
+}
+
+/// The cut once the uploads stopped moving: the server blocked in one call outside
+/// epoll_wait for [`UNSERVED`] (`stuck`), or no byte moved for [`STALL`] (`still`).
+fn stopped_moving(
+    server: &ServerUnderTest,
+    now: &Look,
+    uploads: &Uploads,
+    stuck: &mut Lasting<(CallKind, i64, u64)>,
+    still: &mut Lasting<u64>,
+) -> Option<Cut> {
+    let total = uploads.total_sent();
+    // Blocked in one call outside epoll_wait, with no byte moving, while clients
+    // wait: a second of that is enough to know the server will not go on.
+    let blocked = now.server_at.is_blocked_outside_the_loop().then(|| {
+        let call = now.server_at.call.unwrap_or(CallKind::Other(-1));
+        (call, now.server_at.first_arg, total)
+    });
+    if let Some(lasted) = stuck.holds_as(blocked) {
+        return Some(Cut::Stuck {
+            lasted,
+            seen: Box::new(snapshot(server)),
+        });
+    }
+    if still.holds_as(Some(total)).is_some() {
+        return Some(Cut::Stalled {
+            after: STALL,
+            sent: total,
+            of: uploads.uploads.len() as u64 * uploads.bytes,
+            seen: Box::new(snapshot(server)),
+        });
+    }
+    None
 }
 
 /// Finds, for each client not yet named, the socket the server (or a child) holds its

@@ -14,7 +14,18 @@ pub fn async_uploads(seen: &OneLoop) -> Outcome {
 }
 
 fn judge(seen: &OneLoop) -> Judged {
-    let (n, size, pid) = (seen.clients, seen.size, seen.pid);
+    how_it_served(seen)?;
+    if let Some(cut) = seen.not_accepted.as_ref().or(seen.cut.as_ref()) {
+        return Err(Finding::LoopCut(cut.clone()));
+    }
+    what_it_reported(seen)?;
+    how_it_was_left(seen)
+}
+
+/// What the looks and traces saw while the uploads ran: error lines, children or threads,
+/// blocking sockets, ends of uploads missed, one read per event, the buffer size ignored.
+fn how_it_served(seen: &OneLoop) -> Judged {
+    let (n, pid) = (seen.clients, seen.pid);
     if let Some(line) = seen.errors.iter().find(|line| is_would_block(line)) {
         return Err(Finding::EagainTakenForError { line: line.clone() });
     }
@@ -54,9 +65,12 @@ fn judge(seen: &OneLoop) -> Judged {
             reads: sizes.reads,
         });
     }
-    if let Some(cut) = seen.not_accepted.as_ref().or(seen.cut.as_ref()) {
-        return Err(Finding::LoopCut(cut.clone()));
-    }
+    Ok(())
+}
+
+/// Whether the server reported every upload, once, with its size.
+fn what_it_reported(seen: &OneLoop) -> Judged {
+    let (n, size) = (seen.clients, seen.size);
     let reports = seen.reports.clone();
     if let Some(&wrong) = seen.reports.iter().find(|&&bytes| bytes != size)
         && seen.reports.len() == n
@@ -88,6 +102,13 @@ fn judge(seen: &OneLoop) -> Judged {
             handled: seen.handled,
         });
     }
+    Ok(())
+}
+
+/// The server once every upload was over: not spinning, watching no finished client, and
+/// holding no more descriptors than before.
+fn how_it_was_left(seen: &OneLoop) -> Judged {
+    let pid = seen.pid;
     if seen.idle_cpu >= SPIN
         && let Some(cause) = spin_cause(pid, &seen.interest, seen.signals)
     {
