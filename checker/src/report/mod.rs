@@ -41,7 +41,7 @@ pub mod samples {
     use std::path::PathBuf;
     use std::time::Duration;
 
-    use crate::checks::evidence::{Blame, Cut, Stopped};
+    use crate::checks::evidence::{Blame, Cut, Origin, Stopped};
     use crate::checks::finding::Finding;
     use crate::grade::{CheckId, Outcome, Selection, Verdict};
     use crate::run::{Logs, Note, RunOutcome, RunResult, TestFileNote};
@@ -147,6 +147,20 @@ pub mod samples {
     }
 
     /// `--task 1` on a server that stops at TODO 1.
+    /// Task 1 done, task 2 not, and task 3 stopped on the skeleton's own `todo!()` of
+    /// TODO 8: never begun.
+    pub fn task_three_never_begun() -> RunResult {
+        let mut run = task_one_done();
+        if let RunOutcome::Graded { verdicts, .. } = &mut run.outcome {
+            verdicts[5].outcome = Outcome::Failed(Finding::Cut(Cut::ServerStopped(Stopped {
+                how: "it panicked at server.rs:274:5: not yet implemented: TODO 8: make it non-blocking"
+                    .into(),
+                blame: Blame::Todo(Origin::NotYetDone(8)),
+            })));
+        }
+        run
+    }
+
     pub fn task_one_failing() -> RunResult {
         let mut all = verdicts([(); 6].map(|()| stopped("it panicked at TODO 1")));
         all.truncate(2);

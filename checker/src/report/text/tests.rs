@@ -259,17 +259,7 @@ fn a_build_failure_is_scored_like_any_run() {
 /// total and above its reason: it is no failure of work done. The JSON keeps `failed`.
 #[test]
 fn optional_work_never_begun_reads_not_begun() {
-    use crate::checks::evidence::{Blame, Cut, Origin, Stopped};
-    use crate::checks::finding::Finding;
-    let mut run = samples::task_one_done();
-    if let RunOutcome::Graded { verdicts, .. } = &mut run.outcome {
-        verdicts[5].outcome = Outcome::Failed(Finding::Cut(Cut::ServerStopped(Stopped {
-            how:
-                "it panicked at server.rs:274:5: not yet implemented: TODO 8: make it non-blocking"
-                    .into(),
-            blame: Blame::Todo(Origin::NotYetDone(8)),
-        })));
-    }
+    let run = samples::task_three_never_begun();
     let report = plain(&run);
     assert!(
         report.contains(
