@@ -68,6 +68,58 @@ pub struct InTurn {
     pub children_alive: usize,
     /// Forks that the server's lines place where no fork belongs.
     pub forks: Forks,
+    /// What the stage of silent clients saw (see `checks::silent`).
+    pub silent: Silent,
+}
+
+/// What "keeps serving" saw of clients that connect and send nothing (see
+/// `checks::silent`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Silent {
+    /// The fresh server's first client, held silent.
+    pub first: FirstLook,
+    /// Whether the last stage ran to its end: its last silent client was accepted.
+    pub probed: bool,
+    /// Why it could not, when it could not.
+    pub not_probed: Option<&'static str>,
+    /// The first client of the last stage announced while it had sent nothing, its
+    /// connection open.
+    pub announced: Option<SilentAnnounced>,
+}
+
+/// The fresh server's first client, held silent until the server sat idle.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FirstLook {
+    /// Its number in the logs.
+    pub client: usize,
+    /// Its socket in the server, once the server announced its acceptance.
+    pub fd: Option<i32>,
+    /// What its registration asked for, as /proc/PID/fdinfo showed it.
+    pub registered: Registered,
+    /// Whether the server announced it while it had sent nothing.
+    pub announced: bool,
+}
+
+/// What a client's registration asks for, as /proc/PID/fdinfo of the epoll instance
+/// showed it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Registered {
+    /// Not in the interest list when the checker looked.
+    #[default]
+    NotSeen,
+    /// Input and not output.
+    InputOnly,
+    /// Output too (EPOLLOUT): a connected socket is ready for output at once.
+    ForOutput,
+}
+
+/// A silent client the server announced all the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SilentAnnounced {
+    /// The client's number in the logs.
+    pub client: usize,
+    /// Its socket in the server.
+    pub fd: i32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

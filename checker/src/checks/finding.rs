@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::checks::evidence::{Blame, ChildSeen, Cut, Stopped, Turns};
+use crate::checks::evidence::{Blame, ChildSeen, Cut, Registered, Stopped, Turns};
 use crate::checks::printed::ForkSeen;
 use crate::grade::CheckId;
 use crate::inspect::{CallKind, Signals, Waited, Whereabouts};
@@ -61,6 +61,12 @@ pub enum Finding {
         connections: usize,
         handled: usize,
         reported: usize,
+    },
+    /// A client that had sent nothing, its connection open, announced all the same.
+    HandledSilentClient {
+        client: usize,
+        fd: i32,
+        cause: SilentCause,
     },
     /// The checker found no moment when the server sat idle to pause it.
     NeverPaused,
@@ -289,4 +295,18 @@ impl Finding {
             _ => true,
         }
     }
+}
+
+/// Why a server announced a client that had sent nothing, as the two looks at silent
+/// clients tell it (see `checks::silent`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SilentCause {
+    /// On the fresh server, where no earlier wait could have named it: served at accept,
+    /// or registered for output; what its registration showed.
+    AtAccept(Registered),
+    /// The fresh server left its silent client alone, registered for input only; a later
+    /// one was announced: the loop went through entries earlier waits left in the buffer.
+    LeftOverEntries,
+    /// A later one was announced, and the fresh server's registration was not seen.
+    Untold,
 }

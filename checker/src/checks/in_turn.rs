@@ -8,11 +8,13 @@ use std::time::Duration;
 
 use lab::MIB;
 
-use crate::checks::evidence::{Cut, InTurn, WrongCount};
+use crate::checks::evidence::{Cut, InTurn, Silent, WrongCount};
 use crate::checks::idle::{idle_cpu, wait_for_reports, wait_until_idle};
 use crate::checks::printed::{Forks, Printed};
+use crate::checks::silent;
 use crate::checks::watch::Unaccepted;
 use crate::checks::{REPORT_WAIT, Session};
+use crate::clients::{Hold, Plan};
 use crate::inspect;
 use crate::server::ServerUnderTest;
 use crate::trouble::Trouble;
@@ -67,7 +69,16 @@ fn serve_in_turn(
     let bytes = session.size.min(MIB);
     let plan = session.plan(bytes, bytes);
     let mut turn = |server: &mut ServerUnderTest, number: usize, count: usize, paused: bool| {
+        // The fresh server's first client stays silent until the server sits idle.
+        let silent = (number == first).then(|| Hold::new(0));
+        let plan = Plan {
+            hold: silent.clone(),
+            ..plan.clone()
+        };
         let uploads = session.uploads(server, &plan, number, count);
+        if let Some(hold) = &silent {
+            seen.silent.first = silent::first_look(server, &uploads, hold, 0);
+        }
         seen.connections += count;
         if paused {
             server.wait_for_queue(count);
@@ -111,5 +122,16 @@ fn serve_in_turn(
     // Only a server alive just before the pause can be said to have died of it.
     server.check_running().map_err(Cut::ServerStopped)?;
     server.pause().map_err(Cut::after_pause)?;
-    turn(server, first + 1, 2, true)
+    turn(server, first + 1, 2, true)?;
+    let stage = silent::probe(
+        session,
+        server,
+        &mut seen.connections,
+        &mut seen.wrong_count,
+    )?;
+    seen.silent = Silent {
+        first: seen.silent.first,
+        ..stage
+    };
+    Ok(())
 }

@@ -23,6 +23,7 @@ mod outcomes;
 pub(crate) mod printed;
 pub mod read_sizes;
 mod reaper;
+mod silent;
 mod watch;
 
 use std::path::Path;
@@ -103,10 +104,12 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     let (whole, then_async) = uploads_of(selection, session.size, clients);
     let in_turn = in_turn::gather(session, 1)?;
     let mut judged = Outcomes::default();
-    judged.set(
-        CheckId::KeepsServing,
-        Outcome::of(judge::keeps_serving(&in_turn)),
-    );
+    let mut not_observed = Vec::new();
+    let keeps_serving = Outcome::of(judge::keeps_serving(&in_turn));
+    if keeps_serving == Outcome::Passed {
+        not_observed.extend(judge::unobserved_silent_clients(&in_turn));
+    }
+    judged.set(CheckId::KeepsServing, keeps_serving);
     let at_once = at_once::gather(session, whole, 4)?;
     judged.set(
         CheckId::WholeUpload,
@@ -117,7 +120,6 @@ pub fn run(session: &Session, selection: Selection, clients: usize) -> Result<Gr
     if selection.includes(CheckId::NoZombies) {
         bonus_log = judge_bonus(session, &mut judged, &in_turn, clients)?;
     }
-    let mut not_observed = Vec::new();
     let mut task_three_log = None;
     if selection.includes(CheckId::AsyncUploads) {
         task_three_log = judge_task_three(

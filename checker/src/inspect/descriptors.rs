@@ -11,6 +11,8 @@ pub struct Registration {
     pub fd: i32,
     /// The inode of the file it was registered for.
     pub inode: u64,
+    /// The events it asks for (EPOLLIN is 0x1), as fdinfo writes them.
+    pub events: u32,
 }
 
 /// How many descriptors `pid` has open.
@@ -60,10 +62,15 @@ fn parse_registration(line: &str) -> Option<Registration> {
         return None;
     }
     let fd = words.next()?.parse().ok()?;
+    if words.next()? != "events:" {
+        return None;
+    }
+    let events = u32::from_str_radix(words.next()?, 16).ok()?;
     let inode = words.find_map(|word| word.strip_prefix("ino:"))?;
     Some(Registration {
         fd,
         inode: u64::from_str_radix(inode, 16).ok()?,
+        events,
     })
 }
 
@@ -200,9 +207,12 @@ mod tests {
             parse_registration(line),
             Some(Registration {
                 fd: 5,
-                inode: 0x5f0b
+                inode: 0x5f0b,
+                events: 0x19,
             })
         );
+        let output = "tfd:        7 events:       1d data:                7  pos:0 ino:5f0c sdev:8";
+        assert_eq!(parse_registration(output).map(|r| r.events), Some(0x1d));
         assert_eq!(parse_registration("pos:\t0"), None);
     }
 

@@ -102,6 +102,9 @@ fn render(finding: &Finding) -> String {
             handled,
             reported,
         } => task_one::handled_not_once(*connections, *handled, *reported),
+        Finding::HandledSilentClient { client, fd, cause } => {
+            task_one::handled_silent_client(*client, *fd, *cause)
+        }
         Finding::NeverPaused => "the checker never paused the server while it sat idle".to_owned(),
         Finding::NeverIdle { after, at } => task_one::never_idle(*after, at),
         Finding::UploadsMisreported {

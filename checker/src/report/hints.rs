@@ -38,6 +38,7 @@ const WHOLE_UPLOAD_MISCOUNTED: &str = "An upload ends when the client closes the
 const NO_WHOLE_UPLOAD: &str = "No upload got through whole: the client log and the last lines of the server log show where it stopped.";
 const UPLOAD_MISCOUNTED: &str = "Each upload's Received line must give exactly what its client sent: one receiver per connection, reading to the end.";
 const HANDLED_NOT_ONCE: &str = "Each connection is handled once, then leaves epoll and is closed; one handled again was still in epoll.";
+const HANDLED_SILENT_CLIENT: &str = "The loop handles exactly the events this wait returned: a client that has sent nothing is never ready, and must not be served.";
 const NEVER_PAUSED: &str =
     "A fresh server must reach epoll_wait and sleep there; the checker never saw it do so.";
 const NEVER_IDLE: &str =
@@ -118,6 +119,7 @@ pub fn short(finding: &Finding) -> &'static str {
         Finding::NoWholeUpload => NO_WHOLE_UPLOAD,
         Finding::UploadMiscounted { .. } => UPLOAD_MISCOUNTED,
         Finding::HandledNotOnce { .. } => HANDLED_NOT_ONCE,
+        Finding::HandledSilentClient { .. } => HANDLED_SILENT_CLIENT,
         Finding::NeverPaused => NEVER_PAUSED,
         Finding::NeverIdle { .. } => NEVER_IDLE,
         Finding::UploadsMisreported { .. } => UPLOADS_MISREPORTED,
@@ -218,7 +220,9 @@ TODO 2 (task 1): wait for events.
 Wait with no timeout: the server has nothing to do until a descriptor is ready, and a
 timeout of zero turns the wait into a spin at 100% CPU. A signal can interrupt the wait
 (EINTR). That is no error: just wait again. The checker pauses and resumes the idle
-server (what Ctrl-Z and fg do) to make sure it survives exactly that.";
+server (what Ctrl-Z and fg do) to make sure it survives exactly that. Return the number
+of events the wait returned: only that many entries of the buffer are this wait's, and
+the rest are left over from earlier waits, naming clients that may have nothing to send.";
 
 const TODO_3_HINT: &str = "\
 TODO 3 (task 1): accept a client.

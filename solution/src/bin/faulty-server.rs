@@ -41,6 +41,7 @@
 //! | `echild-fatal`       | reaps until waitpid fails, and ECHILD (no child left) stops the server | 7 |
 //! | `signalfd-not-added` | blocks SIGCHLD and makes the signalfd, never adds it to epoll | 6 |
 //! | `parent-prints-own-pid` | the parent names its own pid in `<< Process ... created ... >>` | 5 |
+//! | `wait-returns-capacity` | the wait's count is the event buffer's length, not the number ready | 2 |
 //!
 //! With `--mode async` it serves as the reference's task 3 does, but for the task 3 faults:
 //!
@@ -136,6 +137,7 @@ const FAULTS: &[(&str, Fault)] = &[
     ("echild-fatal", Fault::EchildFatal),
     ("signalfd-not-added", Fault::SignalfdNotAdded),
     ("parent-prints-own-pid", Fault::ParentPrintsOwnPid),
+    ("wait-returns-capacity", Fault::WaitReturnsCapacity),
     ("async-eagain-is-end", Fault::AsyncEagainIsEnd),
     ("async-fixed-buffer", Fault::AsyncFixedBuffer),
     ("setsid-grandchild", Fault::SetsidGrandchild),
@@ -197,6 +199,7 @@ enum Fault {
     EchildFatal,
     SignalfdNotAdded,
     ParentPrintsOwnPid,
+    WaitReturnsCapacity,
     AsyncEagainIsEnd,
     AsyncFixedBuffer,
     SetsidGrandchild,
@@ -290,6 +293,12 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
         let ready = match epoll.wait(&mut events, EpollTimeout::NONE) {
             Err(Errno::EINTR) if fault != Fault::ExitsOnEintr => continue,
             ready => ready.context("waiting for events")?,
+        };
+        // The whole buffer, as if every entry were ready: the ones past the count are
+        // left over from earlier waits.
+        let ready = match fault {
+            Fault::WaitReturnsCapacity => events.len(),
+            _ => ready,
         };
         for event in &events[..ready] {
             let fd = event.data() as RawFd;

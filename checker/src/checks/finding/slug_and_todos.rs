@@ -3,7 +3,7 @@
 //! every variant, with no catch-all arm, so a new finding does not compile until it has
 //! both.
 
-use super::{Advice, Finding, Limit, Spin};
+use super::{Advice, Finding, Limit, SilentCause, Spin};
 use crate::checks::evidence::{Blame, ClientFailure, Cut, Origin, Snapshot};
 
 impl Finding {
@@ -29,6 +29,7 @@ impl Finding {
             Finding::NoWholeUpload => "no-whole-upload",
             Finding::UploadMiscounted { .. } => "upload-miscounted",
             Finding::HandledNotOnce { .. } => "handled-not-once",
+            Finding::HandledSilentClient { .. } => "handled-silent-client",
             Finding::NeverPaused => "never-paused",
             Finding::NeverIdle { .. } => "never-idle",
             Finding::UploadsMisreported { .. } => "uploads-misreported",
@@ -101,6 +102,11 @@ impl Finding {
                 Spin::UnreadSignalfd { .. } => vec![7],
             },
             Finding::StaleRegistrations { .. } | Finding::HandledNotOnce { .. } => vec![4],
+            Finding::HandledSilentClient { cause, .. } => match cause {
+                SilentCause::LeftOverEntries => vec![2],
+                SilentCause::AtAccept(_) => vec![3],
+                SilentCause::Untold => vec![2, 3],
+            },
             Finding::NeverIdle { at, .. } => match Advice::of(at) {
                 Some(advice) => advice.todos().to_vec(),
                 None if at.activity == crate::inspect::Activity::Running => vec![2],

@@ -312,7 +312,13 @@ mod tests {
             ),
             (
                 "closed without removing",
-                with(|seen| seen.stale_while_running = vec![Registration { fd: 6, inode: 9 }]),
+                with(|seen| {
+                    seen.stale_while_running = vec![Registration {
+                        fd: 6,
+                        inode: 9,
+                        events: 0x19,
+                    }]
+                }),
                 Some("Remove a client from epoll before closing it (TODO 4)"),
             ),
         ]);

@@ -1,7 +1,7 @@
 //! "Keeps serving".
 
-use crate::checks::evidence::InTurn;
-use crate::checks::finding::Finding;
+use crate::checks::evidence::{InTurn, Registered, Silent};
+use crate::checks::finding::{Finding, SilentCause};
 use crate::checks::judge::{Judged, SPIN, fds_of, spin_cause};
 use crate::inspect::Activity;
 
@@ -27,6 +27,9 @@ pub fn keeps_serving(seen: &InTurn) -> Judged {
             sent: wrong.sent,
             reported: wrong.reported,
         });
+    }
+    if let Some(finding) = silent_client_handled(seen) {
+        return Err(finding);
     }
     if seen.idle_cpu > SPIN
         && let Some(cause) = spin_cause(seen.pid, &seen.interest, seen.signals)
@@ -76,12 +79,51 @@ pub fn keeps_serving(seen: &InTurn) -> Judged {
     })
 }
 
+/// What a passing "keeps serving" could not be judged on, said in the report: whether the
+/// loop handles only what each wait returned, where the stage of silent clients did not
+/// run to its end.
+pub fn unobserved_silent_clients(seen: &InTurn) -> Option<String> {
+    if seen.silent.probed {
+        return None;
+    }
+    let why = seen.silent.not_probed.unwrap_or("the stage did not run");
+    Some(format!(
+        "keeps serving: whether the loop handles only the events each wait returned was not \
+         seen ({why}), so a wait_for_events that returns the buffer's length would pass"
+    ))
+}
+
+/// A client that had sent nothing announced all the same, with what tells why.
+fn silent_client_handled(seen: &InTurn) -> Option<Finding> {
+    let Silent {
+        first, announced, ..
+    } = &seen.silent;
+    if first.announced
+        && let Some(fd) = first.fd
+    {
+        return Some(Finding::HandledSilentClient {
+            client: first.client,
+            fd,
+            cause: SilentCause::AtAccept(first.registered),
+        });
+    }
+    let announced = announced.as_ref()?;
+    Some(Finding::HandledSilentClient {
+        client: announced.client,
+        fd: announced.fd,
+        cause: match first.registered {
+            Registered::InputOnly => SilentCause::LeftOverEntries,
+            Registered::ForOutput | Registered::NotSeen => SilentCause::Untold,
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::checks::evidence::{Blame, Cut, Snapshot, Stopped};
+    use crate::checks::evidence::{Blame, Cut, FirstLook, SilentAnnounced, Snapshot, Stopped};
     use crate::checks::judge::table::*;
     use crate::inspect::{CallKind, Waited};
 
@@ -174,6 +216,34 @@ mod tests {
                     })
                 }),
                 Some("(TODO 3)"),
+            ),
+            (
+                "a silent client announced at accept on the fresh server",
+                with(|seen| {
+                    seen.silent.first = FirstLook {
+                        client: 1,
+                        fd: Some(5),
+                        registered: Registered::NotSeen,
+                        announced: true,
+                    }
+                }),
+                Some(
+                    "upload A (socket 5 in the server) had connected and sent nothing, its connection open, \
+                     yet the server announced it (`Client 5 wants to send a file`). On the fresh server",
+                ),
+            ),
+            (
+                "a later silent client announced, the first one registered for input",
+                with(|seen| {
+                    seen.silent.first.registered = Registered::InputOnly;
+                    seen.silent.announced = Some(SilentAnnounced { client: 26, fd: 6 });
+                }),
+                Some("not the buffer's length (TODO 2)"),
+            ),
+            (
+                "a later silent client announced, the first one not seen",
+                with(|seen| seen.silent.announced = Some(SilentAnnounced { client: 26, fd: 6 })),
+                Some("(TODO 3): the run did not see"),
             ),
             (
                 "handled twice",

@@ -5,8 +5,9 @@
 use std::time::Duration;
 
 use super::words::{list, plural, seconds};
-use crate::checks::finding::{Advice, Spin};
-use crate::clients::upload_name;
+use crate::checks::evidence::Registered;
+use crate::checks::finding::{Advice, SilentCause, Spin};
+use crate::clients::{upload_name, upload_with_socket};
 use crate::inspect::{Activity, Whereabouts};
 
 /// The words of `Finding::Spins`.
@@ -51,6 +52,40 @@ pub(super) fn handled_not_once(connections: usize, handled: usize, reported: usi
          each connection must be handled once, then removed from epoll and closed (TODO 4)",
         plural(connections, "connection", "connections"),
         plural(reported, "upload", "uploads")
+    )
+}
+
+/// The words of `Finding::HandledSilentClient`.
+pub(super) fn handled_silent_client(client: usize, fd: i32, cause: SilentCause) -> String {
+    let why = match cause {
+        SilentCause::AtAccept(Registered::ForOutput) => "On the fresh server no earlier wait \
+             can have named it. Its registration asks for output too (EPOLLOUT in \
+             /proc/PID/fdinfo of the epoll instance), and a connected socket is ready for \
+             output at once: register clients for input, as `lab::w_epoll::add` does (TODO 3)"
+            .to_owned(),
+        SilentCause::AtAccept(_) => "On the fresh server no earlier wait can have named it, \
+             so it was served as soon as it was accepted. A client is served once epoll \
+             reports it readable: add it to epoll for input with `lab::w_epoll::add` and \
+             leave it to the loop (TODO 3)"
+            .to_owned(),
+        SilentCause::LeftOverEntries => "No wait can have returned it: the fresh server's \
+             first client, held silent the same way, was registered for input only and left \
+             alone. The loop went through entries of `events` past the count the wait \
+             returned: they are left over from earlier waits and name the clients those \
+             waits returned, or whoever has their socket number now. `wait_for_events` must \
+             return the number epoll_wait returned, not the buffer's length (TODO 2)"
+            .to_owned(),
+        SilentCause::Untold => "A socket with nothing to read is never ready for input. \
+             Either the loop went through entries of `events` past the count the wait \
+             returned (`wait_for_events` must return that count, TODO 2), or the client \
+             was registered for more than input (TODO 3): the run did not see a silent \
+             client's registration to tell which"
+            .to_owned(),
+    };
+    format!(
+        "{} had connected and sent nothing, its connection open, yet the server announced \
+         it (`Client {fd} wants to send a file`). {why}",
+        upload_with_socket(client, Some(fd)),
     )
 }
 

@@ -1,9 +1,10 @@
 use std::time::Duration;
 
 use crate::checks::evidence::{
-    Blame, ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Origin, Snapshot, Stopped, Turns,
+    Blame, ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Origin, Registered, Snapshot,
+    Stopped, Turns,
 };
-use crate::checks::finding::{Finding, Limit, Spin};
+use crate::checks::finding::{Finding, Limit, SilentCause, Spin};
 use crate::checks::printed::ForkSeen;
 use crate::grade::CheckId;
 use crate::inspect::{Activity, CallKind, Signals, Waited, Whereabouts};
@@ -330,6 +331,27 @@ pub(crate) fn every_finding() -> Vec<Finding> {
         asked: vec![8],
         reads: 32,
     });
+    // A silent client announced, by what tells why.
+    findings.push(Finding::HandledSilentClient {
+        client: 26,
+        fd: 6,
+        cause: SilentCause::LeftOverEntries,
+    });
+    findings.push(Finding::HandledSilentClient {
+        client: 1,
+        fd: 5,
+        cause: SilentCause::AtAccept(Registered::ForOutput),
+    });
+    findings.push(Finding::HandledSilentClient {
+        client: 1,
+        fd: 5,
+        cause: SilentCause::AtAccept(Registered::NotSeen),
+    });
+    findings.push(Finding::HandledSilentClient {
+        client: 26,
+        fd: 6,
+        cause: SilentCause::Untold,
+    });
     findings
 }
 
@@ -475,9 +497,10 @@ fn kind(finding: &Finding) -> usize {
         Finding::Limit(_) => 47,
         Finding::CreatedLineNamesNoChild { .. } => 48,
         Finding::BufSizeIgnored { .. } => 49,
+        Finding::HandledSilentClient { .. } => 50,
     }
 }
-const KINDS: usize = 50;
+const KINDS: usize = 51;
 
 /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
 pub(crate) fn todos_named(text: &str) -> Vec<u8> {
