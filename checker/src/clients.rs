@@ -136,6 +136,9 @@ pub struct Plan {
     pub milestone: u64,
     /// Where the client pauses, keeping the connection open, until it is released.
     pub hold: Option<Arc<Hold>>,
+    /// Where the client pauses once its whole file is sent, before it ends the upload,
+    /// until it is released: whoever receives it waits for the end meanwhile.
+    pub closing: Option<Arc<Hold>>,
     /// Where the client waits once until the server has read everything it sent, as
     /// over a slow network: a server that reads its socket without blocking then finds
     /// it empty, every run, not only when the scheduler happens to make it so.
@@ -169,15 +172,29 @@ impl Hold {
     }
 }
 
-/// The file as a client reads it: pauses at the hold, if there is one.
+/// The file as a client reads it: pauses at the hold, if there is one, and at its end
+/// before the closing hold, if there is one.
 struct HeldFile {
     file: io::Take<File>,
     read: u64,
     hold: Option<Arc<Hold>>,
+    closing: Option<Arc<Hold>>,
 }
 
 impl Read for HeldFile {
     fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let n = self.read_held(buffer)?;
+        if n == 0
+            && let Some(closing) = self.closing.take()
+        {
+            closing.wait();
+        }
+        Ok(n)
+    }
+}
+
+impl HeldFile {
+    fn read_held(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
         let Some(hold) = &self.hold else {
             return self.file.read(buffer);
         };
@@ -327,6 +344,7 @@ fn run_client(
         file: file.take(plan.bytes),
         read: 0,
         hold: plan.hold.clone(),
+        closing: plan.closing.clone(),
     };
     let sent = lab::send_upload(&server, file, |sent, step| {
         upload.sent.store(sent, Ordering::Relaxed);

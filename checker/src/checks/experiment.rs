@@ -66,6 +66,7 @@ fn upload_once(
     // No pause to drain the socket: it would weigh on the fastest sizes' times.
     let plan = Plan {
         drain_at: None,
+        closing: None,
         ..session.plan(session.size, session.size)
     };
     let started = Instant::now();

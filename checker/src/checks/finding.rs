@@ -26,6 +26,9 @@ pub enum Finding {
     NeedsEveryClientAccepted(Cut),
     /// `check` is judged only on a server that passed `on`.
     NeedsPassed { check: CheckId, on: CheckId },
+    /// The bonus is judged only on a loop that handles the events each wait returned and
+    /// no others: "keeps serving" saw this one announce a client no wait returned.
+    NeedsReportedEventsOnly,
     /// The server refused `--mode async`: it was written before task 3.
     NoAsyncMode,
 
@@ -281,6 +284,7 @@ impl Finding {
             | Finding::BuildStopped(_)
             | Finding::NeedsWholeUpload
             | Finding::NeedsPassed { .. }
+            | Finding::NeedsReportedEventsOnly
             | Finding::NoAsyncMode
             | Finding::Limit(Limit::Time { .. }) => false,
             Finding::NeedsEveryClientAccepted(cut) | Finding::Cut(cut) | Finding::LoopCut(cut) => {

@@ -171,6 +171,7 @@ fn run_once(
     let hold = Hold::new(UPLOAD / 2);
     let plan = Plan {
         drain_at: None,
+        closing: None,
         hold: Some(Arc::clone(&hold)),
         ..session.plan(UPLOAD, UPLOAD)
     };

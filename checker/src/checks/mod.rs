@@ -169,7 +169,10 @@ fn judge_bonus(
     clients: usize,
 ) -> Result<Option<u64>, Trouble> {
     let mut bonus_log = None;
-    let outcome = match judged.gate(CheckId::NoZombies, in_turn) {
+    let gate = judged
+        .gate(CheckId::NoZombies, in_turn)
+        .and_then(|()| judge::handles_reported_events_only(in_turn));
+    let outcome = match gate {
         Err(why) => Outcome::NotChecked(why),
         Ok(()) => {
             // Children that exit together are made to by pausing the server: only for
@@ -275,6 +278,7 @@ impl Session<'_> {
             milestone,
             hold: None,
             drain_at: Some(DRAIN_AT.min(bytes / 2)),
+            closing: None,
         }
     }
 

@@ -15,6 +15,7 @@
 //!   through more entries than the wait returned (TODO 2 returning the buffer's length)
 //!   announces it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lab::Line;
@@ -38,9 +39,13 @@ const RESUME_GRACE: Duration = Duration::from_millis(300);
 /// epoll's EPOLLOUT bit, as /proc/PID/fdinfo writes a registration's events (in hex).
 const EPOLLOUT: u32 = 0x4;
 
-/// One client of the stage: connected and silent until released.
+/// One client of the stage: connected and silent until released, then sending all it has
+/// and holding the connection open until the server's loop is done with it: a child
+/// that could end its upload before its parent removed the client from epoll would
+/// make a race of TODO 5's order.
 struct Quiet {
-    hold: std::sync::Arc<Hold>,
+    hold: Arc<Hold>,
+    closing: Arc<Hold>,
     uploads: Uploads,
     /// The socket the server announced it under, and where that line is in its output.
     accepted: Option<(i32, usize)>,
@@ -80,10 +85,12 @@ pub fn probe(
         return Ok(stage.silent);
     }
     let outcome = stage.run(session, server, connections);
-    // Every client sends and ends, whatever happened: none is left waiting on its hold.
+    // Every client sends and ends, whatever happened: none is left waiting on a hold.
     for client in &mut stage.clients {
         client.hold.release();
+        client.released = true;
     }
+    stage.end_uploads(server);
     outcome?;
     let counts = wait_for_reports(server, *connections, REPORT_WAIT)?;
     let first = *connections - stage.clients.len();
@@ -121,7 +128,7 @@ impl Stage {
                 return Ok(());
             }
         }
-        // Both send (what is left of them) while the server is paused, so that one wait returns both.
+        // Both send while the server is paused, so that one wait returns both.
         server.pause().map_err(Cut::after_pause)?;
         for client in &mut self.clients {
             client.hold.release();
@@ -133,6 +140,7 @@ impl Stage {
         server
             .resume(RESUME_GRACE, || {})
             .map_err(Cut::after_pause)?;
+        self.end_uploads(server);
         if !delivered {
             self.silent.not_probed = Some("the paused server's two clients did not send in time");
             return Ok(());
@@ -159,13 +167,14 @@ impl Stage {
         server: &mut ServerUnderTest,
         connections: &mut usize,
     ) -> Result<bool, Cut> {
-        let hold = Hold::new(0);
+        let (hold, closing) = (Hold::new(0), Hold::new(BYTES));
         let plan = Plan {
             file: session.file.to_owned(),
             bytes: BYTES,
             milestone: BYTES,
             hold: Some(hold.clone()),
             drain_at: None,
+            closing: Some(closing.clone()),
         };
         let number = FIRST + self.clients.len();
         let before = accepted_lines(&server.output()).len();
@@ -173,6 +182,7 @@ impl Stage {
         *connections += 1;
         self.clients.push(Quiet {
             hold,
+            closing,
             uploads,
             accepted: None,
             released: false,
@@ -191,6 +201,7 @@ impl Stage {
             for client in &mut self.clients {
                 if client.upload().number == announced.client {
                     client.hold.release();
+                    client.closing.release();
                     client.released = true;
                 }
             }
@@ -198,6 +209,28 @@ impl Stage {
         }
         server.check_running().map_err(Cut::ServerStopped)?;
         Ok(true)
+    }
+
+    /// Lets the released clients end their uploads once the server's loop is done with
+    /// them (one second at most): every one announced and the server back in epoll_wait,
+    /// or the server blocked elsewhere, receiving an upload itself (task 1).
+    fn end_uploads(&self, server: &ServerUnderTest) {
+        eventually(IDLE_WAIT, || {
+            let output = server.output();
+            match inspect::activity(server.pid) {
+                inspect::Activity::Running => false,
+                inspect::Activity::EpollWait => self
+                    .clients
+                    .iter()
+                    .filter(|client| client.released)
+                    .filter_map(|client| client.accepted)
+                    .all(|(fd, at)| announced_after(&output, fd, at)),
+                _ => true,
+            }
+        });
+        for client in self.clients.iter().filter(|client| client.released) {
+            client.closing.release();
+        }
     }
 
     /// The first client still held silent that the server announced all the same.
@@ -227,14 +260,14 @@ fn accepted_lines(output: &[String]) -> Vec<(i32, usize)> {
         .collect()
 }
 
-/// Whether `client` has sent its whole upload and the kernel has put it all in the
-/// server's socket: nothing it sent is still unacknowledged.
+/// Whether `client` has sent its whole file and the kernel has put it all in the server's
+/// socket: nothing it sent is still unacknowledged.
 fn delivered(server: &ServerUnderTest, client: &Quiet) -> bool {
     let upload = client.upload();
     let Some(port) = upload.local_port() else {
         return false;
     };
-    upload.finished()
+    upload.sent() == BYTES
         && match inspect::connection(&inspect::tcp_table(), server.port, port) {
             (Some(ours), _) => ours.unsent == 0,
             (None, _) => true,

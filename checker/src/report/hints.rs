@@ -22,6 +22,7 @@ const NEEDS_WHOLE_UPLOAD: &str =
 const NEEDS_EVERY_CLIENT_ACCEPTED: &str = "Make \"keeps serving\" pass first: this check is graded on a server that accepts every client.";
 const NEEDS_PASSED: &str =
     "Make the check the reason names pass first: this one is judged after it.";
+const NEEDS_REPORTED_EVENTS_ONLY: &str = "Make \"keeps serving\" pass first: the bonus is judged on a loop that handles only what each wait returned.";
 const NO_ASYNC_MODE: &str = "Task 3 is optional. To try it, your server.rs needs the skeleton's --mode option, which older copies lack.";
 
 // Any scenario.
@@ -105,6 +106,7 @@ pub fn short(finding: &Finding) -> &'static str {
         Finding::NeedsWholeUpload => NEEDS_WHOLE_UPLOAD,
         Finding::NeedsEveryClientAccepted(_) => NEEDS_EVERY_CLIENT_ACCEPTED,
         Finding::NeedsPassed { .. } => NEEDS_PASSED,
+        Finding::NeedsReportedEventsOnly => NEEDS_REPORTED_EVENTS_ONLY,
         Finding::NoAsyncMode => NO_ASYNC_MODE,
         Finding::Cut(cut) => cut_hint(cut),
         Finding::ListenerNotInEpoll => LISTENER_NOT_IN_EPOLL,

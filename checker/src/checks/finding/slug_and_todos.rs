@@ -15,6 +15,7 @@ impl Finding {
             Finding::NeedsWholeUpload => "needs-whole-upload",
             Finding::NeedsEveryClientAccepted(_) => "needs-every-client-accepted",
             Finding::NeedsPassed { .. } => "needs-passed",
+            Finding::NeedsReportedEventsOnly => "needs-reported-events-only",
             Finding::NoAsyncMode => "no-async-mode",
             Finding::Cut(cut) => cut_slug(cut),
             Finding::ListenerNotInEpoll => "listener-not-in-epoll",
@@ -96,6 +97,7 @@ impl Finding {
         let mut todos: Vec<u8> = match self {
             Finding::NeedsEveryClientAccepted(cut) | Finding::Cut(cut) => cut_todos(cut),
             Finding::ListenerNotInEpoll => vec![1],
+            Finding::NeedsReportedEventsOnly => vec![2],
             Finding::Spins { cause, .. } => match cause {
                 Spin::FinishedClients { .. } => vec![4],
                 Spin::NoWait { .. } => vec![2],

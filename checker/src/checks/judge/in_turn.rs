@@ -93,6 +93,20 @@ pub fn unobserved_silent_clients(seen: &InTurn) -> Option<String> {
     ))
 }
 
+/// The bonus's second gate: the loop handles only the events each wait returned, as far
+/// as "keeps serving" could tell. One that goes through entries left over from earlier
+/// waits can block in accept or read whenever they name a socket with nothing for it,
+/// and then leaves its children unreaped, in one run and not the next.
+pub fn handles_reported_events_only(seen: &InTurn) -> Judged {
+    match silent_client_handled(seen) {
+        Some(Finding::HandledSilentClient {
+            cause: SilentCause::LeftOverEntries | SilentCause::Untold,
+            ..
+        }) => Err(Finding::NeedsReportedEventsOnly),
+        _ => Ok(()),
+    }
+}
+
 /// A client that had sent nothing announced all the same, with what tells why.
 fn silent_client_handled(seen: &InTurn) -> Option<Finding> {
     let Silent {

@@ -11,7 +11,7 @@ mod one_loop;
 mod reaper;
 
 pub use at_once::{concurrent, needs_passed, process_per_client, task_two_judged, whole_upload};
-pub use in_turn::{keeps_serving, unobserved_silent_clients};
+pub use in_turn::{handles_reported_events_only, keeps_serving, unobserved_silent_clients};
 pub use one_loop::{async_uploads, unobserved_read_sizes, unobserved_turns};
 pub use reaper::no_zombies;
 

@@ -352,6 +352,7 @@ pub(crate) fn every_finding() -> Vec<Finding> {
         fd: 6,
         cause: SilentCause::Untold,
     });
+    findings.push(Finding::NeedsReportedEventsOnly);
     findings
 }
 
@@ -498,9 +499,10 @@ fn kind(finding: &Finding) -> usize {
         Finding::CreatedLineNamesNoChild { .. } => 48,
         Finding::BufSizeIgnored { .. } => 49,
         Finding::HandledSilentClient { .. } => 50,
+        Finding::NeedsReportedEventsOnly => 51,
     }
 }
-const KINDS: usize = 51;
+const KINDS: usize = 52;
 
 /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
 pub(crate) fn todos_named(text: &str) -> Vec<u8> {
