@@ -5,16 +5,18 @@
 # timed by scripts/time-uploads.sh. A B A B ..., RUNS pairs (3 unless told); prints each
 # pair, the medians and their ratio (the checker's run over the uploads).
 #
-#   scripts/time-checker.sh [RUNS] [--skeleton | --solution]
+#   scripts/time-checker.sh [RUNS] [--skeleton | --solution] [--uncontained]
 #
 #   scripts/time-checker.sh                  the reference where solution/ exists, else yours
 #   scripts/time-checker.sh 5 --skeleton     your server (skeleton/), five pairs
+#   scripts/time-checker.sh --uncontained    the checker's servers run without containment
+#                                            (LAB_CHECKER_NO_CONTAIN): what it costs
 #
 # Needs test-file.txt of 100 MiB (cargo run -p gen-testfile). Builds the workspace first;
 # CHECKER=PATH times that checker binary instead (a copy kept from before a change).
 set -euo pipefail
 if [[ ${1:-} == -h || ${1:-} == --help ]]; then
-    sed -n '2,14s/^# \{0,1\}//p' "$0"
+    sed -n '2,16s/^# \{0,1\}//p' "$0"
     exit 0
 fi
 fail() {
@@ -29,12 +31,19 @@ if [[ ${1:-} =~ ^[0-9]+$ ]]; then
     shift
 fi
 [[ $runs -ge 1 ]] || fail "RUNS must be 1 or more"
-which=${1:-}
+which=
+uncontained=
+for option in "$@"; do
+    case $option in
+    --solution | --skeleton) which=$option ;;
+    --uncontained) uncontained=1 ;;
+    *) fail "unknown option $option (see --help)" ;;
+    esac
+done
 [[ -n $which ]] || { [[ -d solution ]] && which=--solution || which=--skeleton; }
 case $which in
 --solution) server=target/debug/solution-server graded=(--solution) ;;
 --skeleton) server=target/debug/server graded=() ;;
-*) fail "unknown option $which (see --help)" ;;
 esac
 [[ $(stat -c %s test-file.txt 2>/dev/null || echo 0) -eq $((100 * 1024 * 1024)) ]] ||
     fail "test-file.txt of 100 MiB is missing: run cargo run -p gen-testfile"
@@ -57,7 +66,8 @@ printf '%-4s %10s %12s %12s %12s %7s\n' pair checker "2 x 100M" "3 x 8M async" u
 for ((run = 1; run <= runs; run++)); do
     begin=$(now)
     status=0
-    NO_COLOR=1 "$checker" "${graded[@]}" --log-dir "$work" >"$work/report.txt" 2>&1 || status=$?
+    NO_COLOR=1 env ${uncontained:+LAB_CHECKER_NO_CONTAIN=1} "$checker" "${graded[@]}" --log-dir "$work" \
+        >"$work/report.txt" 2>&1 || status=$?
     took=$(seconds "$begin" "$(now)")
     [[ $status -eq 0 ]] || { cat "$work/report.txt" >&2; fail "the checker's run failed (exit status $status): time a server that passes"; }
     whole=$(uploads "$server" 2)

@@ -33,7 +33,7 @@ const ROOTS: [&str; 10] = [
 const BROUGHT_BY_KITS: [&str; 2] = [".devcontainer/", "scripts/prairielearn/"];
 
 /// The flags of cargo and of the lab's other programs that the documents may name.
-const OTHER_FLAGS: [&str; 13] = [
+const OTHER_FLAGS: [&str; 14] = [
     "--workspace",
     "--locked",
     "--release",
@@ -48,6 +48,8 @@ const OTHER_FLAGS: [&str; 13] = [
     // scripts/similarity.sh's, and the container engine's (docs/platforms.md).
     "--run",
     "--security-opt",
+    // scripts/time-checker.sh's.
+    "--uncontained",
 ];
 
 fn documents() -> Vec<&'static str> {
