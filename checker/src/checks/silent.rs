@@ -15,6 +15,7 @@
 //!   through more entries than the wait returned (TODO 2 returning the buffer's length)
 //!   announces it.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -92,20 +93,14 @@ pub fn probe(
     }
     stage.end_uploads(server);
     outcome?;
-    let counts = wait_for_reports(server, *connections, REPORT_WAIT)?;
-    let first = *connections - stage.clients.len();
-    if let Some((index, &reported)) = counts
-        .iter()
-        .enumerate()
-        .skip(first)
-        .find(|(_, reported)| **reported != BYTES)
-        && wrong_count.is_none()
-    {
-        *wrong_count = Some(WrongCount {
-            client: FIRST + index - first,
-            sent: BYTES,
-            reported,
-        });
+    wait_for_reports(server, *connections, REPORT_WAIT)?;
+    if wrong_count.is_none() {
+        let accepted: Vec<_> = stage
+            .clients
+            .iter()
+            .filter_map(|client| Some((client.accepted?, client.upload().number)))
+            .collect();
+        *wrong_count = miscounted(&accepted, &server.output());
     }
     wait_until_idle(server, IDLE_WAIT);
     Ok(stage.silent)
@@ -342,4 +337,63 @@ fn announced_after(output: &[String], fd: i32, at: usize) -> bool {
         .iter()
         .skip(at + 1)
         .any(|line| Line::parse(line) == Some(Line::WantsToSend { fd }))
+}
+
+/// The first report of a client of the stage that is not the size it sent. `accepted`:
+/// each client's acceptance line (its socket and place in `output`) and its number; a
+/// report belongs to the client last accepted on its socket.
+fn miscounted(accepted: &[((i32, usize), usize)], output: &[String]) -> Option<WrongCount> {
+    let mut owner = HashMap::new();
+    for (at, line) in output.iter().enumerate() {
+        match Line::parse(line) {
+            Some(Line::Connected { fd }) => {
+                match accepted.iter().find(|(line, _)| *line == (fd, at)) {
+                    Some(&(_, client)) => owner.insert(fd, client),
+                    None => owner.remove(&fd),
+                };
+            }
+            Some(Line::Received { bytes, fd }) if bytes != BYTES => {
+                if let Some(&client) = owner.get(&fd) {
+                    return Some(WrongCount {
+                        client,
+                        sent: BYTES,
+                        reported: bytes,
+                    });
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wrong_report_is_put_down_to_the_client_last_accepted_on_its_socket() {
+        let output: Vec<String> = [
+            "<< New client connected on socket 6 >>",
+            "Received 999 bytes from [Client 6]",
+            "<< New client connected on socket 6 >>",
+            "<< New client connected on socket 7 >>",
+            "Received 1000 bytes from [Client 7]",
+            "Received 12 bytes from [Client 6]",
+        ]
+        .iter()
+        .map(|line| (*line).to_owned())
+        .collect();
+        // The first line is an earlier client's, not the stage's: its report is not judged.
+        let stage = [((6, 2), 25), ((7, 3), 26)];
+        assert_eq!(
+            miscounted(&stage, &output),
+            Some(WrongCount {
+                client: 25,
+                sent: BYTES,
+                reported: 12
+            })
+        );
+        assert_eq!(miscounted(&stage, &output[..5]), None);
+    }
 }
