@@ -452,6 +452,14 @@ fault_verdicts! {
               "the bonus is judged only on a loop that handles the events each wait returned"],
         never ["TODO 3"],
         finds ["keeps-serving": "handled-silent-client", "no-zombies": "needs-reported-events-only"];
+    // The same mistake only when the wait times out: seen once the silent clients are
+    // held past the timeout /proc shows.
+    wait_counting_the_buffer_when_it_times_out_is_sent_to_todo_2: "timeout-returns-capacity"
+        => [P, F, P, P, N, P], exit 1,
+        says ["epoll_wait has a timeout of 200 ms", "no wait returned the listener",
+              "not the buffer's length (TODO 2)", "Total: 75/100, bonus not checked"],
+        never ["TODO 3"],
+        finds ["keeps-serving": "accepted-unreported", "no-zombies": "needs-reported-events-only"];
 }
 
 /// The pids a reason quotes are the ones the server's log shows: the server runs in a

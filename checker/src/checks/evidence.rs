@@ -81,10 +81,23 @@ pub struct Silent {
     /// Whether the last stage ran to its end: its last silent client was accepted.
     pub probed: bool,
     /// Why it could not, when it could not.
-    pub not_probed: Option<&'static str>,
+    pub not_probed: Option<String>,
     /// The first client of the last stage announced while it had sent nothing, its
     /// connection open.
     pub announced: Option<SilentAnnounced>,
+    /// A server whose epoll_wait has a timeout, held with silent clients past it: blocked
+    /// in accept on the listener with no connection waiting, and the timeout.
+    pub accepted_unreported: Option<AcceptedUnreported>,
+}
+
+/// A server found blocked in accept on the listener with no connection waiting, once its
+/// wait had timed out with only silent clients connected.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcceptedUnreported {
+    /// The timeout of its epoll_wait.
+    pub timeout: Duration,
+    /// Where it was.
+    pub at: Whereabouts,
 }
 
 /// The fresh server's first client, held silent until the server sat idle.

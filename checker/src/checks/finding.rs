@@ -5,7 +5,9 @@
 
 use std::time::Duration;
 
-use crate::checks::evidence::{Blame, ChildSeen, Cut, Registered, Stopped, Turns};
+use crate::checks::evidence::{
+    AcceptedUnreported, Blame, ChildSeen, Cut, Registered, Stopped, Turns,
+};
 use crate::checks::printed::ForkSeen;
 use crate::grade::CheckId;
 use crate::inspect::{CallKind, Signals, Waited, Whereabouts};
@@ -71,6 +73,9 @@ pub enum Finding {
         fd: i32,
         cause: SilentCause,
     },
+    /// Once its wait had timed out with only silent clients, blocked in accept on the
+    /// listener with no connection waiting.
+    AcceptedUnreported(AcceptedUnreported),
     /// The checker found no moment when the server sat idle to pause it.
     NeverPaused,
     /// Where a fresh server was, instead of idle in epoll_wait.

@@ -21,7 +21,9 @@ use std::time::Duration;
 
 use lab::Line;
 
-use crate::checks::evidence::{Cut, FirstLook, Registered, Silent, SilentAnnounced, WrongCount};
+use crate::checks::evidence::{
+    AcceptedUnreported, Cut, FirstLook, Registered, Silent, SilentAnnounced, WrongCount,
+};
 use crate::checks::idle::{eventually, wait_for_reports, wait_until_idle};
 use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::{Hold, Plan, Upload, Uploads};
@@ -35,6 +37,10 @@ const BYTES: u64 = 1000;
 /// How long the server may take to accept a client, and to sit idle again after.
 const ACCEPT_WAIT: Duration = Duration::from_secs(2);
 const IDLE_WAIT: Duration = Duration::from_secs(1);
+/// The longest timeout of a server's epoll_wait that the silent clients are held past,
+/// and how long after it the server may take to go through its loop.
+const LONGEST_TIMEOUT: Duration = Duration::from_millis(1500);
+const TIMEOUT_MARGIN: Duration = Duration::from_millis(300);
 /// How long a paused server is watched after SIGCONT (see `in_turn`).
 const RESUME_GRACE: Duration = Duration::from_millis(300);
 /// epoll's EPOLLOUT bit, as /proc/PID/fdinfo writes a registration's events (in hex).
@@ -82,7 +88,8 @@ pub fn probe(
         .iter()
         .any(|child| !child.is_zombie())
     {
-        stage.silent.not_probed = Some("a child of the server was still running after its upload");
+        stage.silent.not_probed =
+            Some("a child of the server was still running after its upload".into());
         return Ok(stage.silent);
     }
     let outcome = stage.run(session, server, connections);
@@ -93,6 +100,11 @@ pub fn probe(
     }
     stage.end_uploads(server);
     outcome?;
+    if stage.silent.accepted_unreported.is_some() {
+        // Blocked in accept, it serves nobody until another client knocks: the finding
+        // is made, and the checker stops the server.
+        return Ok(stage.silent);
+    }
     wait_for_reports(server, *connections, REPORT_WAIT)?;
     if wrong_count.is_none() {
         let accepted: Vec<_> = stage
@@ -137,7 +149,8 @@ impl Stage {
             .map_err(Cut::after_pause)?;
         self.end_uploads(server);
         if !delivered {
-            self.silent.not_probed = Some("the paused server's two clients did not send in time");
+            self.silent.not_probed =
+                Some("the paused server's two clients did not send in time".into());
             return Ok(());
         }
         wait_for_reports(server, *connections, REPORT_WAIT)?;
@@ -148,7 +161,52 @@ impl Stage {
             }
         }
         self.silent.probed = true;
+        if self.silent.announced.is_none() {
+            self.past_the_timeout(server);
+        }
         Ok(())
+    }
+
+    /// A wait with a timeout goes through the loop with nothing ready each time it times
+    /// out: the silent clients are held past one timeout (the server's epoll_wait shows
+    /// it in /proc/PID/syscall), and then must still be silent and the server idle.
+    fn past_the_timeout(&mut self, server: &ServerUnderTest) {
+        let Some(timeout) =
+            inspect::epoll_timeout(server.pid).and_then(|ms| u64::try_from(ms).ok())
+        else {
+            return;
+        };
+        let timeout = Duration::from_millis(timeout);
+        if timeout.is_zero() {
+            // A wait that never sleeps: the watch for spinning judges it.
+            return;
+        }
+        if timeout > LONGEST_TIMEOUT {
+            self.silent.not_probed = Some(format!(
+                "its epoll_wait's timeout of {} ms is longer than the {} ms the checker holds a \
+                 client silent",
+                timeout.as_millis(),
+                LONGEST_TIMEOUT.as_millis()
+            ));
+            self.silent.probed = false;
+            return;
+        }
+        let pid = server.pid;
+        let runs = inspect::times_run(pid);
+        // Woken by the timeout and asleep again, or blocked elsewhere.
+        eventually(timeout + TIMEOUT_MARGIN, || {
+            inspect::times_run(pid) > runs && inspect::activity(pid) != inspect::Activity::Running
+        });
+        self.silent.announced = self.announced(&server.output());
+        let listener = inspect::listening_socket(server.port);
+        let at = inspect::whereabouts(pid, listener);
+        let nobody_knocks = inspect::listener(server.port).is_some_and(|row| row.queued == 0);
+        if at.activity == inspect::Activity::Accept
+            && at.on == Some(inspect::Waited::Listener)
+            && nobody_knocks
+        {
+            self.silent.accepted_unreported = Some(AcceptedUnreported { timeout, at });
+        }
     }
 
     /// Connects one more silent client and waits until the server has accepted it and
@@ -185,7 +243,8 @@ impl Stage {
         let accepted = wait_until_accepted(server, before);
         server.check_running().map_err(Cut::ServerStopped)?;
         let Some(accepted) = accepted else {
-            self.silent.not_probed = Some("the server did not accept a silent client in time");
+            self.silent.not_probed =
+                Some("the server did not accept a silent client in time".into());
             return Ok(false);
         };
         self.clients.last_mut().expect("just pushed").accepted = Some(accepted);

@@ -215,6 +215,30 @@ fn current_call(pid: i32) -> Option<(CallKind, i64)> {
     parse_call(&text)
 }
 
+/// The timeout in milliseconds of the epoll_wait that `pid` sleeps in (-1: none), from
+/// /proc/PID/syscall; `None` when it sleeps elsewhere, or in epoll_pwait2, whose timeout
+/// is in memory.
+pub fn epoll_timeout(pid: i32) -> Option<i32> {
+    parse_epoll_timeout(&fs::read_to_string(format!("/proc/{pid}/syscall")).ok()?)
+}
+
+fn parse_epoll_timeout(text: &str) -> Option<i32> {
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let number: i64 = fields.first()?.parse().ok()?;
+    // epoll_wait and epoll_pwait, whose fourth argument is the timeout.
+    let timeout_in_a_register = if cfg!(target_arch = "x86_64") {
+        matches!(number, 232 | 281)
+    } else {
+        number == 22
+    };
+    if !timeout_in_a_register {
+        return None;
+    }
+    let timeout = u64::from_str_radix(fields.get(4)?.strip_prefix("0x")?, 16).ok()?;
+    // An int in a register: -1 reads as 0xffffffff.
+    Some(timeout as u32 as i32)
+}
+
 fn parse_call(text: &str) -> Option<(CallKind, i64)> {
     let mut fields = text.split_whitespace();
     let number: i64 = fields.next()?.parse().ok()?;
@@ -243,6 +267,30 @@ mod tests {
             );
         }
         assert_eq!(parse_call("running"), None);
+    }
+
+    #[test]
+    fn an_epoll_waits_timeout_is_its_fourth_argument() {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let wait = |timeout: &str| format!("232 0x4 0x7ffd 0x20 {timeout} 0x0 0x0 0x7ffd 0x7f");
+            assert_eq!(parse_epoll_timeout(&wait("0x3e8")), Some(1000));
+            assert_eq!(parse_epoll_timeout(&wait("0xffffffff")), Some(-1));
+            assert_eq!(
+                parse_epoll_timeout("281 0x4 0x7ffd 0x20 0xc8 0x0 0x8 0x7ffd 0x7f"),
+                Some(200)
+            );
+            // epoll_pwait2's timeout is a pointer; a read has none.
+            assert_eq!(
+                parse_epoll_timeout("441 0x4 0x7ffd 0x20 0x7ffd 0x0 0x8 0x7ffd 0x7f"),
+                None
+            );
+            assert_eq!(
+                parse_epoll_timeout("0 0x5 0x7ffd 0x1 0x0 0x0 0x0 0x7ffd 0x7f"),
+                None
+            );
+        }
+        assert_eq!(parse_epoll_timeout("running"), None);
     }
 
     #[test]

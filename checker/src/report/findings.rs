@@ -109,6 +109,7 @@ fn render(finding: &Finding) -> String {
             handled,
             reported,
         } => task_one::handled_not_once(*connections, *handled, *reported),
+        Finding::AcceptedUnreported(seen) => task_one::accepted_unreported(seen),
         Finding::HandledSilentClient { client, fd, cause } => {
             task_one::handled_silent_client(*client, *fd, *cause)
         }

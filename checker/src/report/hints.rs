@@ -40,6 +40,8 @@ const NO_WHOLE_UPLOAD: &str = "No upload got through whole: the client log and t
 const UPLOAD_MISCOUNTED: &str = "Each upload's Received line must give exactly what its client sent: one receiver per connection, reading to the end.";
 const HANDLED_NOT_ONCE: &str = "Each connection is handled once, then leaves epoll and is closed; one handled again was still in epoll.";
 const HANDLED_SILENT_CLIENT: &str = "The loop handles exactly the events this wait returned: a client that has sent nothing is never ready, and must not be served.";
+const ACCEPTED_UNREPORTED: &str =
+    "A wait that times out returns 0 events: the loop must then handle none, and wait again.";
 const NEVER_PAUSED: &str =
     "A fresh server must reach epoll_wait and sleep there; the checker never saw it do so.";
 const NEVER_IDLE: &str =
@@ -122,6 +124,7 @@ pub fn short(finding: &Finding) -> &'static str {
         Finding::UploadMiscounted { .. } => UPLOAD_MISCOUNTED,
         Finding::HandledNotOnce { .. } => HANDLED_NOT_ONCE,
         Finding::HandledSilentClient { .. } => HANDLED_SILENT_CLIENT,
+        Finding::AcceptedUnreported(_) => ACCEPTED_UNREPORTED,
         Finding::NeverPaused => NEVER_PAUSED,
         Finding::NeverIdle { .. } => NEVER_IDLE,
         Finding::UploadsMisreported { .. } => UPLOADS_MISREPORTED,

@@ -42,6 +42,7 @@
 //! | `signalfd-not-added` | blocks SIGCHLD and makes the signalfd, never adds it to epoll | 6 |
 //! | `parent-prints-own-pid` | the parent names its own pid in `<< Process ... created ... >>` | 5 |
 //! | `wait-returns-capacity` | the wait's count is the event buffer's length, not the number ready | 2 |
+//! | `timeout-returns-capacity` | waits 200 ms at most, and counts the whole buffer when it times out | 2 |
 //!
 //! With `--mode async` it serves as the reference's task 3 does, but for the task 3 faults:
 //!
@@ -138,6 +139,7 @@ const FAULTS: &[(&str, Fault)] = &[
     ("signalfd-not-added", Fault::SignalfdNotAdded),
     ("parent-prints-own-pid", Fault::ParentPrintsOwnPid),
     ("wait-returns-capacity", Fault::WaitReturnsCapacity),
+    ("timeout-returns-capacity", Fault::TimeoutReturnsCapacity),
     ("async-eagain-is-end", Fault::AsyncEagainIsEnd),
     ("async-fixed-buffer", Fault::AsyncFixedBuffer),
     ("setsid-grandchild", Fault::SetsidGrandchild),
@@ -200,6 +202,7 @@ enum Fault {
     SignalfdNotAdded,
     ParentPrintsOwnPid,
     WaitReturnsCapacity,
+    TimeoutReturnsCapacity,
     AsyncEagainIsEnd,
     AsyncFixedBuffer,
     SetsidGrandchild,
@@ -290,7 +293,11 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
     let mut never_closed = Vec::new();
     let mut events = [EpollEvent::empty(); 32];
     loop {
-        let ready = match epoll.wait(&mut events, EpollTimeout::NONE) {
+        let timeout = match fault {
+            Fault::TimeoutReturnsCapacity => EpollTimeout::from(200u16),
+            _ => EpollTimeout::NONE,
+        };
+        let ready = match epoll.wait(&mut events, timeout) {
             Err(Errno::EINTR) if fault != Fault::ExitsOnEintr => continue,
             ready => ready.context("waiting for events")?,
         };
@@ -298,6 +305,7 @@ fn serve(options: &ServerOptions, fault: Fault) -> lab::Result<()> {
         // left over from earlier waits.
         let ready = match fault {
             Fault::WaitReturnsCapacity => events.len(),
+            Fault::TimeoutReturnsCapacity if ready == 0 => events.len(),
             _ => ready,
         };
         for event in &events[..ready] {

@@ -31,6 +31,7 @@ impl Finding {
             Finding::UploadMiscounted { .. } => "upload-miscounted",
             Finding::HandledNotOnce { .. } => "handled-not-once",
             Finding::HandledSilentClient { .. } => "handled-silent-client",
+            Finding::AcceptedUnreported(_) => "accepted-unreported",
             Finding::NeverPaused => "never-paused",
             Finding::NeverIdle { .. } => "never-idle",
             Finding::UploadsMisreported { .. } => "uploads-misreported",
@@ -97,7 +98,7 @@ impl Finding {
         let mut todos: Vec<u8> = match self {
             Finding::NeedsEveryClientAccepted(cut) | Finding::Cut(cut) => cut_todos(cut),
             Finding::ListenerNotInEpoll => vec![1],
-            Finding::NeedsReportedEventsOnly => vec![2],
+            Finding::NeedsReportedEventsOnly | Finding::AcceptedUnreported(_) => vec![2],
             Finding::Spins { cause, .. } => match cause {
                 Spin::FinishedClients { .. } => vec![4],
                 Spin::NoWait { .. } => vec![2],

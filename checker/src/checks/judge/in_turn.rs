@@ -86,7 +86,11 @@ pub fn unobserved_silent_clients(seen: &InTurn) -> Option<String> {
     if seen.silent.probed {
         return None;
     }
-    let why = seen.silent.not_probed.unwrap_or("the stage did not run");
+    let why = seen
+        .silent
+        .not_probed
+        .as_deref()
+        .unwrap_or("the stage did not run");
     Some(format!(
         "keeps serving: whether the loop handles only the events each wait returned was not \
          seen ({why}), so a wait_for_events that returns the buffer's length would pass"
@@ -102,7 +106,8 @@ pub fn handles_reported_events_only(seen: &InTurn) -> Judged {
         Some(Finding::HandledSilentClient {
             cause: SilentCause::LeftOverEntries | SilentCause::Untold,
             ..
-        }) => Err(Finding::NeedsReportedEventsOnly),
+        })
+        | Some(Finding::AcceptedUnreported(_)) => Err(Finding::NeedsReportedEventsOnly),
         _ => Ok(()),
     }
 }
@@ -121,7 +126,13 @@ fn silent_client_handled(seen: &InTurn) -> Option<Finding> {
             cause: SilentCause::AtAccept(first.registered),
         });
     }
-    let announced = announced.as_ref()?;
+    let Some(announced) = announced else {
+        return seen
+            .silent
+            .accepted_unreported
+            .clone()
+            .map(Finding::AcceptedUnreported);
+    };
     Some(Finding::HandledSilentClient {
         client: announced.client,
         fd: announced.fd,
@@ -137,7 +148,9 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::checks::evidence::{Blame, Cut, FirstLook, SilentAnnounced, Snapshot, Stopped};
+    use crate::checks::evidence::{
+        AcceptedUnreported, Blame, Cut, FirstLook, SilentAnnounced, Snapshot, Stopped,
+    };
     use crate::checks::judge::table::*;
     use crate::inspect::{CallKind, Waited};
 
@@ -258,6 +271,16 @@ mod tests {
                 "a later silent client announced, the first one not seen",
                 with(|seen| seen.silent.announced = Some(SilentAnnounced { client: 26, fd: 6 })),
                 Some("(TODO 3): the run did not see"),
+            ),
+            (
+                "blocked in accept once its wait timed out",
+                with(|seen| {
+                    seen.silent.accepted_unreported = Some(AcceptedUnreported {
+                        timeout: Duration::from_millis(200),
+                        at: at(CallKind::Accept, 3, Some(Waited::Listener)),
+                    })
+                }),
+                Some("no wait returned the listener"),
             ),
             (
                 "handled twice",

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use super::words::{list, plural, seconds};
-use crate::checks::evidence::Registered;
+use crate::checks::evidence::{AcceptedUnreported, Registered};
 use crate::checks::finding::{Advice, SilentCause, Spin};
 use crate::clients::{upload_name, upload_with_socket};
 use crate::inspect::{Activity, Whereabouts};
@@ -63,10 +63,12 @@ pub(super) fn handled_silent_client(client: usize, fd: i32, cause: SilentCause) 
              /proc/PID/fdinfo of the epoll instance), and a connected socket is ready for \
              output at once: register clients for input, as `lab::w_epoll::add` does (TODO 3)"
             .to_owned(),
-        SilentCause::AtAccept(_) => "On the fresh server no earlier wait can have named it, \
-             so it was served as soon as it was accepted. A client is served once epoll \
-             reports it readable: add it to epoll for input with `lab::w_epoll::add` and \
-             leave it to the loop (TODO 3)"
+        SilentCause::AtAccept(_) => "On the fresh server no earlier wait can have named it: \
+             it was served as soon as it was accepted, or it was registered for output too \
+             (EPOLLOUT), which a connected socket is at once (the run did not see its \
+             registration to tell which). A client is served once epoll reports it readable: \
+             add it to epoll for input only, with `lab::w_epoll::add`, and leave it to the \
+             loop (TODO 3)"
             .to_owned(),
         SilentCause::LeftOverEntries => "No wait can have returned it: the fresh server's \
              first client, held silent the same way, was registered for input only and left \
@@ -86,6 +88,21 @@ pub(super) fn handled_silent_client(client: usize, fd: i32, cause: SilentCause) 
         "{} had connected and sent nothing, its connection open, yet the server announced \
          it (`Client {fd} wants to send a file`). {why}",
         upload_with_socket(client, Some(fd)),
+    )
+}
+
+/// The words of `Finding::AcceptedUnreported`.
+pub(super) fn accepted_unreported(seen: &AcceptedUnreported) -> String {
+    format!(
+        "the server's epoll_wait has a timeout of {} ms (/proc/{}/syscall). Once it had timed \
+         out with silent clients connected and nobody knocking, it was {}, with no \
+         connection waiting: no wait returned the listener, so the loop went through entries \
+         of `events` past the count the wait returned, left over from earlier waits. A wait \
+         that times out returns 0: `wait_for_events` must return the number epoll_wait \
+         returned, not the buffer's length (TODO 2)",
+        seen.timeout.as_millis(),
+        seen.at.pid,
+        seen.at.describe(),
     )
 }
 

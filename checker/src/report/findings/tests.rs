@@ -1,8 +1,8 @@
 use std::time::Duration;
 
 use crate::checks::evidence::{
-    Blame, ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Origin, Registered, Snapshot,
-    Stopped, Turns,
+    AcceptedUnreported, Blame, ChildSeen, ClientFailure, Cut, EarlyReport, Handled, Origin,
+    Registered, Snapshot, Stopped, Turns,
 };
 use crate::checks::finding::{Finding, Limit, SilentCause, Spin};
 use crate::checks::printed::ForkSeen;
@@ -353,6 +353,10 @@ pub(crate) fn every_finding() -> Vec<Finding> {
         cause: SilentCause::Untold,
     });
     findings.push(Finding::NeedsReportedEventsOnly);
+    findings.push(Finding::AcceptedUnreported(AcceptedUnreported {
+        timeout: Duration::from_millis(200),
+        at: at(CallKind::Accept, 3, Some(Waited::Listener)),
+    }));
     findings
 }
 
@@ -500,9 +504,10 @@ fn kind(finding: &Finding) -> usize {
         Finding::BufSizeIgnored { .. } => 49,
         Finding::HandledSilentClient { .. } => 50,
         Finding::NeedsReportedEventsOnly => 51,
+        Finding::AcceptedUnreported(_) => 52,
     }
 }
-const KINDS: usize = 52;
+const KINDS: usize = 53;
 
 /// The TODO numbers a text names: `TODO 4`, `(TODO 4, TODO 5)`, `TODOs 8 and 9`.
 pub(crate) fn todos_named(text: &str) -> Vec<u8> {
