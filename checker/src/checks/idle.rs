@@ -39,10 +39,7 @@ pub(super) fn wait_for_reports_or(
             return Ok(counts);
         }
         server.check_running().map_err(Cut::ServerStopped)?;
-        let idle = inspect::activity(server.pid) == inspect::Activity::EpollWait
-            && inspect::children(server.pid)
-                .iter()
-                .all(inspect::Process::is_zombie);
+        let idle = sits_idle(server.pid);
         if started.elapsed() > timeout || quiet.holds(idle).is_some() || hopeless(counts.len()) {
             return Err(Cut::ReportsMissing {
                 waited: started.elapsed(),
@@ -66,6 +63,18 @@ pub(super) fn snapshot(server: &ServerUnderTest) -> Snapshot {
             .map(|child| inspect::whereabouts(child.pid, listener))
             .collect(),
     }
+}
+
+/// Whether `pid` sleeps in epoll_wait with no child left running: idle in its loop.
+pub(super) fn sits_idle(pid: i32) -> bool {
+    inspect::activity(pid) == inspect::Activity::EpollWait && !has_live_child(pid)
+}
+
+/// Whether a child of `pid` is alive (running or asleep, not a zombie).
+pub(super) fn has_live_child(pid: i32) -> bool {
+    inspect::children(pid)
+        .iter()
+        .any(|child| !child.is_zombie())
 }
 
 /// Polls `probe` until it is true or `timeout` passes; returns its last answer.
@@ -97,10 +106,7 @@ pub(super) fn wait_until_idle(
     let mut stuck = Lasting::new(Duration::from_secs(1));
     eventually(timeout, || {
         at = inspect::whereabouts(pid, listener);
-        let idle = at.activity == inspect::Activity::EpollWait
-            && inspect::children(pid)
-                .iter()
-                .all(inspect::Process::is_zombie);
+        let idle = at.activity == inspect::Activity::EpollWait && !has_live_child(pid);
         looks = if idle { looks + 1 } else { 0 };
         let blocked = at
             .is_blocked_outside_the_loop()
@@ -125,12 +131,7 @@ const ASLEEP: Duration = Duration::from_millis(100);
 /// asleep there for [`ASLEEP`] without running once (/proc/PID/schedstat): a spinning
 /// server is never seen so, and is watched for the whole window.
 pub(super) fn idle_cpu(pid: i32) -> Duration {
-    let idle = || {
-        inspect::activity(pid) == inspect::Activity::EpollWait
-            && inspect::children(pid)
-                .iter()
-                .all(inspect::Process::is_zombie)
-    };
+    let idle = || sits_idle(pid);
     eventually(Duration::from_millis(50), idle);
     let (before, started) = (inspect::busy_time(pid).unwrap_or_default(), Instant::now());
     let mut asleep = Lasting::new(ASLEEP);

@@ -20,7 +20,7 @@ use crate::server::ServerUnderTest;
 use crate::trouble::Trouble;
 
 /// How long a server is watched after SIGCONT: one that dies on EINTR does so at once.
-const RESUME_GRACE: Duration = Duration::from_millis(300);
+pub(super) const RESUME_GRACE: Duration = Duration::from_millis(300);
 
 /// Gathers the evidence (failing only with the checker's own trouble); clients are numbered from `first`.
 pub fn gather(session: &Session, first: usize) -> Result<InTurn, Trouble> {
@@ -77,7 +77,7 @@ fn serve_in_turn(
         };
         let uploads = session.uploads(server, &plan, number, count);
         if let Some(hold) = &silent {
-            seen.silent.first = silent::first_look(server, &uploads, hold, 0);
+            seen.silent.first = silent::first_look(server, &uploads, hold);
         }
         seen.connections += count;
         if paused {

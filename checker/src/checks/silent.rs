@@ -24,7 +24,10 @@ use lab::Line;
 use crate::checks::evidence::{
     AcceptedUnreported, Cut, FirstLook, Registered, Silent, SilentAnnounced, WrongCount,
 };
-use crate::checks::idle::{eventually, wait_for_reports, wait_until_idle};
+use crate::checks::idle::{
+    eventually, has_live_child, sits_idle, wait_for_reports, wait_until_idle,
+};
+use crate::checks::in_turn::RESUME_GRACE;
 use crate::checks::{REPORT_WAIT, Session};
 use crate::clients::{Hold, Plan, Upload, Uploads};
 use crate::inspect;
@@ -41,8 +44,6 @@ const IDLE_WAIT: Duration = Duration::from_secs(1);
 /// and how long after it the server may take to go through its loop.
 const LONGEST_TIMEOUT: Duration = Duration::from_millis(1500);
 const TIMEOUT_MARGIN: Duration = Duration::from_millis(300);
-/// How long a paused server is watched after SIGCONT (see `in_turn`).
-const RESUME_GRACE: Duration = Duration::from_millis(300);
 /// epoll's EPOLLOUT bit, as /proc/PID/fdinfo writes a registration's events (in hex).
 const EPOLLOUT: u32 = 0x4;
 
@@ -62,6 +63,12 @@ struct Quiet {
 impl Quiet {
     fn upload(&self) -> &Upload {
         &self.uploads.uploads[0]
+    }
+
+    /// Lets it send its upload; it still holds the connection open until `closing`.
+    fn release(&mut self) {
+        self.hold.release();
+        self.released = true;
     }
 }
 
@@ -84,10 +91,7 @@ pub fn probe(
     // after its upload (TODO 5's mistake, which "a process per client" judges), what
     // happens to a silent client tells nothing of the parent's loop.
     wait_until_idle(server, IDLE_WAIT);
-    if inspect::children(server.pid)
-        .iter()
-        .any(|child| !child.is_zombie())
-    {
+    if has_live_child(server.pid) {
         stage.silent.not_probed =
             Some("a child of the server was still running after its upload".into());
         return Ok(stage.silent);
@@ -95,8 +99,7 @@ pub fn probe(
     let outcome = stage.run(session, server, connections);
     // Every client sends and ends, whatever happened: none is left waiting on a hold.
     for client in &mut stage.clients {
-        client.hold.release();
-        client.released = true;
+        client.release();
     }
     stage.end_uploads(server);
     outcome?;
@@ -138,8 +141,7 @@ impl Stage {
         // Both send while the server is paused, so that one wait returns both.
         server.pause().map_err(Cut::after_pause)?;
         for client in &mut self.clients {
-            client.hold.release();
-            client.released = true;
+            client.release();
         }
         let delivered = eventually(Duration::from_secs(1), || {
             self.clients.iter().all(|client| delivered(server, client))
@@ -243,8 +245,11 @@ impl Stage {
         let accepted = wait_until_accepted(server, before);
         server.check_running().map_err(Cut::ServerStopped)?;
         let Some(accepted) = accepted else {
-            self.silent.not_probed =
-                Some("the server did not accept a silent client in time".into());
+            self.silent.not_probed = Some(format!(
+                "the server printed no `<< New client connected on socket <fd> >>` for a silent \
+                 client within {} s",
+                ACCEPT_WAIT.as_secs()
+            ));
             return Ok(false);
         };
         self.clients.last_mut().expect("just pushed").accepted = Some(accepted);
@@ -254,9 +259,8 @@ impl Stage {
             self.silent.announced.get_or_insert(announced);
             for client in &mut self.clients {
                 if client.upload().number == announced.client {
-                    client.hold.release();
+                    client.release();
                     client.closing.release();
-                    client.released = true;
                 }
             }
             wait_until_idle(server, IDLE_WAIT);
@@ -329,19 +333,14 @@ fn delivered(server: &ServerUnderTest, client: &Quiet) -> bool {
 }
 
 /// The first look: the fresh server's first upload, `uploads`, is held silent (`hold` at
-/// 0) until the server has accepted it (`before` lines of acceptance earlier) and sits
-/// idle, or has announced it. Releases it.
-pub fn first_look(
-    server: &ServerUnderTest,
-    uploads: &Uploads,
-    hold: &Hold,
-    before: usize,
-) -> FirstLook {
+/// 0) until the server has accepted it (its first line of acceptance) and sits idle, or
+/// has announced it. Releases it.
+pub fn first_look(server: &ServerUnderTest, uploads: &Uploads, hold: &Hold) -> FirstLook {
     let mut look = FirstLook {
         client: uploads.uploads[0].number,
         ..FirstLook::default()
     };
-    if let Some(accepted) = wait_until_accepted(server, before) {
+    if let Some(accepted) = wait_until_accepted(server, 0) {
         wait_until_idle_or_announced(server, accepted);
         let (fd, at) = accepted;
         look.fd = Some(fd);
@@ -381,11 +380,7 @@ fn wait_until_accepted(server: &ServerUnderTest, before: usize) -> Option<(i32, 
 fn wait_until_idle_or_announced(server: &ServerUnderTest, (fd, at): (i32, usize)) {
     let mut looks = 0;
     eventually(IDLE_WAIT, || {
-        let idle = inspect::activity(server.pid) == inspect::Activity::EpollWait
-            && inspect::children(server.pid)
-                .iter()
-                .all(inspect::Process::is_zombie);
-        looks = if idle { looks + 1 } else { 0 };
+        looks = if sits_idle(server.pid) { looks + 1 } else { 0 };
         looks == 2 || announced_after(&server.output(), fd, at)
     });
 }
